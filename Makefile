@@ -1,0 +1,31 @@
+# Two commands a newcomer needs: `make demo` and `make test`.
+# Both create ./.venv themselves with $(PYTHON) (default python3).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench-smoke clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-demo: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[plot]"
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/jaxreg demo
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q
+
+bench-smoke: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks run --preset smoke --devices cpu --out benchmarks/out/smoke
+
+clean:
+	rm -rf $(VENV) jaxreg-demo benchmarks/out

@@ -1,0 +1,24 @@
+"""jaxreg: lasso, elastic-net and ridge regularization paths, every alpha at once.
+
+JAX-compiled, batched over the alpha grid, float64 by default, and every solution
+certified by its duality gap.
+"""
+
+from jaxreg.path import (
+    ConvergenceWarning,
+    PathResult,
+    alpha_max,
+    enet_path,
+    lasso_path,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "PathResult",
+    "__version__",
+    "alpha_max",
+    "enet_path",
+    "lasso_path",
+]

@@ -1,0 +1,54 @@
+"""Compute settings applied around every public entry point.
+
+jaxreg never flips the user's global JAX configuration. Instead each public call runs
+inside a context that turns on 64-bit types when float64 is asked for (the default),
+forces full-precision matmuls (JAX's default lets NVIDIA GPUs use TF32, which ruins
+lasso paths) and optionally pins a device. These settings are part of JAX's jit cache
+key, so nothing leaks into the user's own code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import jax
+import numpy as np
+
+__all__ = ["compute_context", "resolve_device", "backend_of"]
+
+
+def resolve_device(device):
+    """``None``, ``"cpu"``, ``"gpu"`` (or ``"cuda"``) or a ``jax.Device``."""
+    if device is None or isinstance(device, jax.Device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be None, 'cpu', 'gpu' or a jax.Device, got {device!r}.")
+    name = device.lower()
+    if name == "cuda":
+        name = "gpu"
+    if name not in ("cpu", "gpu"):
+        raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}.")
+    try:
+        return jax.devices(name)[0]
+    except RuntimeError:
+        raise ValueError(
+            f"device={device!r} was asked for but JAX finds no {name.upper()} "
+            f"(available: {', '.join(sorted({d.platform for d in jax.devices()}))}). "
+            "Install a CUDA-enabled jaxlib or use device='cpu'."
+        ) from None
+
+
+@contextlib.contextmanager
+def compute_context(dtype, device=None):
+    """x64 on for float64, highest matmul precision, optional default device."""
+    with contextlib.ExitStack() as stack:
+        if np.dtype(dtype) == np.float64:
+            stack.enter_context(jax.enable_x64(True))
+        stack.enter_context(jax.default_matmul_precision("highest"))
+        if device is not None:
+            stack.enter_context(jax.default_device(device))
+        yield
+
+
+def backend_of(device) -> str:
+    return device.platform if device is not None else jax.default_backend()

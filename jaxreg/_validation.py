@@ -1,0 +1,301 @@
+"""Every user-input check of jaxreg, and its error message.
+
+Checks run in the shell (the public wrappers), before anything is traced, so a user
+never sees a JAX traceback for a bad argument. Messages follow one pattern: they name
+the argument, state the rule and show what was received.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "FLOAT32_TOL_FLOOR",
+    "check_X_y",
+    "check_alphas",
+    "check_dtype",
+    "check_eps",
+    "check_l1_ratio",
+    "check_limits",
+    "check_max_iter",
+    "check_penalty_factor",
+    "check_sample_weight",
+    "check_tol",
+]
+
+# float32 iterates stall between 1e-6 and 1e-3 of the objective (growing with the
+# correlation of X); below this relative tol a float32 run cannot be trusted to
+# certify its gap.
+FLOAT32_TOL_FLOOR = 1e-5
+
+
+def _is_jax_array(a) -> bool:
+    mod = type(a).__module__
+    return mod.startswith("jax") or mod.startswith("jaxlib")
+
+
+def _dtype_of(a):
+    return np.asarray(a).dtype if not hasattr(a, "dtype") else np.dtype(a.dtype)
+
+
+def _check_numeric_dtype(name: str, a) -> None:
+    dtype = _dtype_of(a)
+    if dtype.kind in "biuf":
+        return
+    kinds = {"c": "complex", "O": "object", "U": "string", "S": "bytes", "M": "datetime"}
+    what = kinds.get(dtype.kind, str(dtype))
+    raise TypeError(
+        f"{name} must hold real numbers (bool, int or float), got dtype {dtype} "
+        f"({what}). Convert or drop non-numeric columns first."
+    )
+
+
+def _as_array(name: str, a):
+    """Convert to an array without losing a device placement (jax arrays stay)."""
+    if _is_jax_array(a):
+        _check_numeric_dtype(name, a)
+        return a
+    if isinstance(a, (str, bytes)):
+        raise TypeError(f"{name} must be array-like of numbers, got a {type(a).__name__}.")
+    try:
+        arr = np.asarray(a)
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
+    _check_numeric_dtype(name, arr)
+    return arr
+
+
+def _all_finite(a) -> bool:
+    if _is_jax_array(a):
+        import jax.numpy as jnp
+
+        return bool(jnp.all(jnp.isfinite(a)))
+    return bool(np.isfinite(a).all())
+
+
+def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2):
+    """Validate the design matrix and the target.
+
+    Returns ``(X, y)`` as arrays (NumPy, or JAX arrays left on their device), with
+    ``y`` 1-D or 2-D as allowed by ``y_ndim``.
+    """
+    X = _as_array("X", X)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D with shape (n_samples, n_features), got shape {X.shape}."
+        )
+    n, p = X.shape
+    if p == 0:
+        raise ValueError("X must have at least one feature (column), got shape "
+                         f"{X.shape}.")
+    if n < min_samples:
+        raise ValueError(
+            f"X must have at least {min_samples} samples (rows), got {n}."
+        )
+    y = _as_array("y", y)
+    if y.ndim == 2 and y.shape[1] == 1 and 2 not in y_ndim:
+        y = y[:, 0]
+    if y.ndim not in y_ndim:
+        allowed = " or ".join(f"{d}-D" for d in y_ndim)
+        raise ValueError(f"y must be {allowed}, got shape {y.shape}.")
+    if y.shape[0] != n:
+        raise ValueError(
+            "X and y have inconsistent numbers of samples: "
+            f"X has {n} rows, y has {y.shape[0]}."
+        )
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ValueError(f"y must have at least one target column, got shape {y.shape}.")
+    if not _all_finite(X):
+        raise ValueError(
+            "X contains NaN or infinity; jaxreg does not impute missing values. "
+            "Drop or impute them first."
+        )
+    if not _all_finite(y):
+        raise ValueError("y contains NaN or infinity; drop or impute those samples.")
+    return X, y
+
+
+def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Return float64 weights rescaled to sum to ``n_samples`` (or None)."""
+    if sample_weight is None:
+        return None
+    w = _as_array("sample_weight", sample_weight)
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n_samples, float(w))
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got shape {w.shape}."
+        )
+    if not np.isfinite(w).all():
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if (w < 0).any():
+        j = int(np.argmax(w < 0))
+        raise ValueError(
+            f"sample_weight must be non-negative, got sample_weight[{j}] = {w[j]!r}."
+        )
+    total = w.sum()
+    if not total > 0:
+        raise ValueError(
+            f"sample_weight must have a positive sum, got sum {total!r}."
+        )
+    # Rescale to sum to n (as scikit-learn does): then the 1/(2n) data term, alpha_max
+    # and the tol threshold mean the same with or without weights, and weights that
+    # are all equal change nothing.
+    return w * (n_samples / total)
+
+
+def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
+    if penalty_factor is None:
+        return np.ones(n_features)
+    pf = np.asarray(_as_array("penalty_factor", penalty_factor), dtype=np.float64)
+    if pf.ndim == 0:
+        pf = np.full(n_features, float(pf))
+    if pf.shape != (n_features,):
+        raise ValueError(
+            f"penalty_factor must have shape ({n_features},) (one factor per "
+            f"feature), got shape {pf.shape}."
+        )
+    bad = ~(np.isfinite(pf) & (pf >= 0))
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(
+            "penalty_factor must be finite and non-negative, got "
+            f"penalty_factor[{j}] = {pf[j]!r}."
+        )
+    if not (pf > 0).any():
+        raise ValueError(
+            "penalty_factor must have at least one positive entry; with every "
+            "feature unpenalized the model is ordinary least squares."
+        )
+    return pf
+
+
+def check_limits(lower_limits, upper_limits, positive: bool, n_features: int):
+    """Return float64 ``(lower, upper)`` arrays of shape (n_features,)."""
+    if not isinstance(positive, (bool, np.bool_)):
+        raise TypeError(f"positive must be True or False, got {positive!r}.")
+
+    def one(name, value, default):
+        if value is None:
+            return np.full(n_features, default)
+        v = np.asarray(_as_array(name, value), dtype=np.float64)
+        if v.ndim == 0:
+            v = np.full(n_features, float(v))
+        if v.shape != (n_features,):
+            raise ValueError(
+                f"{name} must be a scalar or have shape ({n_features},), got shape "
+                f"{v.shape}."
+            )
+        if np.isnan(v).any():
+            raise ValueError(f"{name} contains NaN.")
+        return v
+
+    lower = one("lower_limits", lower_limits, -np.inf)
+    upper = one("upper_limits", upper_limits, np.inf)
+    if positive:
+        lower = np.maximum(lower, 0.0)
+    if (lower > 0).any():
+        j = int(np.argmax(lower > 0))
+        raise ValueError(
+            f"lower_limits must be <= 0 (as in glmnet), got lower_limits[{j}] = "
+            f"{lower[j]!r}."
+        )
+    if (upper < 0).any():
+        j = int(np.argmax(upper < 0))
+        raise ValueError(
+            f"upper_limits must be >= 0 (as in glmnet), got upper_limits[{j}] = "
+            f"{upper[j]!r}."
+        )
+    return lower, upper
+
+
+def check_l1_ratio(l1_ratio, *, allow_zero: bool = False) -> float:
+    if isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real):
+        raise TypeError(f"l1_ratio must be a real number, got {l1_ratio!r}.")
+    value = float(l1_ratio)
+    if allow_zero:
+        if not 0.0 <= value <= 1.0:  # also rejects NaN
+            raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}.")
+    elif not 0.0 < value <= 1.0:
+        raise ValueError(
+            f"l1_ratio must be in (0, 1], got {l1_ratio!r}. "
+            "For l1_ratio=0 (pure L2) use jaxreg.ridge_path."
+        )
+    return value
+
+
+def check_eps(eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a real number in (0, 1), got {eps!r}.")
+    if not 0.0 < float(eps) < 1.0:
+        raise ValueError(f"eps must be in (0, 1), got {eps!r}.")
+    return float(eps)
+
+
+def check_tol(tol) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tol must be a positive real number, got {tol!r}.")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be positive and finite, got {tol!r}.")
+    return float(tol)
+
+
+def check_max_iter(max_iter) -> int:
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"max_iter must be a positive integer, got {max_iter!r}.")
+    if max_iter <= 0:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}.")
+    if max_iter > 2**30:
+        raise ValueError(f"max_iter must be at most 2**30, got {max_iter!r}.")
+    return int(max_iter)
+
+
+def check_alphas(alphas, *, name: str = "alphas"):
+    """Return an int grid size, or a float64 array sorted decreasing."""
+    if isinstance(alphas, bool):
+        raise TypeError(f"{name} must be an int (grid size) or an array, got {alphas!r}.")
+    if isinstance(alphas, numbers.Integral):
+        if alphas < 1:
+            raise ValueError(f"{name} must be a positive grid size, got {alphas!r}.")
+        return int(alphas)
+    if isinstance(alphas, numbers.Real):
+        alphas = [alphas]
+    arr = np.asarray(_as_array(name, alphas), dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be an int or a non-empty 1-D array, got shape {arr.shape}."
+        )
+    bad = ~(np.isfinite(arr) & (arr >= 0))
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise ValueError(
+            f"{name} must be a 1-D array of non-negative finite floats, got "
+            f"{name}[{j}] = {arr[j]!r}."
+        )
+    return np.sort(arr)[::-1].copy()
+
+
+def check_dtype(dtype, tol: float | None = None):
+    """Resolve the dtype argument: float64 unless float32 is asked for."""
+    if dtype is None:
+        return np.dtype(np.float64)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}.") from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    if dt == np.float32 and tol is not None and tol < FLOAT32_TOL_FLOOR:
+        warnings.warn(
+            f"tol={tol:g} is below what float32 can certify (about "
+            f"{FLOAT32_TOL_FLOOR:g} of the objective, worse on correlated X): some "
+            "alphas will likely be reported as not converged. Use dtype='float64' "
+            "(the default) for tight tolerances.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return dt
