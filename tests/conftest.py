@@ -1,0 +1,61 @@
+"""Shared fixtures. The library turns float64 on per call, so x64 stays off here:
+the tests run the way users call jaxreg."""
+
+import jax
+import numpy as np
+import pytest
+
+
+def make_data(n, p, *, rho=0.0, seed=0, n_informative=5, noise=1.0, offset=3.0):
+    """Equicorrelated Gaussian design with a sparse signal and a non-zero mean."""
+    rng = np.random.default_rng(seed)
+    X = np.sqrt(1 - rho) * rng.normal(size=(n, p)) + np.sqrt(rho) * rng.normal(
+        size=(n, 1)
+    )
+    X += rng.normal(size=p)  # non-zero column means exercise the centring
+    coef = np.zeros(p)
+    k = min(n_informative, p)
+    coef[:k] = rng.choice([-1.0, 1.0], k) * rng.uniform(1.0, 3.0, k)
+    y = X @ coef + noise * rng.normal(size=n) + offset
+    return X, y
+
+
+def enet_objective(X, y, coef, intercept, alpha, l1_ratio, sample_weight=None,
+                   penalty_factor=None):
+    """The documented path objective, written out independently in NumPy."""
+    n, p = X.shape
+    s = np.ones(n) if sample_weight is None else sample_weight * n / sample_weight.sum()
+    pf = np.ones(p) if penalty_factor is None else penalty_factor
+    r = y - X @ coef - intercept
+    return (0.5 * np.sum(s * r * r) / n + alpha * l1_ratio * np.sum(pf * np.abs(coef))
+            + 0.5 * alpha * (1 - l1_ratio) * np.sum(pf * coef * coef))
+
+
+def centred_yy(y, sample_weight=None):
+    n = len(y)
+    s = np.ones(n) if sample_weight is None else sample_weight * n / sample_weight.sum()
+    ybar = np.sum(s * y) / n
+    return np.sum(s * (y - ybar) ** 2) / n
+
+
+@pytest.fixture(scope="session")
+def tall():
+    return make_data(120, 15, rho=0.3, seed=1)
+
+
+@pytest.fixture(scope="session")
+def wide():
+    return make_data(40, 90, rho=0.2, seed=2)
+
+
+@pytest.fixture(scope="session")
+def correlated():
+    return make_data(100, 30, rho=0.9, seed=3)
+
+
+def pytest_collection_modifyitems(config, items):
+    if jax.default_backend() != "gpu":
+        skip = pytest.mark.skip(reason="needs a GPU backend")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)

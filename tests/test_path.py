@@ -1,0 +1,256 @@
+"""lasso_path / enet_path against scikit-learn and against the maths."""
+
+import numpy as np
+import pytest
+from conftest import centred_yy, enet_objective, make_data
+from sklearn.linear_model import enet_path as sk_enet_path
+
+import jaxreg
+
+TOL = 1e-13  # coefficient error scales like sqrt(gap): compare at a tight tol
+
+
+def sk_path(X, y, alphas, l1_ratio, fit_intercept=True, positive=False):
+    """scikit-learn's enet_path with the intercept handled by centring."""
+    if fit_intercept:
+        xm, ym = X.mean(0), y.mean()
+    else:
+        xm, ym = np.zeros(X.shape[1]), 0.0
+    _, coefs, _ = sk_enet_path(X - xm, y - ym, l1_ratio=l1_ratio, alphas=alphas,
+                               tol=1e-14, max_iter=200_000, positive=positive)
+    coefs = coefs.T
+    return coefs, ym - coefs @ xm
+
+
+def objectives(X, y, path, **kw):
+    return np.array([
+        enet_objective(X, y, w, b, a, path.l1_ratio, **kw)
+        for w, b, a in zip(path.coefs, path.intercepts, path.alphas)
+    ])
+
+
+@pytest.mark.parametrize("data", ["tall", "wide", "correlated"])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_matches_sklearn(request, data, l1_ratio, fit_intercept):
+    X, y = request.getfixturevalue(data)
+    path = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=20, eps=1e-2, tol=TOL,
+                            fit_intercept=fit_intercept)
+    assert path.converged.all()
+    yy = centred_yy(y) if fit_intercept else np.mean(y * y)
+    assert (path.gaps <= TOL * yy).all()
+    sk_coefs, sk_icpt = sk_path(X, y, path.alphas, l1_ratio, fit_intercept)
+    ours = objectives(X, y, path)
+    theirs = np.array([enet_objective(X, y, w, b, a, l1_ratio)
+                       for w, b, a in zip(sk_coefs, sk_icpt, path.alphas)])
+    # Optimality first: the objective gap is bounded by the certified duality gap.
+    np.testing.assert_array_less(ours - theirs, 10 * TOL * yy + 1e-12)
+    if data == "tall":  # coefficients are well determined only when n > p
+        np.testing.assert_allclose(path.coefs, sk_coefs, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(path.intercepts, sk_icpt, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["gram", "design"])
+@pytest.mark.parametrize("strategy", ["parallel", "hybrid", "sequential"])
+def test_modes_and_strategies_agree(tall, mode, strategy):
+    X, y = tall
+    path = jaxreg.lasso_path(X, y, alphas=15, tol=TOL, mode=mode, strategy=strategy,
+                             chunk=4)
+    assert path.mode == mode and path.strategy == strategy
+    ref, _ = sk_path(X, y, path.alphas, 1.0)
+    np.testing.assert_allclose(path.coefs, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_alpha_max_gives_zeros_and_just_below_does_not(tall):
+    X, y = tall
+    amax = jaxreg.alpha_max(X, y)
+    xc, yc = X - X.mean(0), y - y.mean()
+    assert amax == pytest.approx(np.max(np.abs(xc.T @ yc)) / len(y), rel=1e-12)
+    path = jaxreg.lasso_path(X, y, alphas=[amax, 1.5 * amax, 0.99 * amax], tol=TOL)
+    np.testing.assert_array_equal(path.alphas, [1.5 * amax, amax, 0.99 * amax])
+    assert (path.coefs[:2] == 0).all()
+    assert path.df[2] >= 1
+    np.testing.assert_allclose(path.intercepts[:2], y.mean())
+
+
+def test_grid_is_geometric_from_alpha_max(tall):
+    X, y = tall
+    path = jaxreg.lasso_path(X, y, alphas=7, eps=1e-2)
+    np.testing.assert_allclose(path.alphas, np.geomspace(path.alpha_max,
+                                                         1e-2 * path.alpha_max, 7))
+    enet = jaxreg.enet_path(X, y, l1_ratio=0.25, alphas=3)
+    assert enet.alpha_max == pytest.approx(4 * path.alpha_max)
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.3])
+def test_kkt_conditions_hold_at_every_alpha(correlated, l1_ratio):
+    X, y = correlated
+    path = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=12, eps=1e-2, tol=1e-12)
+    n = len(y)
+    Xc = X - X.mean(0)
+    for w, b, a in zip(path.coefs, path.intercepts, path.alphas):
+        r = y - X @ w - b
+        assert abs(r.mean()) < 1e-8  # intercept optimal
+        q = Xc.T @ r / n - a * (1 - l1_ratio) * w
+        on = w != 0
+        np.testing.assert_allclose(q[on], a * l1_ratio * np.sign(w[on]),
+                                   atol=1e-5 * a + 1e-8)
+        assert (np.abs(q[~on]) <= a * l1_ratio * (1 + 1e-5) + 1e-8).all()
+
+
+def test_small_l1_ratio_approaches_ridge(tall):
+    X, y = tall
+    n, p = X.shape
+    alphas = np.array([1.0, 0.1])
+    path = jaxreg.enet_path(X, y, l1_ratio=1e-7, alphas=alphas, tol=1e-12)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    for w, a in zip(path.coefs, path.alphas):
+        ridge = np.linalg.solve(Xc.T @ Xc / n + a * np.eye(p), Xc.T @ yc / n)
+        np.testing.assert_allclose(w, ridge, rtol=1e-4, atol=1e-5)
+
+
+def test_tiny_alpha_is_least_squares_and_zero_alpha_exactly(tall):
+    X, y = tall
+    A = np.column_stack([X, np.ones(len(y))])
+    ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    path = jaxreg.lasso_path(X, y, alphas=[1e-9, 0.0], tol=1e-14, max_iter=100_000)
+    assert path.converged.all()
+    for w, b in zip(path.coefs, path.intercepts):
+        np.testing.assert_allclose(w, ls[:-1], rtol=1e-6, atol=1e-7)
+        assert b == pytest.approx(ls[-1], rel=1e-7)
+    assert path.n_iter[-1] == 0 and path.gaps[-1] == 0
+
+
+def test_zero_alpha_on_wide_data_is_minimum_norm(wide):
+    X, y = wide
+    path = jaxreg.lasso_path(X, y, alphas=[0.0], fit_intercept=False)
+    np.testing.assert_allclose(path.coefs[0], np.linalg.pinv(X) @ y, rtol=1e-6,
+                               atol=1e-8)
+
+
+def test_sample_weight_two_equals_duplicated_row(tall):
+    X, y = tall
+    w = np.ones(len(y))
+    w[:7] = 2.0
+    Xd = np.vstack([X, X[:7]])
+    yd = np.concatenate([y, y[:7]])
+    alphas = jaxreg.lasso_path(Xd, yd, alphas=10, eps=1e-2).alphas
+    weighted = jaxreg.enet_path(X, y, l1_ratio=0.7, alphas=alphas, sample_weight=w,
+                                tol=1e-12)
+    dup = jaxreg.enet_path(Xd, yd, l1_ratio=0.7, alphas=alphas, tol=1e-12)
+    np.testing.assert_allclose(weighted.coefs, dup.coefs, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(weighted.intercepts, dup.intercepts, rtol=1e-8)
+
+
+def test_scaling_all_weights_changes_nothing(tall):
+    X, y = tall
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    a = jaxreg.lasso_path(X, y, alphas=8, sample_weight=w, tol=1e-12)
+    b = jaxreg.lasso_path(X, y, alphas=8, sample_weight=7.5 * w, tol=1e-12)
+    np.testing.assert_allclose(a.coefs, b.coefs, rtol=1e-8, atol=1e-10)
+
+
+def test_zero_weight_rows_are_ignored(tall):
+    X, y = tall
+    w = np.ones(len(y))
+    w[-20:] = 0.0
+    y_bad = y.copy()
+    y_bad[-20:] = 1e6  # would dominate if the weight were not zero
+    a = jaxreg.lasso_path(X, y_bad, alphas=6, sample_weight=w, tol=1e-12)
+    b = jaxreg.lasso_path(X[:-20], y[:-20], alphas=a.alphas, tol=1e-12)
+    np.testing.assert_allclose(a.coefs, b.coefs, rtol=1e-7, atol=1e-9)
+
+
+def test_standardize_equals_solving_on_standardized_columns(tall):
+    X, y = tall
+    X = X * np.array([1e-3, 1e3] + [1.0] * (X.shape[1] - 2))
+    sd = X.std(axis=0)
+    path = jaxreg.enet_path(X, y, l1_ratio=0.8, alphas=10, standardize=True, tol=TOL)
+    manual = jaxreg.enet_path(X / sd, y, l1_ratio=0.8, alphas=path.alphas, tol=TOL)
+    np.testing.assert_allclose(path.coefs, manual.coefs / sd, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(path.intercepts, manual.intercepts, rtol=1e-8)
+    # predictions are what the user sees: they agree on the original X
+    np.testing.assert_allclose(path.predict(X), manual.predict(X / sd), rtol=1e-6,
+                               atol=1e-6)
+
+
+def test_penalty_factor_matches_rescaled_columns(tall):
+    # lasso with p_j|w_j| equals the lasso on columns x_j/p_j, with w_j = v_j/p_j
+    X, y = tall
+    pf = np.linspace(0.5, 2.0, X.shape[1])
+    path = jaxreg.lasso_path(X, y, alphas=10, penalty_factor=pf, tol=TOL)
+    ref, ref_b = sk_path(X / pf, y, path.alphas, 1.0)
+    np.testing.assert_allclose(path.coefs, ref / pf, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(path.intercepts, ref_b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["gram", "design"])
+def test_penalty_factor_zero_keeps_feature(correlated, mode):
+    X, y = correlated
+    pf = np.ones(X.shape[1])
+    pf[[3, 7]] = 0.0
+    path = jaxreg.lasso_path(X, y, alphas=10, penalty_factor=pf, tol=1e-12,
+                             mode=mode)
+    assert path.converged.all()
+    assert (path.coefs[:, [3, 7]] != 0).all()
+    # at alpha_max the penalized block is zero and the free block is least squares
+    A = np.column_stack([X[:, [3, 7]], np.ones(len(y))])
+    ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    np.testing.assert_allclose(path.coefs[0][[3, 7]], ls[:2], rtol=1e-8)
+    assert path.df[0] == 2
+    # KKT with the free features: their gradient is exactly zero
+    n = len(y)
+    Xc = X - X.mean(0)
+    for w, b, a in zip(path.coefs, path.intercepts, path.alphas):
+        q = Xc.T @ (y - X @ w - b) / n
+        np.testing.assert_allclose(q[[3, 7]], 0.0, atol=1e-8)
+        assert (np.abs(q) <= a * (1 + 1e-5) + 1e-9).all()
+
+
+def test_positive_matches_sklearn(tall):
+    X, y = tall
+    path = jaxreg.lasso_path(X, y, alphas=10, positive=True, tol=TOL)
+    assert (path.coefs >= 0).all()
+    ref, ref_b = sk_path(X, y, path.alphas, 1.0, positive=True)
+    np.testing.assert_allclose(path.coefs, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_predict_and_dev_ratio(tall):
+    X, y = tall
+    path = jaxreg.lasso_path(X, y, alphas=5, tol=TOL)
+    pred = path.predict(X)
+    assert pred.shape == (len(y), 5)
+    rss = ((y[:, None] - pred) ** 2).sum(0)
+    tss = ((y - y.mean()) ** 2).sum()
+    np.testing.assert_allclose(path.dev_ratio, 1 - rss / tss, rtol=1e-8, atol=1e-10)
+    assert path.df.tolist() == (path.coefs != 0).sum(1).tolist()
+    assert path.dev_ratio[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_result_fields_are_numpy_float64(tall):
+    X, y = tall
+    path = jaxreg.lasso_path(X, y, alphas=4)
+    for name in ["alphas", "coefs", "intercepts", "gaps", "dev_ratio"]:
+        value = getattr(path, name)
+        assert type(value) is np.ndarray and value.dtype == np.float64, name
+    assert path.converged.dtype == bool and path.n_iter.dtype == np.int64
+    assert "4 alphas" in repr(path) and "alpha" in path.summary()
+
+
+def test_not_converged_is_flagged_and_warned_once():
+    X, y = make_data(60, 40, rho=0.95, seed=5)
+    with pytest.warns(jaxreg.ConvergenceWarning, match=r"did not converge.*max_iter=20"
+                      ) as rec:
+        path = jaxreg.lasso_path(X, y, alphas=10, tol=1e-12, max_iter=20)
+    assert len([w for w in rec if w.category is jaxreg.ConvergenceWarning]) == 1
+    assert not path.converged.all()
+    assert (path.n_iter[~path.converged] >= 20).all()
+    yy = centred_yy(y)
+    assert (path.gaps[~path.converged] > 1e-12 * yy).all()
+
+
+def test_constant_y_gives_zero_path():
+    X, _ = make_data(30, 5)
+    path = jaxreg.lasso_path(X, np.full(30, 4.0), alphas=5)
+    assert (path.coefs == 0).all() and path.converged.all()
+    np.testing.assert_allclose(path.intercepts, 4.0)
