@@ -135,12 +135,12 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     if (w < 0).any():
         j = int(np.argmax(w < 0))
         raise ValueError(
-            f"sample_weight must be non-negative, got sample_weight[{j}] = {w[j]!r}."
+            f"sample_weight must be non-negative, got sample_weight[{j}] = {float(w[j])!r}."
         )
     total = w.sum()
     if not total > 0:
         raise ValueError(
-            f"sample_weight must have a positive sum, got sum {total!r}."
+            f"sample_weight must have a positive sum, got sum {float(total)!r}."
         )
     # Rescale to sum to n (as scikit-learn does): then the 1/(2n) data term, alpha_max
     # and the tol threshold mean the same with or without weights, and weights that
@@ -164,7 +164,7 @@ def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
         j = int(np.argmax(bad))
         raise ValueError(
             "penalty_factor must be finite and non-negative, got "
-            f"penalty_factor[{j}] = {pf[j]!r}."
+            f"penalty_factor[{j}] = {float(pf[j])!r}."
         )
     if not (pf > 0).any():
         raise ValueError(
@@ -202,13 +202,13 @@ def check_limits(lower_limits, upper_limits, positive: bool, n_features: int):
         j = int(np.argmax(lower > 0))
         raise ValueError(
             f"lower_limits must be <= 0 (as in glmnet), got lower_limits[{j}] = "
-            f"{lower[j]!r}."
+            f"{float(lower[j])!r}."
         )
     if (upper < 0).any():
         j = int(np.argmax(upper < 0))
         raise ValueError(
             f"upper_limits must be >= 0 (as in glmnet), got upper_limits[{j}] = "
-            f"{upper[j]!r}."
+            f"{float(upper[j])!r}."
         )
     return lower, upper
 
@@ -274,7 +274,7 @@ def check_alphas(alphas, *, name: str = "alphas"):
         j = int(np.argmax(bad))
         raise ValueError(
             f"{name} must be a 1-D array of non-negative finite floats, got "
-            f"{name}[{j}] = {arr[j]!r}."
+            f"{name}[{j}] = {float(arr[j])!r}."
         )
     return np.sort(arr)[::-1].copy()
 
