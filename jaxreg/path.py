@@ -125,7 +125,7 @@ def _alpha_max_from_gradient(q0, l1_ratio, pf, lower, upper) -> float:
 
 def _grid(alphas, amax: float, eps: float) -> np.ndarray:
     if isinstance(alphas, int):
-        if amax <= np.finfo(np.float64).resolution:
+        if not amax > 0:
             # Nothing to explain (e.g. constant y): every alpha gives w = 0.
             return np.full(alphas, np.finfo(np.float64).resolution)
         if alphas == 1:

@@ -83,7 +83,8 @@ def prepare(X, y, sample_weight, idx_P, idx_U, *, fit_intercept, standardize, gr
         # otherwise leave noise that standardization blows up to unit variance.
         constant = jnp.max(X, axis=0) == jnp.min(X, axis=0)
         Xc = jnp.where(constant, 0.0, Xc)
-        yc = y - y_mean
+        # Likewise a constant y centres to exactly 0 (then alpha_max is exactly 0).
+        yc = jnp.where(jnp.max(y) == jnp.min(y), 0.0, y - y_mean)
     else:
         x_mean = jnp.zeros(X.shape[1], X.dtype)
         y_mean = jnp.zeros((), X.dtype)
