@@ -4,6 +4,7 @@ JAX-compiled, batched over the alpha grid, float64 by default, and every solutio
 certified by its duality gap.
 """
 
+from jaxreg._memory import InsufficientMemoryError
 from jaxreg.path import (
     ConvergenceWarning,
     PathResult,
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "InsufficientMemoryError",
     "PathResult",
     "__version__",
     "alpha_max",

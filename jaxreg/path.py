@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg import _memory
 from jaxreg import _validation as V
 from jaxreg import fista, stats
 from jaxreg._config import backend_of, compute_context, resolve_device
@@ -329,6 +330,9 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
     backend = backend_of(dev)
     if not (isinstance(X, np.ndarray) or isinstance(X, jax.Array)):
         X = np.asarray(X)
+    n_alphas = alphas if isinstance(alphas, int) else len(alphas)
+    _memory.check_memory(X.shape[0], X.shape[1], n_alphas, dt,
+                         _choose_mode(mode, *X.shape), dev, batch=1)
     with compute_context(dt, dev):
         prep = _Prepared(
             X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
@@ -340,6 +344,7 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
         grid = _grid(alphas, amax, eps)
         k = len(grid)
         strategy, chunk = _choose_chunk(strategy, chunk, k, backend)
+        _memory.check_memory(prep.n, prep.p, k, dt, prep.mode, dev, batch=chunk)
         res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every)
     out = PathResult(**res, l1_ratio=l1_ratio, alpha_max=amax, tol=tol,
                      mode=prep.mode, strategy=strategy, dtype=str(dt))
