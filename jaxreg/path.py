@@ -20,7 +20,7 @@ import numpy as np
 
 from jaxreg import _memory
 from jaxreg import _validation as V
-from jaxreg import fista, stats
+from jaxreg import fista, screening, stats
 from jaxreg._config import backend_of, compute_context, resolve_device
 
 __all__ = [
@@ -34,6 +34,10 @@ __all__ = [
 DEFAULT_MAX_ITER = 20_000
 MODES = ("auto", "gram", "design")
 STRATEGIES = ("auto", "parallel", "hybrid", "sequential")
+SCREENS = ("auto", "none", "strong")
+# screen="auto" turns the working set on for CPU chunked paths from this many
+# features: below it the saved flops don't pay for compiling the extra shapes.
+SCREEN_MIN_FEATURES = 256
 # Alphas per warm-started chunk for strategy="hybrid" (the CPU default).
 HYBRID_CHUNK = 8
 
@@ -247,7 +251,8 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
               standardize=False, sample_weight=None, penalty_factor=None,
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
-              chunk=None, check_every=10, device=None) -> PathResult:
+              chunk=None, check_every=10, screen="auto",
+              device=None) -> PathResult:
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -293,6 +298,11 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
         Chunk size for ``strategy="hybrid"`` (default 8).
     check_every : int
         FISTA steps between two duality-gap evaluations.
+    screen : {"auto", "none", "strong"}
+        ``"strong"`` solves each chunk on a working set chosen by the sequential
+        strong rule, then checks every feature on the full problem (the gaps are
+        always those of the full problem). ``"auto"`` uses it for warm-started
+        chunks on the CPU.
     device : {None, "cpu", "gpu"} or jax.Device
 
     Returns
@@ -344,15 +354,28 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
         grid = _grid(alphas, amax, eps)
         k = len(grid)
         strategy, chunk = _choose_chunk(strategy, chunk, k, backend)
+        screen = _choose_screen(screen, strategy, backend, len(prep.idx_P))
         _memory.check_memory(prep.n, prep.p, k, dt, prep.mode, dev, batch=chunk)
-        res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every)
+        res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every, screen)
     out = PathResult(**res, l1_ratio=l1_ratio, alpha_max=amax, tol=tol,
                      mode=prep.mode, strategy=strategy, dtype=str(dt))
     _warn_not_converged(out, max_iter)
     return out
 
 
-def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every):
+def _choose_screen(screen, strategy, backend, n_features):
+    if screen not in SCREENS:
+        raise ValueError(f"screen must be one of {SCREENS}, got {screen!r}.")
+    if screen == "auto":
+        # On a GPU a narrower batch saves almost nothing (the GEMM is launch-bound);
+        # on the CPU flops are time.
+        return "strong" if (backend == "cpu" and strategy != "parallel"
+                            and n_features >= SCREEN_MIN_FEATURES) else "none"
+    return screen
+
+
+def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every,
+           screen="none"):
     """Run the jitted path solver on a prepared problem; return PathResult fields."""
     dt = prep.dtype
     pr = prep.problem
@@ -362,13 +385,15 @@ def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every):
     lam = np.concatenate([grid, np.full(padded - k, grid[-1])])
     gap_tol = tol * prep.yy_total
     L = fista.lipschitz(pr.A, gram=gram)
-    r = fista.solve_path(
-        pr.A, pr.c, pr.yy, jnp.asarray(lam, dt), jnp.asarray(l1_ratio, dt),
-        jnp.asarray(prep.pf_P, dt), jnp.asarray(prep.lower_P, dt),
-        jnp.asarray(prep.upper_P, dt), L, jnp.asarray(gap_tol, dt),
-        jnp.asarray(max_iter, jnp.int32), gram=gram, check_every=check_every,
-        chunk=chunk,
-    )
+    args = (pr.A, pr.c, pr.yy, jnp.asarray(lam, dt), jnp.asarray(l1_ratio, dt),
+            jnp.asarray(prep.pf_P, dt), jnp.asarray(prep.lower_P, dt),
+            jnp.asarray(prep.upper_P, dt), L, jnp.asarray(gap_tol, dt),
+            jnp.asarray(max_iter, jnp.int32))
+    if screen == "strong":
+        r = screening.solve_path_screened(*args, gram=gram, check_every=check_every,
+                                          chunk=chunk, q_start=pr.q0)
+    else:
+        r = fista.solve_path(*args, gram=gram, check_every=check_every, chunk=chunk)
     coef_P = r.coef[:k]
     gaps = np.asarray(r.gap[:k], np.float64)
     n_iter = np.asarray(r.n_iter[:k])

@@ -51,11 +51,14 @@ def test_matches_sklearn(request, data, l1_ratio, fit_intercept):
 
 
 @pytest.mark.parametrize("mode", ["gram", "design"])
-@pytest.mark.parametrize("strategy", ["parallel", "hybrid", "sequential"])
-def test_modes_and_strategies_agree(tall, mode, strategy):
+@pytest.mark.parametrize("strategy, screen", [
+    ("parallel", "none"), ("hybrid", "none"), ("sequential", "none"),
+    ("hybrid", "strong"), ("sequential", "strong"),
+])
+def test_modes_and_strategies_agree(tall, mode, strategy, screen):
     X, y = tall
     path = jaxreg.lasso_path(X, y, alphas=15, tol=TOL, mode=mode, strategy=strategy,
-                             chunk=4)
+                             chunk=4, screen=screen)
     assert path.mode == mode and path.strategy == strategy
     ref, _ = sk_path(X, y, path.alphas, 1.0)
     np.testing.assert_allclose(path.coefs, ref, rtol=1e-5, atol=1e-6)
@@ -254,3 +257,27 @@ def test_constant_y_gives_zero_path():
     path = jaxreg.lasso_path(X, np.full(30, 4.0), alphas=5)
     assert (path.coefs == 0).all() and path.converged.all()
     np.testing.assert_allclose(path.intercepts, 4.0)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_working_set_gives_the_full_problem_answer(positive):
+    # wide enough that the working set starts far below p and must grow
+    X, y = make_data(80, 120, rho=0.4, seed=9, n_informative=12)
+    pf = np.ones(120)
+    pf[5] = 0.0
+    kw = dict(alphas=20, eps=1e-2, tol=1e-12, strategy="hybrid", chunk=5,
+              positive=positive, penalty_factor=pf, lower_limits=-1.0)
+    full = jaxreg.lasso_path(X, y, screen="none", **kw)
+    screened = jaxreg.lasso_path(X, y, screen="strong", **kw)
+    assert screened.converged.all()
+    # the gaps are those of the full problem: check them independently
+    n = len(y)
+    Xc = X - X.mean(0)
+    for w, b, a in zip(screened.coefs, screened.intercepts, screened.alphas):
+        q = Xc.T @ (y - X @ w - b) / n
+        free = w == 0
+        up = q[free & (pf > 0)] <= a * (1 + 1e-6) + 1e-12
+        assert up.all()
+        if not positive:
+            assert (q[free & (pf > 0) & (w == 0)] >= -a * (1 + 1e-6) - 1e-12).all()
+    np.testing.assert_allclose(screened.coefs, full.coefs, rtol=1e-5, atol=1e-7)
