@@ -5,6 +5,7 @@ certified by its duality gap.
 """
 
 from jaxreg._memory import InsufficientMemoryError
+from jaxreg.constrained import ConstrainedResult, constrained_path
 from jaxreg.path import (
     ConvergenceWarning,
     PathResult,
@@ -16,11 +17,13 @@ from jaxreg.path import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConstrainedResult",
     "ConvergenceWarning",
     "InsufficientMemoryError",
     "PathResult",
     "__version__",
     "alpha_max",
+    "constrained_path",
     "enet_path",
     "lasso_path",
 ]
