@@ -13,6 +13,14 @@ from jaxreg.path import (
     enet_path,
     lasso_path,
 )
+from jaxreg.ridge import (
+    RidgeCVResult,
+    alpha_from_sklearn,
+    alpha_to_sklearn,
+    ridge_cv,
+    ridge_loo,
+    ridge_path,
+)
 
 __version__ = "0.1.0"
 
@@ -21,9 +29,15 @@ __all__ = [
     "ConvergenceWarning",
     "InsufficientMemoryError",
     "PathResult",
+    "RidgeCVResult",
     "__version__",
+    "alpha_from_sklearn",
     "alpha_max",
+    "alpha_to_sklearn",
     "constrained_path",
     "enet_path",
     "lasso_path",
+    "ridge_cv",
+    "ridge_loo",
+    "ridge_path",
 ]
