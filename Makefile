@@ -19,7 +19,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed-demo
-	$(BIN)/jaxreg demo
+	$(BIN)/jaxreg demo --force
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

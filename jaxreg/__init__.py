@@ -4,6 +4,7 @@ JAX-compiled, batched over the alpha grid, float64 by default, and every solutio
 certified by its duality gap.
 """
 
+from jaxreg import datasets, plot
 from jaxreg._memory import InsufficientMemoryError
 from jaxreg.constrained import ConstrainedResult, constrained_path
 from jaxreg.path import (
@@ -35,8 +36,10 @@ __all__ = [
     "alpha_max",
     "alpha_to_sklearn",
     "constrained_path",
+    "datasets",
     "enet_path",
     "lasso_path",
+    "plot",
     "ridge_cv",
     "ridge_loo",
     "ridge_path",

@@ -1,0 +1,341 @@
+"""Plots of regularization paths, cross-validation curves and ridge LOO curves.
+
+The figures follow glmnet's ``plot.glmnet`` and ``plot.cv.glmnet``: α runs on a
+logarithmic axis from the largest value (the null model, on the left) to the
+smallest, and the top axis gives the number of non-zero coefficients (df) at that α.
+
+matplotlib is an optional dependency (``pip install "jaxreg[plot]"``); it is imported
+only when a plot is drawn. Every function draws into ``ax`` when given one, or into a
+new figure otherwise, and returns the Axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["coef_path", "cv_curve", "geometry", "ridge_loo_curve"]  # noqa: F822
+
+# Path-end labels closer than this fraction of the y range are spread apart.
+_LABEL_SPACING = 0.045
+
+
+def _mpl():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError(
+            "jaxreg.plot needs matplotlib, which is not installed: "
+            'pip install "jaxreg[plot]" (or pip install matplotlib).'
+        ) from None
+    import matplotlib
+
+    return matplotlib
+
+
+def _new_axes(ax, figsize=(7.0, 4.6)):
+    if ax is not None:
+        return ax
+    _mpl()
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _check_alphas(alphas, name="alphas") -> np.ndarray:
+    a = np.asarray(alphas, dtype=np.float64)
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {a.shape}.")
+    if not (np.isfinite(a).all() and (a > 0).all()):
+        j = int(np.argmax(~(np.isfinite(a) & (a > 0))))
+        raise ValueError(
+            f"{name} must be positive and finite to be drawn on a log axis, got "
+            f"{name}[{j}] = {float(a[j])!r}."
+        )
+    return a
+
+
+def _alpha_tex(sub: str) -> str:
+    """α with a subscript, in mathtext: ``_alpha_tex("min")`` is α_min."""
+    return rf"$\alpha_{{\mathrm{{{sub}}}}}$"
+
+
+def _log_alpha_axis(ax, alphas) -> None:
+    """Log-scale α axis, largest α on the left (the path unfolds to the right)."""
+    ax.set_xscale("log")
+    lo, hi = float(alphas.min()), float(alphas.max())
+    if lo == hi:
+        lo, hi = lo / 1.5, hi * 1.5
+    pad = (hi / lo) ** 0.02
+    ax.set_xlim(hi * pad, lo / pad)
+    ax.set_xlabel("α (log scale)")
+
+
+def _df_top_axis(ax, alphas, df, n_ticks=7, label="df (non-zero coefficients)",
+                 fmt="{:d}"):
+    """A top axis giving df at a few α positions, as glmnet's plots do."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    top = ax.twiny()
+    top.set_xscale("log")
+    top.set_xlim(ax.get_xlim())
+    k = len(alphas)
+    idx = np.unique(np.linspace(0, k - 1, min(k, n_ticks)).round().astype(int))
+    top.xaxis.set_major_locator(FixedLocator(alphas[idx]))
+    top.xaxis.set_minor_locator(NullLocator())
+    values = np.asarray(df)[idx]
+    top.set_xticklabels([fmt.format(int(d) if fmt == "{:d}" else float(d))
+                         for d in values])
+    top.set_xlabel(label)
+    top.tick_params(axis="x", labelsize="small")
+    return top
+
+
+def _spread(values, min_gap):
+    """Move sorted label positions apart by at least ``min_gap``, staying centred."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values)
+    y = values[order].copy()
+    for _ in range(50):
+        moved = False
+        for i in range(1, len(y)):
+            overlap = min_gap - (y[i] - y[i - 1])
+            if overlap > 1e-12:
+                y[i - 1] -= overlap / 2
+                y[i] += overlap / 2
+                moved = True
+        if not moved:
+            break
+    out = np.empty_like(y)
+    out[order] = y
+    return out
+
+
+def coef_path(path, feature_names=None, ax=None, *, label=True, mark_alphas=None,
+              scale=None, colors=None):
+    """Coefficient paths against log α, df on the top axis (glmnet's plot.glmnet).
+
+    Each feature's coefficient (on the original scale of X) is drawn across the
+    α grid of ``path``, whose problem is::
+
+        1/(2n)·Σ s_i (y_i - x_i·w - b)² + alpha·(l1_ratio·Σ p_j|w_j|
+                                               + (1 - l1_ratio)/2·Σ p_j w_j²)
+
+    Parameters
+    ----------
+    path : PathResult
+        A single-target path (``coefs`` of shape ``(k, n_features)``), e.g. from
+        :func:`jaxreg.lasso_path`.
+    feature_names : sequence of str, optional
+        Labels written at the small-α end of each path (default ``x0, x1, …``).
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when omitted.
+    label : bool
+        Write feature names at the path ends (features that are zero at the
+        smallest α are not labelled).
+    mark_alphas : dict of {str: float}, optional
+        Vertical dotted lines, e.g. ``{"min": cv.alpha_min, "1se": cv.alpha_1se}``
+        (drawn with labels α_min, α_1se).
+    scale : array-like of shape (n_features,), optional
+        Multiply each coefficient by this before drawing. Passing the columns'
+        standard deviations draws standardized coefficients (the change in y per
+        standard deviation of the feature), which puts features measured in
+        different units on one axis.
+    colors : sequence of colours, optional
+        One per feature; defaults to matplotlib's ``tab10`` / ``tab20``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The main (bottom) axes; the df axis is its ``twiny``.
+
+    Raises
+    ------
+    ValueError
+        For a multi-target path, a ``feature_names`` of the wrong length or
+        non-positive alphas (which a log axis cannot show).
+
+    Examples
+    --------
+    >>> import jaxreg, jaxreg.plot
+    >>> from jaxreg.datasets import load_diabetes
+    >>> X, y, names = load_diabetes()
+    >>> ax = jaxreg.plot.coef_path(jaxreg.lasso_path(X, y, standardize=True), names)
+    """
+    mpl = _mpl()
+    alphas = _check_alphas(path.alphas, "path.alphas")
+    coefs = np.asarray(path.coefs, dtype=np.float64)
+    if coefs.ndim != 2:
+        raise ValueError(
+            "coef_path needs a single-target path with coefs of shape (k, n_features), "
+            f"got coefs of shape {coefs.shape}. Plot one target at a time."
+        )
+    k, p = coefs.shape
+    ylabel = "coefficient"
+    if scale is not None:
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.shape != (p,) or not np.isfinite(scale).all():
+            raise ValueError(
+                f"scale must be a finite array of shape ({p},), got shape "
+                f"{scale.shape}."
+            )
+        coefs = coefs * scale
+        ylabel = "standardized coefficient (per SD of feature)"
+    if feature_names is None:
+        feature_names = [f"x{j}" for j in range(p)]
+    feature_names = [str(f) for f in feature_names]
+    if len(feature_names) != p:
+        raise ValueError(
+            f"feature_names must have one name per feature ({p}), got "
+            f"{len(feature_names)}."
+        )
+    if colors is None:
+        cmap = mpl.colormaps["tab10" if p <= 10 else "tab20"]
+        colors = [cmap(j % cmap.N) for j in range(p)]
+    ax = _new_axes(ax)
+    for j in range(p):
+        ax.plot(alphas, coefs[:, j], color=colors[j], lw=1.6)
+    ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
+    _log_alpha_axis(ax, alphas)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", color="0.92", lw=0.6)
+    for name, a in (mark_alphas or {}).items():
+        ax.axvline(a, color="0.35", ls=":", lw=1.2)
+        ax.text(a, 1.0, f" {_alpha_tex(name)}", transform=ax.get_xaxis_transform(),
+                rotation=90, va="top", ha="right", fontsize="small", color="0.3",
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.0))
+    df = np.asarray(getattr(path, "df", (coefs != 0).sum(axis=1)))
+    _df_top_axis(ax, alphas, df)
+    if label:
+        end = int(np.argmin(alphas))
+        shown = [j for j in range(p) if coefs[end, j] != 0]
+        if shown:
+            lo, hi = ax.get_ylim()
+            ys = _spread([coefs[end, j] for j in shown], _LABEL_SPACING * (hi - lo))
+            trans = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+            for j, yl in zip(shown, ys, strict=True):
+                ax.text(1.01, yl, feature_names[j], transform=trans, va="center",
+                        ha="left", fontsize="small", color=colors[j], clip_on=False)
+    l1 = getattr(path, "l1_ratio", None)
+    kind = "lasso" if l1 == 1.0 else (f"elastic net, l1_ratio={l1:g}" if l1 else "")
+    ax.set_title(f"Coefficient paths ({kind})" if kind else "Coefficient paths",
+                 fontsize="medium", pad=8)
+    return ax
+
+
+def cv_curve(cv_result, ax=None):
+    """Cross-validated MSE against log α with ±1 SE bars (glmnet's plot.cv.glmnet).
+
+    Dashed vertical lines mark ``alpha_min`` (lowest mean CV error) and ``alpha_1se``
+    (the largest α whose mean error is within one standard error of that minimum);
+    the top axis gives df of the full-data path at each α.
+
+    Parameters
+    ----------
+    cv_result : CVResult
+        From :func:`jaxreg.cv_path`: ``alphas``, ``mse_mean``, ``mse_se``,
+        ``alpha_min``, ``alpha_1se`` and ``path``; ``mse_path`` of shape
+        ``(k, n_folds)`` gives the fold count in the label when present.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _mpl()
+    alphas = _check_alphas(cv_result.alphas, "cv_result.alphas")
+    mean = np.asarray(cv_result.mse_mean, dtype=np.float64)
+    se = np.asarray(cv_result.mse_se, dtype=np.float64)
+    if mean.shape != alphas.shape or se.shape != alphas.shape:
+        raise ValueError(
+            "cv_result.mse_mean and mse_se must have the shape of alphas "
+            f"{alphas.shape}, got {mean.shape} and {se.shape}."
+        )
+    ax = _new_axes(ax)
+    ax.errorbar(alphas, mean, yerr=se, fmt="none", ecolor="0.65", elinewidth=1.0,
+                capsize=2.0, zorder=1)
+    ax.plot(alphas, mean, "o", color="tab:red", ms=3.5, zorder=2)
+    _log_alpha_axis(ax, alphas)
+    mse_path = getattr(cv_result, "mse_path", None)
+    folds = np.shape(mse_path)[1] if mse_path is not None and np.ndim(mse_path) == 2 \
+        else None
+    ax.set_ylabel(f"mean-squared error ({folds}-fold CV)" if folds
+                  else "mean-squared error (CV)")
+    ax.grid(True, which="major", color="0.92", lw=0.6)
+    for name, a, color in (("min", cv_result.alpha_min, "tab:blue"),
+                           ("1se", cv_result.alpha_1se, "tab:green")):
+        ax.axvline(a, color=color, ls="--", lw=1.2,
+                   label=f"{_alpha_tex(name)} = {a:.3g}")
+    ax.legend(loc="upper left", fontsize="small", frameon=False)
+    path = getattr(cv_result, "path", None)
+    if path is not None and getattr(path, "df", None) is not None \
+            and len(path.df) == len(alphas):
+        _df_top_axis(ax, alphas, path.df)
+    ax.set_title("Cross-validation curve", fontsize="medium", pad=8)
+    return ax
+
+
+def ridge_loo_curve(alphas, mse, ax=None, *, alpha_best=None, df=None):
+    """Exact leave-one-out MSE of ridge against log α, with the minimum marked.
+
+    For ridge (``l1_ratio = 0``) the leave-one-out residuals are exact in closed
+    form, ``e_i / (1 - h_ii)`` with ``H = X(XᵀX + nαI)⁻¹Xᵀ`` on centred data, so the
+    whole curve costs one decomposition of X.
+
+    Parameters
+    ----------
+    alphas : array-like of shape (k,)
+        Positive α values (path units: ``Ridge(alpha=a)`` is ``α = a/n``).
+    mse : array-like of shape (k,)
+        Leave-one-out mean-squared error at each α (:func:`jaxreg.ridge_loo`).
+    ax : matplotlib Axes, optional
+    alpha_best : float, optional
+        The α to mark; by default the α of the smallest ``mse``.
+    df : array-like of shape (k,), optional
+        Effective degrees of freedom at each α (``Σ_j d_j²/(d_j² + nα)`` with
+        ``d_j`` the singular values of the centred X), shown on the top axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _mpl()
+    alphas = _check_alphas(alphas)
+    mse = np.asarray(mse, dtype=np.float64)
+    if mse.shape != alphas.shape:
+        raise ValueError(
+            f"mse must have the shape of alphas {alphas.shape}, got {mse.shape}."
+        )
+    order = np.argsort(alphas)[::-1]
+    alphas, mse = alphas[order], mse[order]
+    if df is not None:
+        df = np.asarray(df, dtype=np.float64)
+        if df.shape != alphas.shape:
+            raise ValueError(
+                f"df must have the shape of alphas {alphas.shape}, got {df.shape}."
+            )
+        df = df[order]
+    if alpha_best is None:
+        alpha_best = float(alphas[int(np.nanargmin(mse))])
+    ax = _new_axes(ax)
+    ax.plot(alphas, mse, "-", color="tab:purple", lw=1.8)
+    ax.axvline(alpha_best, color="tab:blue", ls="--", lw=1.2,
+               label=f"{_alpha_tex('LOO')} = {alpha_best:.3g}")
+    ax.legend(loc="upper left", fontsize="small", frameon=False)
+    _log_alpha_axis(ax, alphas)
+    if df is not None:
+        _df_top_axis(ax, alphas, df, label="effective df", fmt="{:.1f}")
+    ax.set_ylabel("mean-squared error (exact leave-one-out)")
+    ax.grid(True, which="major", color="0.92", lw=0.6)
+    ax.set_title("Ridge: leave-one-out curve", fontsize="medium", pad=8)
+    return ax
+
+
+def __getattr__(name):
+    # geometry lives in its own module (it pulls in more of matplotlib); import it
+    # only when asked for.
+    if name == "geometry":
+        from jaxreg._geometry import geometry
+
+        return geometry
+    raise AttributeError(f"module 'jaxreg.plot' has no attribute {name!r}")
