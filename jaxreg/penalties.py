@@ -18,6 +18,10 @@ import jax.numpy as jnp
 __all__ = ["soft_threshold", "prox", "penalty_value", "conjugate", "duality_gap"]
 
 
+def _rounding_level(dtype):
+    return float(jnp.finfo(dtype).eps) ** 0.5
+
+
 def soft_threshold(v: jax.Array, tau: jax.Array) -> jax.Array:
     """``sign(v)·max(|v| - tau, 0)``."""
     return jnp.sign(v) * jnp.maximum(jnp.abs(v) - tau, 0.0)
@@ -62,8 +66,14 @@ def dual_scale(q, a, b, lower, upper):
     it: there ``s·q_j <= a_j`` (``u_j = +inf``) and ``s·q_j >= -a_j`` (``l_j = -inf``).
     """
     flat = b <= 0
-    up = flat & jnp.isinf(upper) & (q > a)
-    lo = flat & jnp.isinf(lower) & (-q > a)
+    # An unpenalized coordinate (a = b = 0) with one finite limit needs s·q_j of one
+    # sign; at its optimum q_j is 0 up to rounding, and a rounding-level q_j of the
+    # wrong sign would force s = 0 and an uncertifiable gap. Such residue (below
+    # sqrt(eps) of the largest |q|) is treated as 0, as the conjugate already does.
+    slack = jnp.where(a > 0, 0.0, _rounding_level(q.dtype) * jnp.max(jnp.abs(q), axis=-1,
+                                                      keepdims=True))
+    up = flat & jnp.isinf(upper) & (q > a + slack)
+    lo = flat & jnp.isinf(lower) & (-q > a + slack)
     q_abs = jnp.where(up | lo, jnp.abs(q), 1.0)
     ratio = jnp.where(up | lo, a / q_abs, 1.0)
     return jnp.minimum(1.0, jnp.min(ratio, axis=-1))
