@@ -22,7 +22,9 @@ def resolve_device(device):
     if device is None or isinstance(device, jax.Device):
         return device
     if not isinstance(device, str):
-        raise TypeError(f"device must be None, 'cpu', 'gpu' or a jax.Device, got {device!r}.")
+        raise TypeError(
+            f"device must be None, 'cpu', 'gpu' or a jax.Device, got {device!r}."
+        )
     name = device.lower()
     if name == "cuda":
         name = "gpu"

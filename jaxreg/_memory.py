@@ -11,7 +11,12 @@ import os
 
 import numpy as np
 
-__all__ = ["InsufficientMemoryError", "available_bytes", "check_memory", "estimate_bytes"]
+__all__ = [
+    "InsufficientMemoryError",
+    "available_bytes",
+    "check_memory",
+    "estimate_bytes",
+]
 
 # Leave room for XLA's temporaries and the rest of the process.
 _HEADROOM = 0.8
@@ -46,11 +51,12 @@ def available_bytes(device=None) -> int | None:
         return None
 
 
-def estimate_bytes(n, p, k, dtype, mode, *, batch=None, n_problems=1) -> int:
+def estimate_bytes(n, p, k, dtype, mode, *, batch=None, n_problems=1, extra=0) -> int:
     """Peak bytes of a path solve: the data, its centred copy, G, and the batch state.
 
     ``batch`` is the number of alphas solved at once (the chunk size); ``n_problems``
-    counts problems solved side by side (CV folds).
+    counts problems solved side by side (CV folds); ``extra`` adds elements (e.g.
+    a decomposition's factors).
     """
     item = np.dtype(dtype).itemsize
     batch = k if batch is None else batch
@@ -58,13 +64,19 @@ def estimate_bytes(n, p, k, dtype, mode, *, batch=None, n_problems=1) -> int:
     if mode == "gram":
         per_problem = p * p + 8 * batch * p
     else:
-        per_problem = n * p * (1 if n_problems > 1 else 0) + 8 * batch * p + 2 * batch * n
+        per_problem = (
+            n * p * (1 if n_problems > 1 else 0) + 8 * batch * p + 2 * batch * n
+        )
     results = 3 * k * p
-    return int(item * (data + n_problems * per_problem + results))
+    return int(item * (data + n_problems * per_problem + results + extra))
 
 
-def check_memory(n, p, k, dtype, mode, device=None, *, batch=None, n_problems=1):
-    need = estimate_bytes(n, p, k, dtype, mode, batch=batch, n_problems=n_problems)
+def check_memory(
+    n, p, k, dtype, mode, device=None, *, batch=None, n_problems=1, extra=0
+):
+    need = estimate_bytes(
+        n, p, k, dtype, mode, batch=batch, n_problems=n_problems, extra=extra
+    )
     free = available_bytes(device)
     if free is None or need <= _HEADROOM * free:
         return need

@@ -45,7 +45,13 @@ def _check_numeric_dtype(name: str, a) -> None:
     dtype = _dtype_of(a)
     if dtype.kind in "biuf":
         return
-    kinds = {"c": "complex", "O": "object", "U": "string", "S": "bytes", "M": "datetime"}
+    kinds = {
+        "c": "complex",
+        "O": "object",
+        "U": "string",
+        "S": "bytes",
+        "M": "datetime",
+    }
     what = kinds.get(dtype.kind, str(dtype))
     raise TypeError(
         f"{name} must hold real numbers (bool, int or float), got dtype {dtype} "
@@ -59,7 +65,9 @@ def _as_array(name: str, a):
         _check_numeric_dtype(name, a)
         return a
     if isinstance(a, (str, bytes)):
-        raise TypeError(f"{name} must be array-like of numbers, got a {type(a).__name__}.")
+        raise TypeError(
+            f"{name} must be array-like of numbers, got a {type(a).__name__}."
+        )
     try:
         arr = np.asarray(a)
     except (TypeError, ValueError) as exc:  # ragged lists and the like
@@ -89,12 +97,11 @@ def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2):
         )
     n, p = X.shape
     if p == 0:
-        raise ValueError("X must have at least one feature (column), got shape "
-                         f"{X.shape}.")
-    if n < min_samples:
         raise ValueError(
-            f"X must have at least {min_samples} samples (rows), got {n}."
+            f"X must have at least one feature (column), got shape {X.shape}."
         )
+    if n < min_samples:
+        raise ValueError(f"X must have at least {min_samples} samples (rows), got {n}.")
     y = _as_array("y", y)
     if y.ndim == 2 and y.shape[1] == 1 and 2 not in y_ndim:
         y = y[:, 0]
@@ -107,7 +114,9 @@ def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2):
             f"X has {n} rows, y has {y.shape[0]}."
         )
     if y.ndim == 2 and y.shape[1] == 0:
-        raise ValueError(f"y must have at least one target column, got shape {y.shape}.")
+        raise ValueError(
+            f"y must have at least one target column, got shape {y.shape}."
+        )
     if not _all_finite(X):
         raise ValueError(
             "X contains NaN or infinity; jaxreg does not impute missing values. "
@@ -135,7 +144,8 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     if (w < 0).any():
         j = int(np.argmax(w < 0))
         raise ValueError(
-            f"sample_weight must be non-negative, got sample_weight[{j}] = {float(w[j])!r}."
+            "sample_weight must be non-negative, got "
+            f"sample_weight[{j}] = {float(w[j])!r}."
         )
     total = w.sum()
     if not total > 0:
@@ -257,7 +267,9 @@ def check_max_iter(max_iter) -> int:
 def check_alphas(alphas, *, name: str = "alphas"):
     """Return an int grid size, or a float64 array sorted decreasing."""
     if isinstance(alphas, bool):
-        raise TypeError(f"{name} must be an int (grid size) or an array, got {alphas!r}.")
+        raise TypeError(
+            f"{name} must be an int (grid size) or an array, got {alphas!r}."
+        )
     if isinstance(alphas, numbers.Integral):
         if alphas < 1:
             raise ValueError(f"{name} must be a positive grid size, got {alphas!r}.")
@@ -286,7 +298,9 @@ def check_dtype(dtype, tol: float | None = None):
     try:
         dt = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}.") from None
+        raise TypeError(
+            f"dtype must be 'float32' or 'float64', got {dtype!r}."
+        ) from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
     if dt == np.float32 and tol is not None and tol < FLOAT32_TOL_FLOOR:

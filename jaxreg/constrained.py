@@ -54,8 +54,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxreg import _memory, fista, stats
 from jaxreg import _validation as V
-from jaxreg import fista, stats
 from jaxreg import path as _path
 from jaxreg._config import backend_of, compute_context, resolve_device
 
@@ -511,6 +511,8 @@ def constrained_path(
     backend = backend_of(dev)
     if not isinstance(X, (np.ndarray, jax.Array)):
         X = np.asarray(X)
+    _memory.check_memory(X.shape[0], X.shape[1], 1, dt,
+                         _path._choose_mode(mode, *X.shape), dev, batch=1)
     with compute_context(dt, dev):
         prep = _path._Prepared(
             X,

@@ -69,8 +69,22 @@ def _gap_and_rr(A, c, yy, W, a, b, lower, upper, gram):
     return penalties.duality_gap(W, q, rr, a, b, lower, upper), rr
 
 
-def fista_batch(A, c, yy, a, b, lower, upper, coef0, lipschitz, tol_abs, max_iter,
-                *, gram: bool, check_every: int) -> FistaResult:
+def fista_batch(
+    A,
+    c,
+    yy,
+    a,
+    b,
+    lower,
+    upper,
+    coef0,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    gram: bool,
+    check_every: int,
+) -> FistaResult:
     """Solve B elastic-net problems sharing the data, one per row of ``a``/``b``.
 
     ``a``, ``b``: (B, p) L1 and L2 weights; ``lower``/``upper``: (p,) box;
@@ -81,8 +95,9 @@ def fista_batch(A, c, yy, a, b, lower, upper, coef0, lipschitz, tol_abs, max_ite
 
     def one_step(carry, _):
         w, z, t = carry
-        w_new = penalties.prox(z + step * _neg_grad(A, c, z, gram), a, b, lower,
-                               upper, step)
+        w_new = penalties.prox(
+            z + step * _neg_grad(A, c, z, gram), a, b, lower, upper, step
+        )
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         restart = jnp.sum((z - w_new) * (w_new - w), axis=-1) > 0
         momentum = jnp.where(restart, 0.0, (t - 1.0) / t_new)
@@ -96,9 +111,15 @@ def fista_batch(A, c, yy, a, b, lower, upper, coef0, lipschitz, tol_abs, max_ite
         keep = active[:, None]
         it = it + check_every * active.astype(it.dtype)
         new_active = active & (gap2 > tol_abs) & (it < max_iter)
-        return (jnp.where(keep, w2, w), jnp.where(keep, z2, z),
-                jnp.where(active, t2, t), it, jnp.where(active, gap2, gap),
-                jnp.where(active, rr2, rr), new_active)
+        return (
+            jnp.where(keep, w2, w),
+            jnp.where(keep, z2, z),
+            jnp.where(active, t2, t),
+            it,
+            jnp.where(active, gap2, gap),
+            jnp.where(active, rr2, rr),
+            new_active,
+        )
 
     def cond(state):
         return jnp.any(state[-1])
@@ -106,16 +127,37 @@ def fista_batch(A, c, yy, a, b, lower, upper, coef0, lipschitz, tol_abs, max_ite
     coef0 = jnp.clip(coef0, lower, upper)
     gap0, rr0 = _gap_and_rr(A, c, yy, coef0, a, b, lower, upper, gram)
     B = coef0.shape[0]
-    state = (coef0, coef0, jnp.ones(B, dtype), jnp.zeros(B, jnp.int32), gap0, rr0,
-             gap0 > tol_abs)
+    state = (
+        coef0,
+        coef0,
+        jnp.ones(B, dtype),
+        jnp.zeros(B, jnp.int32),
+        gap0,
+        rr0,
+        gap0 > tol_abs,
+    )
     w, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
     return FistaResult(w, it, gap, rr, gap <= tol_abs)
 
 
 @functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk"))
-def solve_path(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper, lipschitz,
-               tol_abs, max_iter, *, gram: bool, check_every: int = 10,
-               chunk: int) -> FistaResult:
+def solve_path(
+    A,
+    c,
+    yy,
+    alphas,
+    l1_ratio,
+    penalty_factor,
+    lower,
+    upper,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    gram: bool,
+    check_every: int = 10,
+    chunk: int,
+) -> FistaResult:
     """Solve the path over ``alphas`` (decreasing) in chunks of ``chunk`` alphas.
 
     Each chunk is one batched FISTA solve warm-started from the last (smallest-alpha)
@@ -135,8 +177,21 @@ def solve_path(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper, lipschi
         a = lam_chunk[:, None] * (l1_ratio * penalty_factor)
         b = lam_chunk[:, None] * ((1.0 - l1_ratio) * penalty_factor)
         coef0 = jnp.broadcast_to(coef_prev, (chunk, p))
-        res = fista_batch(A, c, yy, a, b, lower, upper, coef0, lipschitz, tol_abs,
-                          max_iter, gram=gram, check_every=check_every)
+        res = fista_batch(
+            A,
+            c,
+            yy,
+            a,
+            b,
+            lower,
+            upper,
+            coef0,
+            lipschitz,
+            tol_abs,
+            max_iter,
+            gram=gram,
+            check_every=check_every,
+        )
         return res.coef[-1], res
 
     _, res = jax.lax.scan(run_chunk, jnp.zeros(p, A.dtype), lam)
@@ -156,8 +211,7 @@ def lipschitz(A, *, gram: bool):
         matvec = lambda v: dot(A, v)  # noqa: E731
     else:
         matvec = lambda v: dot(A.T, dot(A, v)) / A.shape[0]  # noqa: E731
-    eig, _ = optax.power_iteration(matvec, v0=v0, num_iters=500,
-                                   error_tolerance=1e-7)
+    eig, _ = optax.power_iteration(matvec, v0=v0, num_iters=500, error_tolerance=1e-7)
     # A zero matrix (all features constant) still needs a positive step.
     return jnp.maximum(eig * LIPSCHITZ_SAFETY, jnp.finfo(A.dtype).tiny)
 

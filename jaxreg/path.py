@@ -18,9 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory
+from jaxreg import _memory, fista, screening, stats
 from jaxreg import _validation as V
-from jaxreg import fista, screening, stats
 from jaxreg._config import backend_of, compute_context, resolve_device
 
 __all__ = [
@@ -88,13 +87,11 @@ class PathResult:
     dtype: str = "float64"
 
     def predict(self, X) -> np.ndarray:
-        """Predictions for every alpha: ``(n_samples, k)`` (or ``(n, k, n_targets)``)."""
+        """Predictions for every alpha: ``(n_samples, k)``, or ``(n, k, n_targets)``."""
         X = np.asarray(X, dtype=self.coefs.dtype)
         p = self.coefs.shape[-1]
         if X.ndim != 2 or X.shape[1] != p:
-            raise ValueError(
-                f"X must be 2-D with {p} features, got shape {X.shape}."
-            )
+            raise ValueError(f"X must be 2-D with {p} features, got shape {X.shape}.")
         if self.coefs.ndim == 2:
             return X @ self.coefs.T + self.intercepts[None, :]
         return np.einsum("np,ktp->nkt", X, self.coefs) + self.intercepts[None]
@@ -116,7 +113,8 @@ class PathResult:
         k = len(self.alphas)
         shape = "x".join(map(str, self.coefs.shape))
         return (
-            f"PathResult({k} alphas from {self.alphas[0]:.4g} to {self.alphas[-1]:.4g}, "
+            f"PathResult({k} alphas from {self.alphas[0]:.4g} "
+            f"to {self.alphas[-1]:.4g}, "
             f"coefs {shape}, {int(self.converged.sum())}/{k} converged, "
             f"l1_ratio={self.l1_ratio:g}, {self.dtype}, mode={self.mode!r})"
         )
@@ -172,8 +170,22 @@ def _choose_chunk(strategy, chunk, k, backend):
 class _Prepared:
     """Validated inputs and the device-side reduced problem (shared by CV)."""
 
-    def __init__(self, X, y, *, l1_ratio, fit_intercept, standardize, sample_weight,
-                 penalty_factor, positive, lower_limits, upper_limits, mode, dtype):
+    def __init__(
+        self,
+        X,
+        y,
+        *,
+        l1_ratio,
+        fit_intercept,
+        standardize,
+        sample_weight,
+        penalty_factor,
+        positive,
+        lower_limits,
+        upper_limits,
+        mode,
+        dtype,
+    ):
         n, p = X.shape
         self.n, self.p = n, p
         self.dtype = dtype
@@ -194,9 +206,13 @@ class _Prepared:
                 "with every feature free the model is ordinary least squares."
             )
         self.problem = stats.prepare(
-            jnp.asarray(X, dtype), jnp.asarray(y, dtype), jnp.asarray(self.sw, dtype),
-            jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
-            fit_intercept=bool(fit_intercept), standardize=bool(standardize),
+            jnp.asarray(X, dtype),
+            jnp.asarray(y, dtype),
+            jnp.asarray(self.sw, dtype),
+            jnp.asarray(self.idx_P),
+            jnp.asarray(self.idx_U),
+            fit_intercept=bool(fit_intercept),
+            standardize=bool(standardize),
             gram=self.mode == "gram",
         )
         self.x_scale = np.asarray(self.problem.x_scale, np.float64)
@@ -208,8 +224,9 @@ class _Prepared:
         self.yy_total = float(self.problem.yy_total)
 
     def alpha_max(self, l1_ratio):
-        return _alpha_max_from_gradient(self.problem.q0, l1_ratio, self.pf_P,
-                                        self.lower_P, self.upper_P)
+        return _alpha_max_from_gradient(
+            self.problem.q0, l1_ratio, self.pf_P, self.lower_P, self.upper_P
+        )
 
     def to_original(self, coef_P):
         """Map reduced, standardized coefficients (k, p_P) to the original scale."""
@@ -235,7 +252,9 @@ def _warn_not_converged(res: PathResult, max_iter: int):
     worst = int(np.nanargmax(np.where(np.isnan(gaps), np.inf, gaps)))
     hint = (
         " float32 cannot certify gaps much below 1e-5 of the objective: use "
-        "dtype='float64'." if res.dtype == "float32" else ""
+        "dtype='float64'."
+        if res.dtype == "float32"
+        else ""
     )
     warnings.warn(
         f"{int(bad.sum())} of {len(bad)} alphas did not converge: the worst is "
@@ -249,12 +268,30 @@ def _warn_not_converged(res: PathResult, max_iter: int):
     )
 
 
-def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
-              standardize=False, sample_weight=None, penalty_factor=None,
-              positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
-              max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
-              chunk=None, check_every=10, screen="auto",
-              device=None) -> PathResult:
+def enet_path(
+    X,
+    y,
+    *,
+    l1_ratio=0.5,
+    alphas=100,
+    eps=1e-3,
+    fit_intercept=True,
+    standardize=False,
+    sample_weight=None,
+    penalty_factor=None,
+    positive=False,
+    lower_limits=None,
+    upper_limits=None,
+    tol=1e-4,
+    max_iter=DEFAULT_MAX_ITER,
+    dtype=None,
+    mode="auto",
+    strategy="auto",
+    chunk=None,
+    check_every=10,
+    screen="auto",
+    device=None,
+) -> PathResult:
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -336,21 +373,36 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
     tol = V.check_tol(tol)
     max_iter = V.check_max_iter(max_iter)
     dt = V.check_dtype(dtype, tol)
-    if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
-        raise ValueError(f"check_every must be a positive integer, got {check_every!r}.")
+    if (
+        isinstance(check_every, bool)
+        or not isinstance(check_every, int)
+        or check_every < 1
+    ):
+        raise ValueError(
+            f"check_every must be a positive integer, got {check_every!r}."
+        )
     dev = resolve_device(device)
     backend = backend_of(dev)
     if not (isinstance(X, np.ndarray) or isinstance(X, jax.Array)):
         X = np.asarray(X)
     n_alphas = alphas if isinstance(alphas, int) else len(alphas)
-    _memory.check_memory(X.shape[0], X.shape[1], n_alphas, dt,
-                         _choose_mode(mode, *X.shape), dev, batch=1)
+    _memory.check_memory(
+        X.shape[0], X.shape[1], n_alphas, dt, _choose_mode(mode, *X.shape), dev, batch=1
+    )
     with compute_context(dt, dev):
         prep = _Prepared(
-            X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
-            standardize=standardize, sample_weight=sample_weight,
-            penalty_factor=penalty_factor, positive=positive,
-            lower_limits=lower_limits, upper_limits=upper_limits, mode=mode, dtype=dt,
+            X,
+            y,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            sample_weight=sample_weight,
+            penalty_factor=penalty_factor,
+            positive=positive,
+            lower_limits=lower_limits,
+            upper_limits=upper_limits,
+            mode=mode,
+            dtype=dt,
         )
         amax = prep.alpha_max(l1_ratio)
         grid = _grid(alphas, amax, eps)
@@ -359,8 +411,15 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
         screen = _choose_screen(screen, strategy, backend, len(prep.idx_P))
         _memory.check_memory(prep.n, prep.p, k, dt, prep.mode, dev, batch=chunk)
         res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every, screen)
-    out = PathResult(**res, l1_ratio=l1_ratio, alpha_max=amax, tol=tol,
-                     mode=prep.mode, strategy=strategy, dtype=str(dt))
+    out = PathResult(
+        **res,
+        l1_ratio=l1_ratio,
+        alpha_max=amax,
+        tol=tol,
+        mode=prep.mode,
+        strategy=strategy,
+        dtype=str(dt),
+    )
     _warn_not_converged(out, max_iter)
     return out
 
@@ -371,13 +430,21 @@ def _choose_screen(screen, strategy, backend, n_features):
     if screen == "auto":
         # On a GPU a narrower batch saves almost nothing (the GEMM is launch-bound);
         # on the CPU flops are time.
-        return "strong" if (backend == "cpu" and strategy != "parallel"
-                            and n_features >= SCREEN_MIN_FEATURES) else "none"
+        return (
+            "strong"
+            if (
+                backend == "cpu"
+                and strategy != "parallel"
+                and n_features >= SCREEN_MIN_FEATURES
+            )
+            else "none"
+        )
     return screen
 
 
-def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every,
-           screen="none"):
+def _solve(
+    prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every, screen="none"
+):
     """Run the jitted path solver on a prepared problem; return PathResult fields."""
     dt = prep.dtype
     pr = prep.problem
@@ -387,13 +454,23 @@ def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every,
     lam = np.concatenate([grid, np.full(padded - k, grid[-1])])
     gap_tol = tol * prep.yy_total
     L = fista.lipschitz(pr.A, gram=gram)
-    args = (pr.A, pr.c, pr.yy, jnp.asarray(lam, dt), jnp.asarray(l1_ratio, dt),
-            jnp.asarray(prep.pf_P, dt), jnp.asarray(prep.lower_P, dt),
-            jnp.asarray(prep.upper_P, dt), L, jnp.asarray(gap_tol, dt),
-            jnp.asarray(max_iter, jnp.int32))
+    args = (
+        pr.A,
+        pr.c,
+        pr.yy,
+        jnp.asarray(lam, dt),
+        jnp.asarray(l1_ratio, dt),
+        jnp.asarray(prep.pf_P, dt),
+        jnp.asarray(prep.lower_P, dt),
+        jnp.asarray(prep.upper_P, dt),
+        L,
+        jnp.asarray(gap_tol, dt),
+        jnp.asarray(max_iter, jnp.int32),
+    )
     if screen == "strong":
-        r = screening.solve_path_screened(*args, gram=gram, check_every=check_every,
-                                          chunk=chunk, q_start=pr.q0)
+        r = screening.solve_path_screened(
+            *args, gram=gram, check_every=check_every, chunk=chunk, q_start=pr.q0
+        )
     else:
         r = fista.solve_path(*args, gram=gram, check_every=check_every, chunk=chunk)
     coef_P = r.coef[:k]
@@ -421,11 +498,15 @@ def _solve(prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every,
     dev_ratio = 1.0 - rr / yy if yy > 0 else np.zeros(k)
     out_dt = np.dtype(dt)
     return dict(
-        alphas=grid.astype(out_dt), coefs=coefs.astype(out_dt),
-        intercepts=intercepts.astype(out_dt), gaps=gaps.astype(out_dt),
-        n_iter=n_iter.astype(np.int64), converged=converged.astype(bool),
+        alphas=grid.astype(out_dt),
+        coefs=coefs.astype(out_dt),
+        intercepts=intercepts.astype(out_dt),
+        gaps=gaps.astype(out_dt),
+        n_iter=n_iter.astype(np.int64),
+        converged=converged.astype(bool),
         df=(coefs != 0).sum(axis=1).astype(np.int64),
-        dev_ratio=np.clip(dev_ratio, 0.0, 1.0).astype(out_dt), gap_tol=gap_tol,
+        dev_ratio=np.clip(dev_ratio, 0.0, 1.0).astype(out_dt),
+        gap_tol=gap_tol,
     )
 
 
@@ -448,19 +529,37 @@ def lasso_path(X, y, **kwargs) -> PathResult:
     return enet_path(X, y, l1_ratio=1.0, **kwargs)
 
 
-def alpha_max(X, y, *, l1_ratio=1.0, fit_intercept=True, standardize=False,
-              sample_weight=None, penalty_factor=None, positive=False,
-              lower_limits=None, upper_limits=None, dtype=None) -> float:
+def alpha_max(
+    X,
+    y,
+    *,
+    l1_ratio=1.0,
+    fit_intercept=True,
+    standardize=False,
+    sample_weight=None,
+    penalty_factor=None,
+    positive=False,
+    lower_limits=None,
+    upper_limits=None,
+    dtype=None,
+) -> float:
     """Smallest alpha whose solution is all zeros (for the penalized features)."""
     X, y = V.check_X_y(X, y)
     l1_ratio = V.check_l1_ratio(l1_ratio)
     dt = V.check_dtype(dtype)
     with compute_context(dt):
         prep = _Prepared(
-            X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept,
-            standardize=standardize, sample_weight=sample_weight,
-            penalty_factor=penalty_factor, positive=positive,
-            lower_limits=lower_limits, upper_limits=upper_limits, mode="design",
+            X,
+            y,
+            l1_ratio=l1_ratio,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            sample_weight=sample_weight,
+            penalty_factor=penalty_factor,
+            positive=positive,
+            lower_limits=lower_limits,
+            upper_limits=upper_limits,
+            mode="design",
             dtype=dt,
         )
         return prep.alpha_max(l1_ratio)

@@ -70,8 +70,11 @@ def dual_scale(q, a, b, lower, upper):
     # sign; at its optimum q_j is 0 up to rounding, and a rounding-level q_j of the
     # wrong sign would force s = 0 and an uncertifiable gap. Such residue (below
     # sqrt(eps) of the largest |q|) is treated as 0, as the conjugate already does.
-    slack = jnp.where(a > 0, 0.0, _rounding_level(q.dtype) * jnp.max(jnp.abs(q), axis=-1,
-                                                      keepdims=True))
+    slack = jnp.where(
+        a > 0,
+        0.0,
+        _rounding_level(q.dtype) * jnp.max(jnp.abs(q), axis=-1, keepdims=True),
+    )
     up = flat & jnp.isinf(upper) & (q > a + slack)
     lo = flat & jnp.isinf(lower) & (-q > a + slack)
     q_abs = jnp.where(up | lo, jnp.abs(q), 1.0)

@@ -41,9 +41,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg import _memory, stats
 from jaxreg import _validation as V
 from jaxreg import path as _path
-from jaxreg import stats
 from jaxreg._config import compute_context, resolve_device
 from jaxreg.path import PathResult
 
@@ -382,6 +382,11 @@ class _Setup:
             method = "eigh" if n >= m else "dual"
         self.method = method
         dt = self.dtype
+        # The factorization holds an m x m (eigh) or n x n (dual) matrix and its
+        # eigenvectors, on top of X and its centred copy.
+        side = m if method == "eigh" else n
+        _memory.check_memory(n, p, 1, dt, "design", self.device,
+                             extra=2 * side * side + n * min(n, p))
         with compute_context(dt, self.device):
             Y = jnp.asarray(y, dt)
             self.red, self.fac, amax = _factorize(

@@ -43,8 +43,24 @@ def _bucket(size: int, p: int) -> int:
 
 
 @functools.partial(jax.jit, static_argnames=("gram", "check_every"))
-def _solve_subset(A, c, yy, idx, mask, a, b, lower, upper, coef0, lipschitz, tol_abs,
-                  max_iter, *, gram, check_every):
+def _solve_subset(
+    A,
+    c,
+    yy,
+    idx,
+    mask,
+    a,
+    b,
+    lower,
+    upper,
+    coef0,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    gram,
+    check_every,
+):
     """FISTA on the columns ``idx`` (padded entries masked to zero)."""
     m = mask.astype(A.dtype)
     if gram:
@@ -54,9 +70,21 @@ def _solve_subset(A, c, yy, idx, mask, a, b, lower, upper, coef0, lipschitz, tol
         A_S = A[:, idx] * m[None, :]
         c_S = c
     # Padded coordinates have zero data and zero start, so they stay exactly zero.
-    return fista.fista_batch(A_S, c_S, yy, a[:, idx], b[:, idx], lower[idx] * m,
-                             upper[idx] * m, coef0[:, idx] * m, lipschitz, tol_abs,
-                             max_iter, gram=gram, check_every=check_every)
+    return fista.fista_batch(
+        A_S,
+        c_S,
+        yy,
+        a[:, idx],
+        b[:, idx],
+        lower[idx] * m,
+        upper[idx] * m,
+        coef0[:, idx] * m,
+        lipschitz,
+        tol_abs,
+        max_iter,
+        gram=gram,
+        check_every=check_every,
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("gram",))
@@ -67,9 +95,24 @@ def _full_gap(A, c, yy, W, a, b, lower, upper, *, gram):
     return gap, rr, q
 
 
-def solve_path_screened(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper,
-                        lipschitz, tol_abs, max_iter, *, gram, check_every, chunk,
-                        q_start):
+def solve_path_screened(
+    A,
+    c,
+    yy,
+    alphas,
+    l1_ratio,
+    penalty_factor,
+    lower,
+    upper,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    gram,
+    check_every,
+    chunk,
+    q_start,
+):
     """Path over decreasing ``alphas`` in chunks, each on a strong-rule working set.
 
     Returns a :class:`jaxreg.fista.FistaResult` for the full problem (gaps of the full
@@ -87,11 +130,13 @@ def solve_path_screened(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper
     q_prev = np.asarray(q_start, np.float64)
     alpha_prev = float(alphas[0])
     out_coef = np.zeros((k, p))
-    out = {name: np.zeros(k, t) for name, t in
-           (("n_iter", np.int64), ("gap", np.float64), ("rr", np.float64))}
+    out = {
+        name: np.zeros(k, t)
+        for name, t in (("n_iter", np.int64), ("gap", np.float64), ("rr", np.float64))
+    }
     pf_j = jnp.asarray(pf, dt)
     for start in range(0, k, chunk):
-        lam = np.asarray(alphas[start:start + chunk], np.float64)
+        lam = np.asarray(alphas[start : start + chunk], np.float64)
         C = len(lam)
         lam_pad = np.concatenate([lam, np.full(chunk - C, lam[-1])])
         lam_j = jnp.asarray(lam_pad, dt)
@@ -112,22 +157,40 @@ def solve_path_screened(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper
             S = np.flatnonzero(in_set)
             W = _bucket(max(S.size, 1), p)
             idx = np.zeros(W, np.int64)
-            idx[:S.size] = S
+            idx[: S.size] = S
             mask = np.arange(W) < S.size
-            res = _solve_subset(A, c, yy, jnp.asarray(idx), jnp.asarray(mask), a, b,
-                                lower, upper, coef0, lipschitz, tol_abs, max_iter,
-                                gram=gram, check_every=check_every)
+            res = _solve_subset(
+                A,
+                c,
+                yy,
+                jnp.asarray(idx),
+                jnp.asarray(mask),
+                a,
+                b,
+                lower,
+                upper,
+                coef0,
+                lipschitz,
+                tol_abs,
+                max_iter,
+                gram=gram,
+                check_every=check_every,
+            )
             iters += np.asarray(res.n_iter)
             WORK_LOG.append((W, int(np.max(np.asarray(res.n_iter)))))
-            full = jnp.zeros((chunk, p), dt).at[:, jnp.asarray(idx)].add(
-                res.coef * jnp.asarray(mask, dt))
+            full = (
+                jnp.zeros((chunk, p), dt)
+                .at[:, jnp.asarray(idx)]
+                .add(res.coef * jnp.asarray(mask, dt))
+            )
             gap, rr, q = _full_gap(A, c, yy, full, a, b, lower, upper, gram=gram)
             q_np = np.asarray(q, np.float64)
             a_np = np.asarray(a, np.float64)
             # A discarded feature (w_j = 0) is optimal iff -a_j <= q_j <= a_j, on the
             # sides the box leaves open.
             pushed = ((q_np > a_np * (1 + 1e-9)) & can_up) | (
-                (q_np < -a_np * (1 + 1e-9)) & can_down)
+                (q_np < -a_np * (1 + 1e-9)) & can_down
+            )
             violators = ~in_set & pushed.any(axis=0)
             if not violators.any():
                 break
@@ -142,5 +205,6 @@ def solve_path_screened(A, c, yy, alphas, l1_ratio, penalty_factor, lower, upper
         q_prev = q_np[C - 1]
         alpha_prev = float(lam[-1])
     gap_tol = float(tol_abs)
-    return fista.FistaResult(out_coef, out["n_iter"], out["gap"], out["rr"],
-                             out["gap"] <= gap_tol)
+    return fista.FistaResult(
+        out_coef, out["n_iter"], out["gap"], out["rr"], out["gap"] <= gap_tol
+    )

@@ -59,9 +59,7 @@ def pinv_psd(A):
     return dot(evecs * inv, evecs.T)
 
 
-@functools.partial(
-    jax.jit, static_argnames=("fit_intercept", "standardize", "gram")
-)
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "gram"))
 def prepare(X, y, sample_weight, idx_P, idx_U, *, fit_intercept, standardize, gram):
     """Centre, weight, standardize and reduce; see the module docstring.
 

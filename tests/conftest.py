@@ -20,15 +20,19 @@ def make_data(n, p, *, rho=0.0, seed=0, n_informative=5, noise=1.0, offset=3.0):
     return X, y
 
 
-def enet_objective(X, y, coef, intercept, alpha, l1_ratio, sample_weight=None,
-                   penalty_factor=None):
+def enet_objective(
+    X, y, coef, intercept, alpha, l1_ratio, sample_weight=None, penalty_factor=None
+):
     """The documented path objective, written out independently in NumPy."""
     n, p = X.shape
     s = np.ones(n) if sample_weight is None else sample_weight * n / sample_weight.sum()
     pf = np.ones(p) if penalty_factor is None else penalty_factor
     r = y - X @ coef - intercept
-    return (0.5 * np.sum(s * r * r) / n + alpha * l1_ratio * np.sum(pf * np.abs(coef))
-            + 0.5 * alpha * (1 - l1_ratio) * np.sum(pf * coef * coef))
+    return (
+        0.5 * np.sum(s * r * r) / n
+        + alpha * l1_ratio * np.sum(pf * np.abs(coef))
+        + 0.5 * alpha * (1 - l1_ratio) * np.sum(pf * coef * coef)
+    )
 
 
 def centred_yy(y, sample_weight=None):

@@ -14,8 +14,9 @@ X0, Y0 = make_data(60, 8, seed=2)
 @pytest.mark.parametrize("standardize", [False, True])
 def test_extreme_scales_give_the_rescaled_answer(sx, sy, standardize):
     ref = jaxreg.lasso_path(X0, Y0, alphas=10, tol=1e-10, standardize=standardize)
-    path = jaxreg.lasso_path(X0 * sx, Y0 * sy, alphas=10, tol=1e-10,
-                             standardize=standardize)
+    path = jaxreg.lasso_path(
+        X0 * sx, Y0 * sy, alphas=10, tol=1e-10, standardize=standardize
+    )
     assert path.converged.all()
     # alpha_max = max|x̃ᵀỹ|/n scales with sx·sy (with sy alone when standardized)
     factor = sy if standardize else sx * sy
@@ -32,10 +33,12 @@ def test_constant_and_duplicated_columns(standardize):
     # a duplicated column shares the weight equally (the lasso's minimum-L2 choice
     # is not unique, but FISTA from zero keeps the two identical)
     np.testing.assert_allclose(path.coefs[:, 0], path.coefs[:, 8], rtol=1e-6, atol=1e-9)
-    single = jaxreg.lasso_path(X0, Y0, alphas=path.alphas, tol=1e-12,
-                               standardize=standardize)
-    np.testing.assert_allclose(path.predict(X), single.predict(X0), rtol=1e-6,
-                               atol=1e-6)
+    single = jaxreg.lasso_path(
+        X0, Y0, alphas=path.alphas, tol=1e-12, standardize=standardize
+    )
+    np.testing.assert_allclose(
+        path.predict(X), single.predict(X0), rtol=1e-6, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("value", [0.0, 3.5])
@@ -54,8 +57,12 @@ def test_wide_and_collinear():
     assert path.df.max() <= 20  # the lasso selects at most n features
     ls = jaxreg.lasso_path(X, y, alphas=[0.0])
     np.testing.assert_allclose(ls.predict(X)[:, 0], y, atol=1e-8)
-    np.testing.assert_allclose(ls.coefs[0], np.linalg.pinv(X - X.mean(0))
-                               @ (y - y.mean()), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        ls.coefs[0],
+        np.linalg.pinv(X - X.mean(0)) @ (y - y.mean()),
+        rtol=1e-6,
+        atol=1e-9,
+    )
 
 
 def test_alpha_far_above_alpha_max():

@@ -21,8 +21,10 @@ def test_estimate_grows_with_the_problem():
 def test_refuses_with_size_and_remedy(monkeypatch):
     X, y = make_data(200, 50)
     monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 10_000)
-    with pytest.raises(jaxreg.InsufficientMemoryError,
-                       match=r"needs about .* GiB \(n=200, p=50.*Try dtype='float32'"):
+    with pytest.raises(
+        jaxreg.InsufficientMemoryError,
+        match=r"needs about .* GiB \(n=200, p=50.*Try dtype='float32'",
+    ):
         jaxreg.lasso_path(X, y, alphas=10)
     assert issubclass(jaxreg.InsufficientMemoryError, MemoryError)
 
@@ -31,3 +33,20 @@ def test_unknown_free_memory_does_not_block(monkeypatch):
     X, y = make_data(30, 5)
     monkeypatch.setattr(_memory, "available_bytes", lambda device=None: None)
     assert np.isfinite(jaxreg.lasso_path(X, y, alphas=3).coefs).all()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X, y: jaxreg.ridge_path(X, y, alphas=5),
+        lambda X, y: jaxreg.ridge_loo(X, y, alphas=[1.0, 0.1]),
+        lambda X, y: jaxreg.cv_path(X, y, cv=3, alphas=5),
+        lambda X, y: jaxreg.constrained_path(X, y, radii=[0.5, 1.0]),
+    ],
+    ids=["ridge_path", "ridge_loo", "cv_path", "constrained_path"],
+)
+def test_every_entry_point_checks_memory(monkeypatch, call):
+    X, y = make_data(60, 8)
+    monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 1_000)
+    with pytest.raises(jaxreg.InsufficientMemoryError, match="needs about"):
+        call(X, y)

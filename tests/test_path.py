@@ -16,17 +16,26 @@ def sk_path(X, y, alphas, l1_ratio, fit_intercept=True, positive=False):
         xm, ym = X.mean(0), y.mean()
     else:
         xm, ym = np.zeros(X.shape[1]), 0.0
-    _, coefs, _ = sk_enet_path(X - xm, y - ym, l1_ratio=l1_ratio, alphas=alphas,
-                               tol=1e-14, max_iter=200_000, positive=positive)
+    _, coefs, _ = sk_enet_path(
+        X - xm,
+        y - ym,
+        l1_ratio=l1_ratio,
+        alphas=alphas,
+        tol=1e-14,
+        max_iter=200_000,
+        positive=positive,
+    )
     coefs = coefs.T
     return coefs, ym - coefs @ xm
 
 
 def objectives(X, y, path, **kw):
-    return np.array([
-        enet_objective(X, y, w, b, a, path.l1_ratio, **kw)
-        for w, b, a in zip(path.coefs, path.intercepts, path.alphas)
-    ])
+    return np.array(
+        [
+            enet_objective(X, y, w, b, a, path.l1_ratio, **kw)
+            for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=False)
+        ]
+    )
 
 
 @pytest.mark.parametrize("data", ["tall", "wide", "correlated"])
@@ -34,15 +43,26 @@ def objectives(X, y, path, **kw):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_matches_sklearn(request, data, l1_ratio, fit_intercept):
     X, y = request.getfixturevalue(data)
-    path = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=20, eps=1e-2, tol=TOL,
-                            fit_intercept=fit_intercept)
+    path = jaxreg.enet_path(
+        X,
+        y,
+        l1_ratio=l1_ratio,
+        alphas=20,
+        eps=1e-2,
+        tol=TOL,
+        fit_intercept=fit_intercept,
+    )
     assert path.converged.all()
     yy = centred_yy(y) if fit_intercept else np.mean(y * y)
     assert (path.gaps <= TOL * yy).all()
     sk_coefs, sk_icpt = sk_path(X, y, path.alphas, l1_ratio, fit_intercept)
     ours = objectives(X, y, path)
-    theirs = np.array([enet_objective(X, y, w, b, a, l1_ratio)
-                       for w, b, a in zip(sk_coefs, sk_icpt, path.alphas)])
+    theirs = np.array(
+        [
+            enet_objective(X, y, w, b, a, l1_ratio)
+            for w, b, a in zip(sk_coefs, sk_icpt, path.alphas, strict=False)
+        ]
+    )
     # Optimality first: the objective gap is bounded by the certified duality gap.
     np.testing.assert_array_less(ours - theirs, 10 * TOL * yy + 1e-12)
     if data == "tall":  # coefficients are well determined only when n > p
@@ -51,14 +71,21 @@ def test_matches_sklearn(request, data, l1_ratio, fit_intercept):
 
 
 @pytest.mark.parametrize("mode", ["gram", "design"])
-@pytest.mark.parametrize("strategy, screen", [
-    ("parallel", "none"), ("hybrid", "none"), ("sequential", "none"),
-    ("hybrid", "strong"), ("sequential", "strong"),
-])
+@pytest.mark.parametrize(
+    "strategy, screen",
+    [
+        ("parallel", "none"),
+        ("hybrid", "none"),
+        ("sequential", "none"),
+        ("hybrid", "strong"),
+        ("sequential", "strong"),
+    ],
+)
 def test_modes_and_strategies_agree(tall, mode, strategy, screen):
     X, y = tall
-    path = jaxreg.lasso_path(X, y, alphas=15, tol=TOL, mode=mode, strategy=strategy,
-                             chunk=4, screen=screen)
+    path = jaxreg.lasso_path(
+        X, y, alphas=15, tol=TOL, mode=mode, strategy=strategy, chunk=4, screen=screen
+    )
     assert path.mode == mode and path.strategy == strategy
     ref, _ = sk_path(X, y, path.alphas, 1.0)
     np.testing.assert_allclose(path.coefs, ref, rtol=1e-5, atol=1e-6)
@@ -79,8 +106,9 @@ def test_alpha_max_gives_zeros_and_just_below_does_not(tall):
 def test_grid_is_geometric_from_alpha_max(tall):
     X, y = tall
     path = jaxreg.lasso_path(X, y, alphas=7, eps=1e-2)
-    np.testing.assert_allclose(path.alphas, np.geomspace(path.alpha_max,
-                                                         1e-2 * path.alpha_max, 7))
+    np.testing.assert_allclose(
+        path.alphas, np.geomspace(path.alpha_max, 1e-2 * path.alpha_max, 7)
+    )
     enet = jaxreg.enet_path(X, y, l1_ratio=0.25, alphas=3)
     assert enet.alpha_max == pytest.approx(4 * path.alpha_max)
 
@@ -91,13 +119,14 @@ def test_kkt_conditions_hold_at_every_alpha(correlated, l1_ratio):
     path = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=12, eps=1e-2, tol=1e-12)
     n = len(y)
     Xc = X - X.mean(0)
-    for w, b, a in zip(path.coefs, path.intercepts, path.alphas):
+    for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=False):
         r = y - X @ w - b
         assert abs(r.mean()) < 1e-8  # intercept optimal
         q = Xc.T @ r / n - a * (1 - l1_ratio) * w
         on = w != 0
-        np.testing.assert_allclose(q[on], a * l1_ratio * np.sign(w[on]),
-                                   atol=1e-5 * a + 1e-8)
+        np.testing.assert_allclose(
+            q[on], a * l1_ratio * np.sign(w[on]), atol=1e-5 * a + 1e-8
+        )
         assert (np.abs(q[~on]) <= a * l1_ratio * (1 + 1e-5) + 1e-8).all()
 
 
@@ -107,7 +136,7 @@ def test_small_l1_ratio_approaches_ridge(tall):
     alphas = np.array([1.0, 0.1])
     path = jaxreg.enet_path(X, y, l1_ratio=1e-7, alphas=alphas, tol=1e-12)
     Xc, yc = X - X.mean(0), y - y.mean()
-    for w, a in zip(path.coefs, path.alphas):
+    for w, a in zip(path.coefs, path.alphas, strict=False):
         ridge = np.linalg.solve(Xc.T @ Xc / n + a * np.eye(p), Xc.T @ yc / n)
         np.testing.assert_allclose(w, ridge, rtol=1e-4, atol=1e-5)
 
@@ -118,7 +147,7 @@ def test_tiny_alpha_is_least_squares_and_zero_alpha_exactly(tall):
     ls = np.linalg.lstsq(A, y, rcond=None)[0]
     path = jaxreg.lasso_path(X, y, alphas=[1e-9, 0.0], tol=1e-14, max_iter=100_000)
     assert path.converged.all()
-    for w, b in zip(path.coefs, path.intercepts):
+    for w, b in zip(path.coefs, path.intercepts, strict=False):
         np.testing.assert_allclose(w, ls[:-1], rtol=1e-6, atol=1e-7)
         assert b == pytest.approx(ls[-1], rel=1e-7)
     assert path.n_iter[-1] == 0 and path.gaps[-1] == 0
@@ -127,8 +156,9 @@ def test_tiny_alpha_is_least_squares_and_zero_alpha_exactly(tall):
 def test_zero_alpha_on_wide_data_is_minimum_norm(wide):
     X, y = wide
     path = jaxreg.lasso_path(X, y, alphas=[0.0], fit_intercept=False)
-    np.testing.assert_allclose(path.coefs[0], np.linalg.pinv(X) @ y, rtol=1e-6,
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        path.coefs[0], np.linalg.pinv(X) @ y, rtol=1e-6, atol=1e-8
+    )
 
 
 def test_sample_weight_two_equals_duplicated_row(tall):
@@ -138,8 +168,9 @@ def test_sample_weight_two_equals_duplicated_row(tall):
     Xd = np.vstack([X, X[:7]])
     yd = np.concatenate([y, y[:7]])
     alphas = jaxreg.lasso_path(Xd, yd, alphas=10, eps=1e-2).alphas
-    weighted = jaxreg.enet_path(X, y, l1_ratio=0.7, alphas=alphas, sample_weight=w,
-                                tol=1e-12)
+    weighted = jaxreg.enet_path(
+        X, y, l1_ratio=0.7, alphas=alphas, sample_weight=w, tol=1e-12
+    )
     dup = jaxreg.enet_path(Xd, yd, l1_ratio=0.7, alphas=alphas, tol=1e-12)
     np.testing.assert_allclose(weighted.coefs, dup.coefs, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(weighted.intercepts, dup.intercepts, rtol=1e-8)
@@ -173,8 +204,9 @@ def test_standardize_equals_solving_on_standardized_columns(tall):
     np.testing.assert_allclose(path.coefs, manual.coefs / sd, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(path.intercepts, manual.intercepts, rtol=1e-8)
     # predictions are what the user sees: they agree on the original X
-    np.testing.assert_allclose(path.predict(X), manual.predict(X / sd), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        path.predict(X), manual.predict(X / sd), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_penalty_factor_matches_rescaled_columns(tall):
@@ -192,8 +224,7 @@ def test_penalty_factor_zero_keeps_feature(correlated, mode):
     X, y = correlated
     pf = np.ones(X.shape[1])
     pf[[3, 7]] = 0.0
-    path = jaxreg.lasso_path(X, y, alphas=10, penalty_factor=pf, tol=1e-12,
-                             mode=mode)
+    path = jaxreg.lasso_path(X, y, alphas=10, penalty_factor=pf, tol=1e-12, mode=mode)
     assert path.converged.all()
     assert (path.coefs[:, [3, 7]] != 0).all()
     # at alpha_max the penalized block is zero and the free block is least squares
@@ -204,7 +235,7 @@ def test_penalty_factor_zero_keeps_feature(correlated, mode):
     # KKT with the free features: their gradient is exactly zero
     n = len(y)
     Xc = X - X.mean(0)
-    for w, b, a in zip(path.coefs, path.intercepts, path.alphas):
+    for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=False):
         q = Xc.T @ (y - X @ w - b) / n
         np.testing.assert_allclose(q[[3, 7]], 0.0, atol=1e-8)
         assert (np.abs(q) <= a * (1 + 1e-5) + 1e-9).all()
@@ -242,8 +273,9 @@ def test_result_fields_are_numpy_float64(tall):
 
 def test_not_converged_is_flagged_and_warned_once():
     X, y = make_data(60, 40, rho=0.95, seed=5)
-    with pytest.warns(jaxreg.ConvergenceWarning, match=r"did not converge.*max_iter=20"
-                      ) as rec:
+    with pytest.warns(
+        jaxreg.ConvergenceWarning, match=r"did not converge.*max_iter=20"
+    ) as rec:
         path = jaxreg.lasso_path(X, y, alphas=10, tol=1e-12, max_iter=20)
     assert len([w for w in rec if w.category is jaxreg.ConvergenceWarning]) == 1
     assert not path.converged.all()
@@ -265,15 +297,25 @@ def test_working_set_gives_the_full_problem_answer(positive):
     X, y = make_data(80, 120, rho=0.4, seed=9, n_informative=12)
     pf = np.ones(120)
     pf[5] = 0.0
-    kw = dict(alphas=20, eps=1e-2, tol=1e-12, strategy="hybrid", chunk=5,
-              positive=positive, penalty_factor=pf, lower_limits=-1.0)
+    kw = dict(
+        alphas=20,
+        eps=1e-2,
+        tol=1e-12,
+        strategy="hybrid",
+        chunk=5,
+        positive=positive,
+        penalty_factor=pf,
+        lower_limits=-1.0,
+    )
     full = jaxreg.lasso_path(X, y, screen="none", **kw)
     screened = jaxreg.lasso_path(X, y, screen="strong", **kw)
     assert screened.converged.all()
     # the gaps are those of the full problem: check them independently
     n = len(y)
     Xc = X - X.mean(0)
-    for w, b, a in zip(screened.coefs, screened.intercepts, screened.alphas):
+    for w, b, a in zip(
+        screened.coefs, screened.intercepts, screened.alphas, strict=True
+    ):
         q = Xc.T @ (y - X @ w - b) / n
         free = w == 0
         up = q[free & (pf > 0)] <= a * (1 + 1e-6) + 1e-12
@@ -291,12 +333,16 @@ def test_unpenalized_bounded_feature_is_certified():
     from jaxreg.cv import multi_target_path
 
     X, y = make_data(64, 8, rho=0.3, seed=11)
-    kw = dict(l1_ratio=0.8, standardize=True, upper_limits=0.5,
-              penalty_factor=[0, 1, 1, 2, 1, 1, 0.5, 1])
+    kw = dict(
+        l1_ratio=0.8,
+        standardize=True,
+        upper_limits=0.5,
+        penalty_factor=[0, 1, 1, 2, 1, 1, 0.5, 1],
+    )
     res = multi_target_path(X, y, alphas=8, tol=1e-10, **kw)
     assert res.converged.all()
     path = jaxreg.enet_path(X, y, alphas=8, tol=1e-10, **kw)
     assert path.converged.all()
-    for w, b, a in zip(path.coefs, path.intercepts, path.alphas):
+    for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=False):
         gap = reference.duality_gap(X, y, w, b, a, **kw)
         assert gap <= 1.05 * path.gap_tol

@@ -30,7 +30,9 @@ def problems(draw):
     if weights is not None:
         weights[0] = 1.0  # keep the sum positive
     return dict(
-        X=X, y=y, sample_weight=weights,
+        X=X,
+        y=y,
+        sample_weight=weights,
         l1_ratio=draw(st.sampled_from([1.0, 0.5])),
         standardize=draw(st.booleans()),
         fit_intercept=draw(st.booleans()),
@@ -39,17 +41,21 @@ def problems(draw):
     )
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_every_alpha_is_certified(prob):
     X, y = prob["X"], prob["y"]
-    kw = dict(fit_intercept=prob["fit_intercept"], standardize=prob["standardize"],
-              sample_weight=prob["sample_weight"], positive=prob["positive"])
+    kw = dict(
+        fit_intercept=prob["fit_intercept"],
+        standardize=prob["standardize"],
+        sample_weight=prob["sample_weight"],
+        positive=prob["positive"],
+    )
     amax = jaxreg.alpha_max(X, y, l1_ratio=prob["l1_ratio"], **kw)
     alphas = np.asarray(prob["fractions"]) * amax
-    path = jaxreg.enet_path(X, y, l1_ratio=prob["l1_ratio"], alphas=alphas, tol=TOL,
-                            max_iter=200_000, **kw)
+    path = jaxreg.enet_path(
+        X, y, l1_ratio=prob["l1_ratio"], alphas=alphas, tol=TOL, max_iter=200_000, **kw
+    )
     s = prob["sample_weight"]
     s = np.ones(len(y)) if s is None else s * len(y) / s.sum()
     ybar = np.sum(s * y) / len(y) if prob["fit_intercept"] else 0.0
@@ -58,8 +64,9 @@ def test_every_alpha_is_certified(prob):
     for i, a in enumerate(path.alphas):
         if not path.converged[i]:
             continue  # flagged honestly; the gap must then be above the tolerance
-        gap = reference.duality_gap(X, y, path.coefs[i], path.intercepts[i], a,
-                                    l1_ratio=prob["l1_ratio"], **kw)
+        gap = reference.duality_gap(
+            X, y, path.coefs[i], path.intercepts[i], a, l1_ratio=prob["l1_ratio"], **kw
+        )
         assert gap <= 1.05 * TOL * yy + 1e-14 * max(yy, 1e-300)
     assert (path.gaps[~path.converged] > TOL * yy).all()
     assert path.converged.mean() >= 2 / 3

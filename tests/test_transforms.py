@@ -26,8 +26,12 @@ def _compiles(caplog, fn):
 def test_new_alphas_or_tol_do_not_recompile(data, caplog):
     X, y = data
     jaxreg.lasso_path(X, y, alphas=[0.5, 0.2, 0.1, 0.05], tol=1e-6)
-    again = _compiles(caplog, lambda: jaxreg.lasso_path(
-        X, y, alphas=[0.4, 0.3, 0.01, 0.001], tol=1e-9, max_iter=5000))
+    again = _compiles(
+        caplog,
+        lambda: jaxreg.lasso_path(
+            X, y, alphas=[0.4, 0.3, 0.01, 0.001], tol=1e-9, max_iter=5000
+        ),
+    )
     solver = [m for m in again if "solve_path" in m or "fista" in m]
     assert solver == [], again
 
@@ -42,8 +46,9 @@ def test_compile_logging_is_observed(data, caplog):
 def test_float32_and_float64(data):
     X, y = data
     p64 = jaxreg.lasso_path(X, y, alphas=10, tol=1e-8)
-    p32 = jaxreg.lasso_path(X.astype(np.float32), y, alphas=10, tol=1e-4,
-                            dtype="float32")
+    p32 = jaxreg.lasso_path(
+        X.astype(np.float32), y, alphas=10, tol=1e-4, dtype="float32"
+    )
     assert p64.coefs.dtype == np.float64 and p32.coefs.dtype == np.float32
     assert p32.dtype == "float32"
     assert p32.converged.all()
@@ -56,15 +61,24 @@ def test_float32_and_float64(data):
 def test_float32_warns_below_its_floor(data):
     X, y = data
     with pytest.warns(UserWarning, match="below what float32 can certify"):
-        jaxreg.lasso_path(X, y, alphas=3, tol=_validation.FLOAT32_TOL_FLOOR / 10,
-                          dtype="float32", max_iter=50)
+        jaxreg.lasso_path(
+            X,
+            y,
+            alphas=3,
+            tol=_validation.FLOAT32_TOL_FLOOR / 10,
+            dtype="float32",
+            max_iter=50,
+        )
 
 
 def test_global_config_is_left_alone(data):
     X, y = data
     before = (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)
     jaxreg.lasso_path(X, y, alphas=3)
-    assert (jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision) == before
+    assert (
+        jax.config.jax_enable_x64,
+        jax.config.jax_default_matmul_precision,
+    ) == before
     assert jax.numpy.zeros(1).dtype == (np.float64 if before[0] else np.float32)
 
 
@@ -100,6 +114,7 @@ def test_jax_array_input(data):
 def test_gpu_float32_is_not_tf32():
     # With TF32 matmuls the certified gap stalls near 1e-3 of the objective.
     X, y = make_data(2000, 200, rho=0.5, seed=0)
-    p = jaxreg.lasso_path(X.astype(np.float32), y, alphas=20, tol=1e-4,
-                          dtype="float32", device="gpu")
+    p = jaxreg.lasso_path(
+        X.astype(np.float32), y, alphas=20, tol=1e-4, dtype="float32", device="gpu"
+    )
     assert p.converged.all()
