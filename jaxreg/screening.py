@@ -31,7 +31,6 @@ from jaxreg import fista
 __all__ = ["solve_path_screened"]
 
 _MIN_BUCKET = 32
-WORK_LOG: list = []  # (width, max iterations) of every chunk solve, for benchmarks
 
 
 def _bucket(size: int, p: int) -> int:
@@ -177,7 +176,6 @@ def solve_path_screened(
                 check_every=check_every,
             )
             iters += np.asarray(res.n_iter)
-            WORK_LOG.append((W, int(np.max(np.asarray(res.n_iter)))))
             full = (
                 jnp.zeros((chunk, p), dt)
                 .at[:, jnp.asarray(idx)]
