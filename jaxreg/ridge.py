@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import numbers
 from typing import NamedTuple
 
@@ -108,12 +109,22 @@ class _Factor(NamedTuple):
 
 
 def _rank_cutoff(n, m, dtype):
-    # Eigenvalues of a Gram matrix carry an absolute error of about
-    # max(n, m)·eps·e_max (rounding in the product and in the eigensolver); below
-    # that a component is noise. In singular-value terms this keeps
-    # σ > sqrt(max(n, m)·eps)·σ_max; method="svd" keeps σ > max(n, m)·eps·σ_max,
-    # numpy.linalg.lstsq's default.
+    # Singular values of an n × m matrix below max(n, m)·eps·σ_max are noise
+    # (numpy.linalg.lstsq's default); used by method="svd".
     return max(n, m) * float(jnp.finfo(dtype).eps)
+
+
+def _eig_cutoff(size, terms, dtype):
+    """Relative cutoff for the eigenvalues of a size × size Gram (or kernel) matrix
+    whose entries are sums of ``terms`` products.
+
+    The eigensolver's error is about size·eps·e_max (numpy.linalg.matrix_rank's
+    rule for a Hermitian matrix) and rounding in the sums adds about
+    sqrt(terms)·eps·e_max; below that a component is noise. The number of terms
+    must not enter linearly: in float32 with n = 100000 rows, n·eps·e_max exceeds
+    the small eigenvalues of any correlated design and would drop them all.
+    """
+    return max(size, math.sqrt(terms)) * float(jnp.finfo(dtype).eps)
 
 
 def _reduce(X, Y, sw, inv_root_pf, idx_P, idx_U, fit_intercept, standardize):
@@ -148,7 +159,7 @@ def _reduce(X, Y, sw, inv_root_pf, idx_P, idx_U, fit_intercept, standardize):
         # penalized block is ridge on the residual of its projection onto them.
         XU = Xs[:, idx_U]
         ev, W = jnp.linalg.eigh(stats.dot(XU.T, XU) / n)
-        keep = ev > jnp.maximum(ev[-1] * _rank_cutoff(n, p_U, dt), jnp.finfo(dt).tiny)
+        keep = ev > jnp.maximum(ev[-1] * _eig_cutoff(p_U, n, dt), jnp.finfo(dt).tiny)
         ev_safe = jnp.where(keep, ev, 1.0)
         M = stats.dot(W * jnp.where(keep, 1.0 / ev_safe, 0.0), W.T)
         QU = stats.dot(XU, W) * jnp.where(keep, 1.0 / jnp.sqrt(n * ev_safe), 0.0)
@@ -193,7 +204,7 @@ def _decompose(A, Y, c, method, need_u):
         return _Factor(e, keep, u, Vt.T, U)
     if method == "eigh":
         e, Vm = jnp.linalg.eigh(stats.dot(A.T, A) / n)
-        keep = e > jnp.maximum(e[-1] * tol, tiny)
+        keep = e > jnp.maximum(e[-1] * _eig_cutoff(m, n, dt), tiny)
         e_safe = jnp.where(keep, e, 1.0)
         # u = UᵀY/√n with U = A V / (√n σ), so u = Vᵀc / σ.
         root_e = jnp.sqrt(e_safe)
@@ -205,7 +216,7 @@ def _decompose(A, Y, c, method, need_u):
         return _Factor(jnp.where(keep, e, 0.0), keep, u, Vm, U)
     # dual: the kernel AAᵀ/n = U diag(e) Uᵀ shares its non-zero eigenvalues with AᵀA/n.
     e, Q = jnp.linalg.eigh(stats.dot(A, A.T) / n)
-    keep = e > jnp.maximum(e[-1] * tol, tiny)
+    keep = e > jnp.maximum(e[-1] * _eig_cutoff(n, m, dt), tiny)
     U = Q * keep
     u = stats.dot(U.T, Y) / root_n
     return _Factor(jnp.where(keep, e, 0.0), keep, u, jnp.zeros((m, 0), dt), U)
@@ -508,8 +519,10 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     -----
     Cost: one factorization (``n·m² + m³`` for eigh, ``n²·m + n³`` for dual), then
     O(p·r) per alpha and target with no solve. Eigen-components below
-    ``max(n, m)·eps_machine`` times the largest eigenvalue are dropped
-    (pseudo-inverse), so alpha -> 0 tends to the minimum-norm least-squares
+    ``max(s, sqrt(t))·eps_machine`` times the largest eigenvalue are dropped, with
+    ``s`` the size of the factorized matrix and ``t`` the length of the sums that
+    form it (``max(n, m)·eps_machine·σ_max`` for the singular values of
+    ``"svd"``): a pseudo-inverse, so alpha -> 0 tends to the minimum-norm least-squares
     solution on the numerically non-singular subspace. Both stages are
     jit-compiled; new alpha values do not recompile, a new shape of X, a new
     number of alphas or a new method does.

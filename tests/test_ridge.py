@@ -236,6 +236,27 @@ def test_float32():
     np.testing.assert_allclose(res.coefs, ref["coefs"], rtol=1e-3, atol=1e-4)
 
 
+def test_float32_keeps_small_eigenvalues_of_a_tall_correlated_design():
+    # Equicorrelated X: one eigenvalue of XᵀX/n near rho·p, the others near
+    # 1 - rho. A rank cutoff that grows with n (n·eps_32·e_max > 1 - rho here)
+    # dropped every component but the first: the float32 path was garbage on
+    # tall data (found by the GPU benchmark at n=100000, p=1000).
+    rng = np.random.default_rng(3)
+    n, p, rho = 20000, 200, 0.95
+    X = np.sqrt(1 - rho) * rng.normal(size=(n, p)) + np.sqrt(rho) * rng.normal(
+        size=(n, 1)
+    )
+    y = X @ rng.normal(size=p) + rng.normal(size=n)
+    alphas = np.array([1.0, 1e-2, 1e-4])
+    res = ridge_path(X, y, alphas=alphas, dtype="float32")
+    Xc, yc = X - X.mean(0), y - y.mean()
+    G, c = Xc.T @ Xc / n, Xc.T @ yc / n
+    for k, a in enumerate(alphas):
+        expected = np.linalg.solve(G + a * np.eye(p), c)
+        rel = np.linalg.norm(res.coefs[k] - expected) / np.linalg.norm(expected)
+        assert rel < 1e-2, (a, rel)
+
+
 def test_new_alpha_values_do_not_recompile():
     X, y, _ = TALL
     ridge_path(X, y, alphas=ALPHAS)
