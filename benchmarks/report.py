@@ -6,7 +6,8 @@ time divided by jaxreg's. A ratio involving a result that failed validation is
 marked "(not ok)": a fast wrong answer is not a win.
 
 Usage: ``python -m benchmarks report DIR`` rebuilds ``DIR/report.md`` and the plot
-from ``DIR/results.json``.
+from ``DIR/results.json``; ``python -m benchmarks report DIR --merge RUN1 RUN2``
+first merges the results of runs split over several sessions of one machine.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["headline_lines", "main", "plot_times", "render", "speedups", "write_report"]
+__all__ = [
+    "headline_lines",
+    "main",
+    "merge",
+    "plot_times",
+    "render",
+    "speedups",
+    "write_report",
+]
 
 PLOT_NAME = "time_vs_size.png"
 
@@ -74,7 +83,12 @@ def headline_lines(records):
 def _meta_lines(meta):
     kinds = meta.get("device_kind") or {}
     gpu = kinds.get("gpu") or meta.get("gpu_unavailable") or "not requested"
-    return [
+    runs = [
+        f"- merged from {len(meta['runs'])} runs on the same machine: " + "; ".join(
+            f"{r.get('date')} ({len(r.get('cases') or [])} cases, "
+            f"{_fmt(r.get('wall_s'), '.0f')} s)" for r in meta["runs"])
+    ] if meta.get("runs") else []
+    return runs + [
         f"- date: {meta.get('date')}; host: {meta.get('host')}; wall time "
         f"{_fmt(meta.get('wall_s'), '.0f')} s",
         f"- CPU: {meta.get('cpu_model')} ({meta.get('cpu_count')} cores visible)",
@@ -105,6 +119,8 @@ def _notes(r):
     for k in ("mode", "strategy", "solver_converged"):
         if info.get(k):
             parts.append(f"{k}={info[k]}")
+    if r.get("h2d_s") is not None:
+        parts.append(f"h2d {r['h2d_s']:.3g} s")
     if r.get("peak_memory_bytes"):
         parts.append(f"GPU peak {r['peak_memory_bytes'] / 2**20:.0f} MiB "
                      f"({r['peak_memory_scope']})")
@@ -203,9 +219,10 @@ def render(payload, plot_note: str) -> str:
         "for the others); `compile s` is jaxreg's first call minus that median "
         "(JIT compilation, for the first use of a shape and configuration in the "
         "process: a configuration compiled earlier in the run, such as `auto` "
-        "before the strategy it picks, shows almost none). jaxreg returns NumPy "
-        "arrays, so each timed call includes the device synchronisation and the "
-        "copies to and from the device.",
+        "before the strategy it picks, shows almost none). jaxreg gets X and y "
+        "already on its device (the copy from the host is timed apart, `h2d` in "
+        "the notes) and returns NumPy arrays, so each timed call includes the "
+        "device synchronisation and the copy of the results to the host.",
         "",
     ]
     head = headline_lines(records)
@@ -321,18 +338,83 @@ def write_report(payload, out: Path, *, plot: bool = True) -> Path:
     return path
 
 
+_SAME_MACHINE = ("host", "cpu_model", "jax_version", "jaxlib_version",
+                 "jaxreg_version", "preset")
+
+
+def merge(payloads):
+    """One payload from several runs of a preset on one machine (e.g. split runs).
+
+    Records keep their order; a record of the same case, implementation, strategy
+    and device in a later run replaces the earlier one. Runs from different
+    machines, versions or presets are refused: their times are not comparable.
+    """
+    if not payloads:
+        raise ValueError("merge needs at least one results.json.")
+    first = payloads[0]["meta"]
+    for other in payloads[1:]:
+        for key in _SAME_MACHINE:
+            if other["meta"].get(key) != first.get(key):
+                raise ValueError(
+                    f"runs must share {key} to be merged, got "
+                    f"{first.get(key)!r} and {other['meta'].get(key)!r}."
+                )
+        a, b = first.get("device_kind") or {}, other["meta"].get("device_kind") or {}
+        for dev in set(a) & set(b):
+            if a[dev] and b[dev] and a[dev] != b[dev]:
+                raise ValueError(
+                    f"runs must share the {dev} device to be merged, got "
+                    f"{a[dev]!r} and {b[dev]!r}."
+                )
+    meta = dict(first)
+    kinds = {}
+    for p in payloads:
+        for dev, kind in (p["meta"].get("device_kind") or {}).items():
+            kinds[dev] = kinds.get(dev) or kind
+    meta["device_kind"] = kinds
+    meta["runs"] = [dict(date=p["meta"].get("date"), wall_s=p["meta"].get("wall_s"),
+                         cases=sorted({r["case"] for r in p["records"]}))
+                    for p in payloads]
+    meta["wall_s"] = sum(p["meta"].get("wall_s") or 0 for p in payloads)
+    meta["devices"] = sorted({d for p in payloads for d in p["meta"].get("devices")})
+    meta["peers"] = sorted({d for p in payloads for d in p["meta"].get("peers")})
+    records = {}
+    for p in payloads:
+        for r in p["records"]:
+            key = (r["case"], r["implementation"], r["strategy"], r["device"])
+            records.pop(key, None)
+            records[key] = r
+    return {"meta": meta, "records": list(records.values())}
+
+
+def _read(folder):
+    src = Path(folder) / "results.json"
+    try:
+        return json.loads(src.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {src}: {exc}") from None
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks report",
                                 description="Rebuild report.md and the plot of a "
                                             "run from its results.json.")
-    p.add_argument("dir", help="folder holding results.json")
+    p.add_argument("dir", help="folder holding results.json (written with --merge)")
+    p.add_argument("--merge", nargs="+", metavar="RUN_DIR",
+                   help="merge the results.json of these runs (same machine and "
+                        "preset) into DIR/results.json first")
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
-    src = Path(args.dir) / "results.json"
+    out = Path(args.dir)
     try:
-        payload = json.loads(src.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"benchmarks: error: cannot read {src}: {exc}", file=sys.stderr)
+        if args.merge:
+            payload = merge([_read(d) for d in args.merge])
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "results.json").write_text(json.dumps(payload, indent=1) + "\n")
+        else:
+            payload = _read(out)
+    except ValueError as exc:
+        print(f"benchmarks: error: {exc}", file=sys.stderr)
         return 2
-    print(write_report(payload, Path(args.dir), plot=not args.no_plot))
+    print(write_report(payload, out, plot=not args.no_plot))
     return 0

@@ -129,6 +129,8 @@ def _plan(preset, devices, peers):
             steps.append((case, "reference", "cpu", None))
             reference_for[key] = case.tol
         for device in devices:
+            if case.devices is not None and device not in case.devices:
+                continue
             strategies = case.strategies if device == "cpu" else case.gpu_strategies
             if case.task == "ridge":
                 strategies = (None,)

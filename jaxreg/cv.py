@@ -492,9 +492,11 @@ def _design_members(X, Y, sw, s, pos, gidx, idx_P, idx_U, *, fit_intercept,
 # --------------------------------------------------------------------------- #
 # Core, stage 2: solve every member, every target and every alpha
 # --------------------------------------------------------------------------- #
-@functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk"))
+@functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk", "unroll",
+                                            "exact_lipschitz"))
 def _solve_members(A, c, yy, alphas, l1_ratio, pf, lower, upper, tol_abs, max_iter,
-                   alpha_scale, *, gram, check_every, chunk):
+                   alpha_scale, *, gram, check_every, chunk, unroll=1,
+                   exact_lipschitz=True):
     """Batched FISTA over members (A, box and tol per member) and targets.
 
     ``alphas`` (L, k) and ``l1_ratio`` (L,) add a leading batch axis (several
@@ -503,19 +505,21 @@ def _solve_members(A, c, yy, alphas, l1_ratio, pf, lower, upper, tol_abs, max_it
 
     Notes
     -----
-    jit-compiled; static: gram, check_every, chunk. A new shape recompiles.
+    jit-compiled; static: gram, check_every, chunk, unroll, exact_lipschitz. A new
+    shape recompiles.
     """
-    if gram:
-        # Exact top eigenvalue (LAPACK): cheaper to compile than power iteration,
-        # and no safety factor is needed.
+    if gram and exact_lipschitz:
+        # Exact top eigenvalue (LAPACK): on the CPU cheaper to compile than power
+        # iteration, and no safety factor is needed. On a GPU the eigensolver costs
+        # milliseconds per member where power iteration takes a fraction of one.
         lips = jnp.maximum(jnp.linalg.eigvalsh(A)[:, -1], jnp.finfo(A.dtype).tiny)
     else:
-        lips = jax.vmap(functools.partial(fista.lipschitz, gram=False))(A)
+        lips = jax.vmap(functools.partial(fista.lipschitz, gram=gram))(A)
 
     def one(A, c_t, yy_t, lam, l1, lo, up, lip, tol_t, scale):
         return fista.solve_path(A, c_t, yy_t, lam * scale, l1, pf, lo, up, lip, tol_t,
                                 max_iter, gram=gram, check_every=check_every,
-                                chunk=chunk)
+                                chunk=chunk, unroll=unroll)
 
     # targets share A, the box and L; members have their own; l1_ratios share all.
     per_target = jax.vmap(one, in_axes=(None, -1, 0) + (None,) * 5 + (0, None))
@@ -886,7 +890,8 @@ class _Fit:
                     A, c, yy, lam[grp].astype(dt),
                     np.asarray(l1_ratios, dt)[grp], pf, lo, up, tol_abs.astype(dt),
                     np.int32(max_iter), scale, gram=gram, check_every=check_every,
-                    chunk=chunk,
+                    chunk=chunk, unroll=fista.unroll_for(backend, check_every),
+                    exact_lipschitz=backend == "cpu",
                 )
                 r = jax.tree_util.tree_map(np.asarray, r)
                 for j, i in enumerate(grp):

@@ -12,6 +12,7 @@ unpenalized intercept ``b``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 
 import jax
@@ -214,6 +215,7 @@ class _Prepared:
             fit_intercept=bool(fit_intercept),
             standardize=bool(standardize),
             gram=self.mode == "gram",
+            weighted=sw is not None,
         )
         self.x_scale = np.asarray(self.problem.x_scale, np.float64)
         scale_P = self.x_scale[self.idx_P]
@@ -231,17 +233,29 @@ class _Prepared:
     def to_original(self, coef_P):
         """Map reduced, standardized coefficients (k, p_P) to the original scale."""
         pr = self.problem
-        coef_P = jnp.asarray(coef_P)
-        k = coef_P.shape[0]
-        full = jnp.zeros((k, self.p), coef_P.dtype).at[:, self.idx_P].set(coef_P)
-        if self.idx_U.size:
-            w_U = (pr.c_U[None, :] - stats.dot(coef_P, pr.G_UP.T)) @ pr.M.T
-            full = full.at[:, self.idx_U].set(w_U)
-        coefs = full / pr.x_scale
-        intercepts = pr.y_mean - stats.dot(coefs, pr.x_mean)
-        if not self.fit_intercept:
-            intercepts = jnp.zeros_like(intercepts)
+        coefs, intercepts = _to_original(
+            jnp.asarray(coef_P), pr.c_U, pr.G_UP, pr.M, pr.x_scale, pr.x_mean,
+            pr.y_mean, jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
+            fit_intercept=bool(self.fit_intercept),
+        )
         return np.asarray(coefs), np.asarray(intercepts)
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept",))
+def _to_original(coef_P, c_U, G_UP, M, x_scale, x_mean, y_mean, idx_P, idx_U, *,
+                 fit_intercept):
+    """Coefficients (k, p) and intercepts (k,) on the original scale, in one program
+    (op by op, these few small steps cost milliseconds of dispatch on a GPU)."""
+    k = coef_P.shape[0]
+    p = x_scale.shape[0]
+    full = jnp.zeros((k, p), coef_P.dtype).at[:, idx_P].set(coef_P)
+    if idx_U.shape[0]:
+        w_U = stats.dot(c_U[None, :] - stats.dot(coef_P, G_UP.T), M.T)
+        full = full.at[:, idx_U].set(w_U)
+    coefs = full / x_scale
+    if not fit_intercept:
+        return coefs, jnp.zeros(k, coefs.dtype)
+    return coefs, y_mean - stats.dot(coefs, x_mean)
 
 
 def _warn_not_converged(res: PathResult, max_iter: int):
@@ -410,7 +424,8 @@ def enet_path(
         strategy, chunk = _choose_chunk(strategy, chunk, k, backend)
         screen = _choose_screen(screen, strategy, backend, len(prep.idx_P))
         _memory.check_memory(prep.n, prep.p, k, dt, prep.mode, dev, batch=chunk)
-        res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every, screen)
+        res = _solve(prep, grid, l1_ratio, tol, max_iter, chunk, check_every, screen,
+                     unroll=fista.unroll_for(backend, check_every))
     out = PathResult(
         **res,
         l1_ratio=l1_ratio,
@@ -443,7 +458,16 @@ def _choose_screen(screen, strategy, backend, n_features):
 
 
 def _solve(
-    prep: _Prepared, grid, l1_ratio, tol, max_iter, chunk, check_every, screen="none"
+    prep: _Prepared,
+    grid,
+    l1_ratio,
+    tol,
+    max_iter,
+    chunk,
+    check_every,
+    screen="none",
+    *,
+    unroll=1,
 ):
     """Run the jitted path solver on a prepared problem; return PathResult fields."""
     dt = prep.dtype
@@ -472,7 +496,9 @@ def _solve(
             *args, gram=gram, check_every=check_every, chunk=chunk, q_start=pr.q0
         )
     else:
-        r = fista.solve_path(*args, gram=gram, check_every=check_every, chunk=chunk)
+        r = fista.solve_path(
+            *args, gram=gram, check_every=check_every, chunk=chunk, unroll=unroll
+        )
     coef_P = r.coef[:k]
     gaps = np.asarray(r.gap[:k], np.float64)
     n_iter = np.asarray(r.n_iter[:k])

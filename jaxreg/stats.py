@@ -59,17 +59,25 @@ def pinv_psd(A):
     return dot(evecs * inv, evecs.T)
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "gram"))
-def prepare(X, y, sample_weight, idx_P, idx_U, *, fit_intercept, standardize, gram):
+@functools.partial(
+    jax.jit, static_argnames=("fit_intercept", "standardize", "gram", "weighted")
+)
+def prepare(
+    X, y, sample_weight, idx_P, idx_U, *, fit_intercept, standardize, gram,
+    weighted=True,
+):
     """Centre, weight, standardize and reduce; see the module docstring.
 
     ``sample_weight`` sums to ``n``; ``idx_P``/``idx_U`` are the penalized and the
-    partialled-out feature indices (their lengths are static shapes).
+    partialled-out feature indices (their lengths are static shapes). With
+    ``weighted=False`` the weights must all be 1: the rows are then not rescaled,
+    and without partialled-out features X is not gathered either (each skipped
+    step is a full pass over X).
 
     Notes
     -----
-    jit-compiled; static: fit_intercept, standardize, gram; a new X.shape or a new
-    number of unpenalized features recompiles.
+    jit-compiled; static: fit_intercept, standardize, gram, weighted; a new X.shape
+    or a new number of unpenalized features recompiles.
     """
     n = X.shape[0]
     sw = sample_weight
@@ -93,12 +101,16 @@ def prepare(X, y, sample_weight, idx_P, idx_U, *, fit_intercept, standardize, gr
         Xc = Xc / scale
     else:
         scale = jnp.ones(X.shape[1], X.dtype)
-    root_w = jnp.sqrt(sw)
-    Xs = Xc * root_w[:, None]
-    ys = yc * root_w
+    if weighted:
+        root_w = jnp.sqrt(sw)
+        Xs = Xc * root_w[:, None]
+        ys = yc * root_w
+    else:
+        Xs, ys = Xc, yc
     yy_total = jnp.dot(ys, ys) / n
 
-    XP = Xs[:, idx_P]
+    # Without partialled-out features idx_P is every column in order.
+    XP = Xs[:, idx_P] if idx_U.shape[0] else Xs
     XU = Xs[:, idx_U]
     G_UP = dot(XU.T, XP) / n
     c_U = dot(XU.T, ys) / n
