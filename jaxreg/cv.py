@@ -605,6 +605,8 @@ def _subset_members(A, c, yy, idx, mask, a, b, lower, upper, coef0, lips, tol_ab
         else:
             A_S = A[:, idx] * m[None, :]
             c_S = c
+        # The working set's own step (see jaxreg.screening._solve_subset).
+        lip = jnp.minimum(lip, fista.lipschitz(A_S, gram=gram))
         # Padded coordinates have no data, a zero start and a [0, 0] box.
         return fista.fista_batch(A_S, c_S, yy, a[:, idx], b[:, idx],
                                  jnp.where(mask, lo[idx], 0.0),
