@@ -185,7 +185,6 @@ def _decompose(A, Y, c, method, need_u):
     n, m = A.shape
     dt = A.dtype
     root_n = jnp.sqrt(jnp.asarray(n, dt))
-    tol = _rank_cutoff(n, m, dt)
     tiny = jnp.finfo(dt).tiny
     if method == "svd":
         if n >= m:
@@ -195,7 +194,7 @@ def _decompose(A, Y, c, method, need_u):
             # its transpose (measured 4.3 s against 0.5 s at 100 × 2000).
             Vm, S, Ut = jnp.linalg.svd(A.T, full_matrices=False)
             U, Vt = Ut.T, Vm.T
-        keep = S > jnp.maximum(S[0] * tol, tiny)
+        keep = S > jnp.maximum(S[0] * _rank_cutoff(n, m, dt), tiny)
         e = jnp.where(keep, S * S / n, 0.0)
         U = U * keep
         u = stats.dot(U.T, Y) / root_n
