@@ -6,17 +6,18 @@ certified by its duality gap.
 
 from jaxreg import datasets, plot
 from jaxreg._memory import InsufficientMemoryError
-from jaxreg.constrained import ConstrainedResult, constrained_path
-from jaxreg.cv import CVResult, cv_path, cv_paths, multi_target_path
-from jaxreg.path import (
+from jaxreg.constrained import constrained_path
+from jaxreg.cv import cv_path, cv_paths
+from jaxreg.path import alpha_max, enet_path, lasso_path, multi_target_path
+from jaxreg.results import (
+    ConstrainedResult,
     ConvergenceWarning,
+    CVResult,
+    MultiTargetPath,
     PathResult,
-    alpha_max,
-    enet_path,
-    lasso_path,
+    RidgeCVResult,
 )
 from jaxreg.ridge import (
-    RidgeCVResult,
     alpha_from_sklearn,
     alpha_to_sklearn,
     ridge_cv,
@@ -35,6 +36,7 @@ __all__ = [
     "InsufficientMemoryError",
     "Lasso",
     "LassoCV",
+    "MultiTargetPath",
     "PathResult",
     "Ridge",
     "RidgeCV",

@@ -7,24 +7,71 @@ the argument, state the rule and show what was received.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 
 import numpy as np
 
+from jaxreg._config import resolve_device
+
 __all__ = [
     "FLOAT32_TOL_FLOOR",
+    "Model",
+    "Solver",
     "check_X_y",
     "check_alphas",
+    "check_choice",
     "check_dtype",
     "check_eps",
+    "check_flag",
+    "check_int",
     "check_l1_ratio",
     "check_limits",
     "check_max_iter",
+    "check_model",
     "check_penalty_factor",
+    "check_real",
     "check_sample_weight",
+    "check_solver",
     "check_tol",
 ]
+
+MODES = ("auto", "gram", "design")
+STRATEGIES = ("auto", "parallel", "hybrid", "sequential")
+SCREENS = ("auto", "none", "strong")
+DEFAULT_MAX_ITER = 20_000
+
+
+def check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < minimum:
+        rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {rule}, got {value!r}.")
+    return int(value)
+
+
+def check_real(name: str, value, *, low: float = 0.0, low_open: bool = False) -> float:
+    """A finite real number ``>= low`` (``> low`` with ``low_open``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}.")
+    ok = value > low if low_open else value >= low
+    if not (ok and np.isfinite(value)):
+        rule = f"> {low:g}" if low_open else f">= {low:g}"
+        raise ValueError(f"{name} must be finite and {rule}, got {value!r}.")
+    return float(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
+    return value
 
 # float32 iterates stall between 1e-6 and 1e-3 of the objective (growing with the
 # correlation of X); below this relative tol a float32 run cannot be trusted to
@@ -150,7 +197,8 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     total = w.sum()
     if not total > 0:
         raise ValueError(
-            f"sample_weight must have a positive sum, got sum {float(total)!r}."
+            "sample_weight must not be all zero: it must have a positive sum, got "
+            f"sum {float(total)!r}."
         )
     # Rescale to sum to n (as scikit-learn does): then the 1/(2n) data term, alpha_max
     # and the tol threshold mean the same with or without weights, and weights that
@@ -291,7 +339,7 @@ def check_alphas(alphas, *, name: str = "alphas"):
     return np.sort(arr)[::-1].copy()
 
 
-def check_dtype(dtype, tol: float | None = None):
+def check_dtype(dtype, tol: float | None = None, stacklevel: int = 3):
     """Resolve the dtype argument: float64 unless float32 is asked for."""
     if dtype is None:
         return np.dtype(np.float64)
@@ -310,6 +358,84 @@ def check_dtype(dtype, tol: float | None = None):
             "alphas will likely be reported as not converged. Use dtype='float64' "
             "(the default) for tight tolerances.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return dt
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Model:
+    """The validated model options shared by every path, CV and ridge function."""
+
+    fit_intercept: bool
+    standardize: bool
+    sample_weight: np.ndarray  # (n,) summing to n (ones without weights)
+    raw_weight_total: float  # the sum of the weights as given (n without)
+    penalty_factor: np.ndarray  # (p,)
+    lower: np.ndarray  # (p,) on the original scale
+    upper: np.ndarray  # (p,)
+
+    @property
+    def boxed(self) -> bool:
+        return bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
+
+    @property
+    def free(self) -> np.ndarray:
+        """Unpenalized, unbounded features: partialled out (see jaxreg.stats)."""
+        return ((self.penalty_factor == 0) & np.isinf(self.lower)
+                & np.isinf(self.upper))
+
+
+def check_model(n, p, *, fit_intercept=True, standardize=False, sample_weight=None,
+                penalty_factor=None, positive=False, lower_limits=None,
+                upper_limits=None, need_penalized=True) -> Model:
+    """Validate the model keywords once for data with n samples and p features."""
+    fit_intercept = check_flag("fit_intercept", fit_intercept)
+    standardize = check_flag("standardize", standardize)
+    pf = check_penalty_factor(penalty_factor, p)
+    lower, upper = check_limits(lower_limits, upper_limits, positive, p)
+    sw = check_sample_weight(sample_weight, n)
+    if sw is None:
+        sw, total = np.ones(n), float(n)
+    else:
+        total = float(np.sum(np.broadcast_to(
+            np.asarray(sample_weight, np.float64), (n,))))
+    model = Model(fit_intercept, standardize, sw, total, pf, lower, upper)
+    if need_penalized and model.free.all():
+        raise ValueError(
+            "penalty_factor must leave at least one penalized or bounded feature; "
+            "with every feature free the model is ordinary least squares."
+        )
+    return model
+
+
+@dataclasses.dataclass(frozen=True)
+class Solver:
+    """The validated solver options."""
+
+    tol: float
+    max_iter: int
+    dtype: np.dtype
+    device: object
+    mode: str = "auto"
+    strategy: str = "auto"
+    chunk: int | None = None
+    check_every: int = 10
+    screen: str = "auto"
+
+
+def check_solver(*, tol=1e-4, max_iter=DEFAULT_MAX_ITER, dtype=None, device=None,
+                 mode="auto", strategy="auto", chunk=None, check_every=10,
+                 screen="auto") -> Solver:
+    """Validate the solver keywords once."""
+    tol = check_tol(tol)
+    max_iter = check_max_iter(max_iter)
+    dt = check_dtype(dtype, tol, stacklevel=4)
+    check_choice("mode", mode, MODES)
+    check_choice("strategy", strategy, STRATEGIES)
+    check_choice("screen", screen, SCREENS)
+    if chunk is not None:
+        chunk = check_int("chunk", chunk)
+    check_every = check_int("check_every", check_every)
+    return Solver(tol, max_iter, dt, resolve_device(device), mode, strategy, chunk,
+                  check_every, screen)

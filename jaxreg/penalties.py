@@ -1,21 +1,42 @@
-"""The elastic-net penalty with box constraints: prox, conjugate and duality gap.
+"""Penalties: the elastic net with box limits, and the L1 and L2 balls.
 
-Per coordinate the penalty is
+Every penalty is a small NamedTuple of arrays, batched over a leading axis of B
+*levels* (the penalty strength alpha, or the radius of a ball): one row per member
+of a batch, so one call serves a whole chunk of the path. Each implements the same
+protocol, which is all the solvers use:
 
-    h_j(w) = a_j·|w| + (b_j/2)·w² + indicator[l_j <= w <= u_j],
+``levels`` / ``with_levels(levels)``
+    The batched parameter, and the same penalty at other levels.
+``prox(V, step)`` -> (B, p)
+    The proximal operator of ``step·h`` at each row of ``V``.
+``fenchel_young(W, V)`` -> (B,)
+    ``h(w) + h*(v) - <v, w>`` (>= 0, and 0 exactly when ``v`` is a subgradient of
+    ``h`` at ``w``): the penalty's half of the duality gap, see
+    :func:`jaxreg.solvers.fista.duality_gap`.
+``dual_scale(Q)`` -> (B,)
+    The largest ``s`` in [0, 1] with ``h*(s·q)`` finite: how far the dual point
+    ``s·r/n`` may go.
+``restrict(idx, mask)``
+    The penalty on the coordinates ``idx`` (padded entries, ``mask`` False, are
+    fixed at 0), for working sets.
 
-with ``a_j = alpha·l1_ratio·p_j``, ``b_j = alpha·(1 - l1_ratio)·p_j`` (``p_j`` the
-penalty factor) and ``l_j <= 0 <= u_j``. Everything here is elementwise and
-broadcasts over a leading batch axis (one row per alpha), so one call serves the
-whole path. Pure functions of arrays: no host syncs, safe under jit and vmap.
+The elastic net also gives ``alpha_max``, the KKT violations of discarded
+coordinates and the strong-rule score, which drive the working sets.
+
+Adding a penalty is one NamedTuple with these methods and its tests (prox against
+a brute-force minimisation, ``fenchel_young >= 0`` with equality at a subgradient).
+Pure functions of arrays: no host syncs, safe under jit and vmap.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
+import optax
 
-__all__ = ["soft_threshold", "prox", "penalty_value", "conjugate", "duality_gap"]
+__all__ = ["ElasticNet", "L1Ball", "L2Ball", "soft_threshold"]
 
 
 def _rounding_level(dtype):
@@ -27,87 +48,189 @@ def soft_threshold(v: jax.Array, tau: jax.Array) -> jax.Array:
     return jnp.sign(v) * jnp.maximum(jnp.abs(v) - tau, 0.0)
 
 
-def prox(v, a, b, lower, upper, step):
-    """Proximal operator of ``step·h`` at ``v``.
+class ElasticNet(NamedTuple):
+    """``h(w) = Σ_j alpha·(l1_j·|w_j| + l2_j/2·w_j²)`` with ``lower <= w <= upper``.
 
-    In one dimension the minimiser of a convex function over an interval is the
-    clip of its unconstrained minimiser, so the box is a clip of the elastic-net prox.
+    ``alpha`` (B,) are the levels; ``l1``, ``l2`` (p,) the per-coordinate weights
+    of one unit of alpha (``l1_ratio``, ``1 - l1_ratio``, the penalty factors and
+    the coordinate scaling folded in); ``lower <= 0 <= upper`` (p,).
     """
-    w = soft_threshold(v, step * a) / (1.0 + step * b)
-    return jnp.clip(w, lower, upper)
+
+    alpha: jax.Array
+    l1: jax.Array
+    l2: jax.Array
+    lower: jax.Array
+    upper: jax.Array
+
+    @property
+    def levels(self):
+        return self.alpha
+
+    def with_levels(self, levels):
+        return self._replace(alpha=levels)
+
+    def _ab(self):
+        lam = self.alpha[:, None]
+        return lam * self.l1, lam * self.l2
+
+    def prox(self, V, step):
+        # In one dimension the minimiser of a convex function over an interval is
+        # the clip of its unconstrained minimiser.
+        a, b = self._ab()
+        W = soft_threshold(V, step * a) / (1.0 + step * b)
+        return jnp.clip(W, self.lower, self.upper)
+
+    def value(self, W):
+        a, b = self._ab()
+        return jnp.sum(a * jnp.abs(W) + 0.5 * b * W * W, axis=-1)
+
+    def _conjugate(self, V, a, b):
+        """Elementwise ``h*(v)``; where ``b = 0`` it is ``(v - a)₊·u + (-v - a)₊·(-l)``,
+        infinite beyond ``|v| > a`` on an unbounded side, which the dual scale
+        rules out (rounding residue there counts as 0)."""
+        b_safe = jnp.where(b > 0, b, 1.0)
+        w_star = jnp.clip(soft_threshold(V, a) / b_safe, self.lower, self.upper)
+        smooth = V * w_star - a * jnp.abs(w_star) - 0.5 * b * w_star * w_star
+        up = jnp.where(jnp.isfinite(self.upper), self.upper, 0.0)
+        lo = jnp.where(jnp.isfinite(self.lower), self.lower, 0.0)
+        flat = jnp.maximum(V - a, 0.0) * up + jnp.maximum(-V - a, 0.0) * (-lo)
+        return jnp.where(b > 0, smooth, flat)
+
+    def fenchel_young(self, W, V):
+        a, b = self._ab()
+        terms = a * jnp.abs(W) + 0.5 * b * W * W + self._conjugate(V, a, b) - V * W
+        return jnp.sum(terms, axis=-1)
+
+    def dual_scale(self, Q):
+        """Only coordinates without an L2 part on an unbounded side constrain s:
+        there ``s·q_j <= a_j`` (``u_j = +inf``) and ``s·q_j >= -a_j``."""
+        a, b = self._ab()
+        flat = b <= 0
+        # An unpenalized coordinate with one finite limit needs s·q_j of one sign;
+        # at its optimum q_j is 0 up to rounding, and rounding of the wrong sign
+        # would force s = 0 (no certificate). Residue below sqrt(eps) of the
+        # largest |q| is treated as 0, as the conjugate does.
+        slack = jnp.where(
+            a > 0,
+            0.0,
+            _rounding_level(Q.dtype) * jnp.max(jnp.abs(Q), axis=-1, keepdims=True),
+        )
+        up = flat & jnp.isinf(self.upper) & (Q > a + slack)
+        lo = flat & jnp.isinf(self.lower) & (-Q > a + slack)
+        bind = up | lo
+        ratio = jnp.where(bind, a / jnp.where(bind, jnp.abs(Q), 1.0), 1.0)
+        return jnp.minimum(1.0, jnp.min(ratio, axis=-1))
+
+    def member_axes(self):
+        """``jax.vmap`` in_axes for members (leading axis) that share the levels."""
+        return ElasticNet(None, 0, 0, 0, 0)
+
+    def restrict(self, idx, mask):
+        m = mask.astype(self.l1.dtype)
+        return ElasticNet(
+            self.alpha,
+            self.l1[idx] * m,
+            self.l2[idx] * m,
+            jnp.where(mask, self.lower[idx], 0.0),
+            jnp.where(mask, self.upper[idx], 0.0),
+        )
+
+    # -- working sets and the grid ------------------------------------------------
+    def push(self, q):
+        """How hard ``-grad`` pushes each coordinate out of 0, on the sides its box
+        leaves open: ``max(q_j·[u_j > 0], -q_j·[l_j < 0])``."""
+        return jnp.maximum(
+            jnp.where(self.upper > 0, q, 0.0), jnp.where(self.lower < 0, -q, 0.0)
+        )
+
+    def alpha_max(self, q0):
+        """Smallest level at which ``w = 0`` is optimal, given ``q0 = Xᵀy/n``
+        (``(p,)``; over the coordinates with an L1 weight)."""
+        penalized = self.l1 > 0
+        ratio = self.push(q0) / jnp.where(penalized, self.l1, 1.0)
+        return jnp.max(jnp.where(penalized, ratio, 0.0), initial=0.0)
+
+    def strong_score(self, Q):
+        """The level above which the sequential strong rule keeps each coordinate:
+        it keeps j at ``alpha`` after ``alpha_prev`` when score >= 2·alpha - alpha_prev.
+        Unpenalized coordinates score +inf (never discarded)."""
+        return jnp.where(
+            self.l1 > 0, jnp.abs(Q) / jnp.where(self.l1 > 0, self.l1, 1.0), jnp.inf
+        )
+
+    def kkt_violation(self, Q):
+        """Coordinates at 0 that are not optimal there: ``q_j`` outside
+        ``[-a_j, a_j]`` on a side the box leaves open (with a relative margin for
+        rounding). (B, p) bool."""
+        a, _ = self._ab()
+        margin = 1.0 + 1e-9
+        return ((Q > a * margin) & (self.upper > 0)) | (
+            (Q < -a * margin) & (self.lower < 0)
+        )
 
 
-def penalty_value(w, a, b):
-    """``Σ_j a_j|w_j| + b_j w_j²/2`` over the last axis (box assumed satisfied)."""
-    return jnp.sum(a * jnp.abs(w) + 0.5 * b * w * w, axis=-1)
+def _dual_norm(Q, norm):
+    if norm == "l1":
+        return jnp.max(jnp.abs(Q), axis=-1)
+    return jnp.sqrt(jnp.sum(Q * Q, axis=-1))
 
 
-def conjugate(v, a, b, lower, upper):
-    """Elementwise Fenchel conjugate ``h*(v) = sup_w v·w - h(w)``.
+class _Ball(NamedTuple):
+    radius: jax.Array  # (B,)
 
-    Finite everywhere where ``b > 0``. Where ``b == 0`` it is
-    ``(v - a)₊·u + (-v - a)₊·(-l)``, infinite beyond ``|v| > a`` on an unbounded
-    side; the caller scales the dual point so that never happens, and rounding
-    residue there is dropped (counted as 0, not inf).
-    """
-    b_safe = jnp.where(b > 0, b, 1.0)
-    w_star = jnp.clip(soft_threshold(v, a) / b_safe, lower, upper)
-    smooth = v * w_star - a * jnp.abs(w_star) - 0.5 * b * w_star * w_star
-    up = jnp.where(jnp.isfinite(upper), upper, 0.0)
-    lo = jnp.where(jnp.isfinite(lower), lower, 0.0)
-    flat = jnp.maximum(v - a, 0.0) * up + jnp.maximum(-v - a, 0.0) * (-lo)
-    return jnp.where(b > 0, smooth, flat)
+    @property
+    def levels(self):
+        return self.radius
+
+    def with_levels(self, levels):
+        return self._replace(radius=levels)
+
+    def prox(self, V, step):
+        """Euclidean projection of each row onto the ball of its own radius (optax;
+        the ball of radius 0 is the origin, handled here since optax divides by it)."""
+        proj = (
+            optax.projections.projection_l1_ball
+            if self.norm == "l1"
+            else optax.projections.projection_l2_ball
+        )
+        positive = self.radius > 0
+        W = jax.vmap(proj)(V, jnp.where(positive, self.radius, 1.0))
+        return jnp.where(positive[:, None], W, 0.0)
+
+    def fenchel_young(self, W, V):
+        """``t·||v||_* - <v, w>`` for a feasible w: the Frank–Wolfe gap (rounding
+        residue below 0 is clipped)."""
+        fy = self.radius * _dual_norm(V, self.norm) - jnp.sum(V * W, axis=-1)
+        return jnp.maximum(fy, 0.0)
+
+    def dual_scale(self, Q):
+        return jnp.ones(Q.shape[:-1], Q.dtype)
+
+    def multiplier(self, W, Q):
+        """The penalty whose solution is w: ``||q||∞`` (L1, the lasso alpha), or
+        ``||q||₂/||w||₂`` (L2, the ridge alpha of ``1/(2n)||r||² + alpha/2·||w||²``)."""
+        nq = _dual_norm(Q, self.norm)
+        if self.norm == "l1":
+            return nq
+        nw = jnp.sqrt(jnp.sum(W * W, axis=-1))
+        # w = 0 with q != 0 is the ridge solution only in the limit alpha -> inf.
+        ratio = nq / jnp.where(nw > 0, nw, 1.0)
+        return jnp.where(nq > 0, jnp.where(nw > 0, ratio, jnp.inf), 0.0)
+
+    def size(self, w):
+        """The ball's norm of a coefficient vector."""
+        if self.norm == "l1":
+            return jnp.sum(jnp.abs(w), axis=-1)
+        return jnp.sqrt(jnp.sum(w * w, axis=-1))
 
 
-def dual_scale(q, a, b, lower, upper):
-    """Largest ``s`` in [0, 1] with ``h*(s·q)`` finite for every coordinate.
+class L1Ball(_Ball):
+    """The indicator of ``||w||₁ <= radius`` (Tibshirani's constrained lasso)."""
 
-    Only coordinates without an L2 part (``b == 0``) on an unbounded side constrain
-    it: there ``s·q_j <= a_j`` (``u_j = +inf``) and ``s·q_j >= -a_j`` (``l_j = -inf``).
-    """
-    flat = b <= 0
-    # An unpenalized coordinate (a = b = 0) with one finite limit needs s·q_j of one
-    # sign; at its optimum q_j is 0 up to rounding, and a rounding-level q_j of the
-    # wrong sign would force s = 0 and an uncertifiable gap. Such residue (below
-    # sqrt(eps) of the largest |q|) is treated as 0, as the conjugate already does.
-    slack = jnp.where(
-        a > 0,
-        0.0,
-        _rounding_level(q.dtype) * jnp.max(jnp.abs(q), axis=-1, keepdims=True),
-    )
-    up = flat & jnp.isinf(upper) & (q > a + slack)
-    lo = flat & jnp.isinf(lower) & (-q > a + slack)
-    q_abs = jnp.where(up | lo, jnp.abs(q), 1.0)
-    ratio = jnp.where(up | lo, a / q_abs, 1.0)
-    return jnp.minimum(1.0, jnp.min(ratio, axis=-1))
+    norm = "l1"
 
 
-def duality_gap(w, q, rr, a, b, lower, upper):
-    """Duality gap of ``1/(2n)||r||² + Σ h_j(w_j)`` at ``w``.
+class L2Ball(_Ball):
+    """The indicator of ``||w||₂ <= radius`` (ridge as a constraint)."""
 
-    Parameters
-    ----------
-    w : array (..., p)
-        Primal point, inside the box.
-    q : array (..., p)
-        ``Xᵀr/n`` with ``r = y - Xw`` (minus the gradient of the data term).
-    rr : array (...)
-        ``||r||²/n``.
-    a, b, lower, upper : arrays broadcastable to (..., p)
-        Penalty parameters (see module docstring).
-
-    Notes
-    -----
-    With the dual point ``θ = s·r/n`` the gap is
-
-        (1 - s)²·rr/2 + Σ_j [h_j(w_j) + h_j*(s·q_j) - s·q_j·w_j],
-
-    every bracket is >= 0 (Fenchel–Young) and the data term appears only through
-    ``(1 - s)²``, which vanishes at convergence. So the Gram-mode value of ``rr``,
-    which is computed by an expansion that cancels in float32, barely matters. For
-    the lasso this is scikit-learn's gap (formulation A) divided by n.
-    """
-    s = dual_scale(q, a, b, lower, upper)
-    v = s[..., None] * q
-    terms = a * jnp.abs(w) + 0.5 * b * w * w + conjugate(v, a, b, lower, upper) - v * w
-    return 0.5 * (1.0 - s) ** 2 * rr + jnp.sum(terms, axis=-1)
+    norm = "l2"

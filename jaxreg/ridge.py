@@ -11,42 +11,28 @@ minimises ``Σ_i s_i (y_i - x_i·w - b)² + a·||w||²`` with its raw weights, w
 this objective at ``alpha = a / Σ_i s_i`` (``a / n`` without weights); the
 textbook form ``1/(2n)·||y - Xw - b||² + λ·||w||²`` is ``alpha = 2λ``.
 
-How it works. After centring (weighted means), scaling rows by ``sqrt(s)``,
-dividing column j by ``sqrt(p_j)`` and projecting out the unpenalized columns, the
-problem is standard ridge on a matrix ``A`` (n × m) with ``A/√n = U diag(σ) Vᵀ``.
-With ``u = UᵀY/√n`` and ``e = σ²`` (the eigenvalues of ``AᵀA/n``)::
-
-    w(alpha)   = V diag(σ / (e + alpha)) u                 (per alpha: O(m·r))
-    hat matrix = 1·sᵀ/n + H_U + U diag(e / (e + alpha)) Uᵀ
-
-``U, σ, V`` come from one of three factorizations (``method``): ``"eigh"`` of the
-Gram matrix ``AᵀA/n`` (n ≥ m), ``"dual"``, the eigendecomposition of the kernel
-``AAᵀ/n`` (m > n), or ``"svd"`` of ``A`` (the most accurate, the slowest).
-Components with ``e`` below a relative cutoff are dropped (a pseudo-inverse), so
-``alpha = 0`` gives the minimum-norm least-squares solution.
-
-The leave-one-out residual of sample i is ``r_i / (1 - h_i)`` (Rifkin & Lippert
-2007), with the intercept's leverage ``s_i/n`` in ``h_i``, exactly as
-scikit-learn's ``RidgeCV`` computes it.
+A thin shell: the data are reduced by :mod:`jaxreg.stats` (centred, weighted,
+standardized on request, the unpenalized columns projected out), factorized once
+by :mod:`jaxreg.solvers.closed_form` (``"eigh"`` of the Gram matrix, ``"dual"``
+of the kernel, or ``"svd"``), and every alpha and its leave-one-out error or GCV
+costs GEMMs on that factorization.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import math
 import numbers
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, stats
 from jaxreg import _validation as V
+from jaxreg import engine, results
 from jaxreg import path as _path
-from jaxreg._config import compute_context, resolve_device
-from jaxreg.path import PathResult
+from jaxreg._config import compute_context
+from jaxreg.results import PathResult, RidgeCVResult
+from jaxreg.solvers import closed_form
 
 __all__ = [
     "RidgeCVResult",
@@ -61,309 +47,44 @@ __all__ = [
 METHODS = ("auto", "eigh", "svd", "dual")
 CRITERIA = ("loo", "gcv")
 MULTIOUTPUT = ("uniform_average", "raw_values")
-# glmnet starts its ridge path at the lasso alpha_max computed with this l1_ratio.
-RIDGE_L1_RATIO = 1e-3
 # The ridge grid starts 1000× above the lasso's alpha_max; eps = 1e-6 ends it at
 # 1e-3 of the lasso alpha_max, where lasso_path's default grid ends. (glmnet's
 # 1e-4 stops at 0.1 of it, above the leave-one-out optimum of most designs.)
 DEFAULT_EPS = 1e-6
 
-_HIGHEST = jax.lax.Precision.HIGHEST
 
-
-def _einsum(spec, *operands):
-    return jnp.einsum(spec, *operands, precision=_HIGHEST)
-
-
-# --------------------------------------------------------------------------- #
-# Core (jit-compiled, arrays in, arrays out)
-# --------------------------------------------------------------------------- #
-class _Reduced(NamedTuple):
-    """Centred, weighted, scaled data with the unpenalized columns projected out."""
-
-    A: jax.Array  # (n, m) penalized columns / sqrt(p_j), projected
-    Y: jax.Array  # (n, t) targets, projected
-    c: jax.Array  # (m, t) AᵀY/n
-    yy: jax.Array  # (t,) ||Y||²/n after projection
-    tss: jax.Array  # (t,) weighted, centred ||y - ȳ||²/n: the deviance scale
-    x_mean: jax.Array  # (p,)
-    x_scale: jax.Array  # (p,)
-    y_mean: jax.Array  # (t,)
-    inv_root_pf: jax.Array  # (m,)
-    M: jax.Array  # (p_U, p_U) pseudo-inverse of X_UᵀX_U/n
-    G_UP: jax.Array  # (p_U, m) X_UᵀA/n before projection
-    C_U: jax.Array  # (p_U, t) X_UᵀY/n before projection
-    lev: jax.Array  # (n,) leverage of the intercept and the unpenalized columns
-    rank0: jax.Array  # () rank of that unpenalized part (intercept included)
-    n_pos: jax.Array  # () number of samples with a positive weight
-
-
-class _Factor(NamedTuple):
-    """``A/√n = U diag(√e) Vᵀ`` restricted to the kept components."""
-
-    e: jax.Array  # (r,) eigenvalues of AᵀA/n, 0 where dropped
-    keep: jax.Array  # (r,) bool
-    u: jax.Array  # (r, t) UᵀY/√n, 0 where dropped
-    V: jax.Array  # (m, r), or (m, 0) for the dual method (not needed)
-    U: jax.Array  # (n, r), 0 where dropped; (n, 0) when not asked for
-
-
-def _rank_cutoff(n, m, dtype):
-    # Singular values of an n × m matrix below max(n, m)·eps·σ_max are noise
-    # (numpy.linalg.lstsq's default); used by method="svd".
-    return max(n, m) * float(jnp.finfo(dtype).eps)
-
-
-def _eig_cutoff(size, terms, dtype):
-    """Relative cutoff for the eigenvalues of a size × size Gram (or kernel) matrix
-    whose entries are sums of ``terms`` products.
-
-    The eigensolver's error is about size·eps·e_max (numpy.linalg.matrix_rank's
-    rule for a Hermitian matrix) and rounding in the sums adds about
-    sqrt(terms)·eps·e_max; below that a component is noise. The number of terms
-    must not enter linearly: in float32 with n = 100000 rows, n·eps·e_max exceeds
-    the small eigenvalues of any correlated design and would drop them all.
-    """
-    return max(size, math.sqrt(terms)) * float(jnp.finfo(dtype).eps)
-
-
-def _reduce(X, Y, sw, inv_root_pf, idx_P, idx_U, fit_intercept, standardize):
-    # fit_intercept and standardize are traced booleans: one compilation serves
-    # every combination.
-    n = X.shape[0]
-    dt = X.dtype
-    x_mean = jnp.where(fit_intercept, stats.dot(sw, X) / n, 0.0)
-    y_mean = jnp.where(fit_intercept, stats.dot(sw, Y) / n, 0.0)
-    used = (sw > 0)[:, None]
-    # A column constant over the weighted rows centres to exactly 0; rounding in
-    # its mean would otherwise leave noise that standardize blows up.
-    constant = jnp.max(jnp.where(used, X, -jnp.inf), axis=0) == jnp.min(
-        jnp.where(used, X, jnp.inf), axis=0
-    )
-    Xc = jnp.where(fit_intercept & constant, 0.0, X - x_mean)
-    Yc = Y - y_mean
-    sd = jnp.sqrt(stats.dot(sw, Xc * Xc) / n)
-    scale = jnp.where(standardize & (sd > 0), sd, jnp.ones_like(sd))
-    Xc = Xc / scale
-    root_w = jnp.sqrt(sw)
-    Xs = Xc * root_w[:, None]
-    Ys = Yc * root_w[:, None]
-    tss = jnp.sum(Ys * Ys, axis=0) / n
-    lev = jnp.where(fit_intercept, sw / n, 0.0)
-    rank0 = fit_intercept.astype(jnp.int32)
-    p_U = idx_U.shape[0]
-    A = Xs if p_U == 0 else Xs[:, idx_P]
-    A = A * inv_root_pf
-    if p_U:
-        # Frisch–Waugh–Lovell: the unpenalized columns are fitted exactly, so the
-        # penalized block is ridge on the residual of its projection onto them.
-        XU = Xs[:, idx_U]
-        ev, W = jnp.linalg.eigh(stats.dot(XU.T, XU) / n)
-        keep = ev > jnp.maximum(ev[-1] * _eig_cutoff(p_U, n, dt), jnp.finfo(dt).tiny)
-        ev_safe = jnp.where(keep, ev, 1.0)
-        M = stats.dot(W * jnp.where(keep, 1.0 / ev_safe, 0.0), W.T)
-        QU = stats.dot(XU, W) * jnp.where(keep, 1.0 / jnp.sqrt(n * ev_safe), 0.0)
-        G_UP = stats.dot(XU.T, A) / n
-        C_U = stats.dot(XU.T, Ys) / n
-        A = A - stats.dot(QU, stats.dot(QU.T, A))
-        Ys = Ys - stats.dot(QU, stats.dot(QU.T, Ys))
-        lev = lev + jnp.sum(QU * QU, axis=1)
-        rank0 = rank0 + jnp.sum(keep)
-    else:
-        m = A.shape[1]
-        M = jnp.zeros((0, 0), dt)
-        G_UP = jnp.zeros((0, m), dt)
-        C_U = jnp.zeros((0, Y.shape[1]), dt)
-    c = stats.dot(A.T, Ys) / n
-    yy = jnp.sum(Ys * Ys, axis=0) / n
-    n_pos = jnp.sum(sw > 0).astype(dt)
-    return _Reduced(A, Ys, c, yy, tss, x_mean, scale, y_mean, inv_root_pf, M, G_UP,
-                    C_U, lev, rank0, n_pos)
-
-
-def _decompose(A, Y, c, method, need_u):
-    n, m = A.shape
-    dt = A.dtype
-    root_n = jnp.sqrt(jnp.asarray(n, dt))
-    tiny = jnp.finfo(dt).tiny
-    if method == "svd":
-        if n >= m:
-            U, S, Vt = jnp.linalg.svd(A, full_matrices=False)
-        else:
-            # The CPU SVD of a wide matrix is several times slower than that of
-            # its transpose (measured 4.3 s against 0.5 s at 100 × 2000).
-            Vm, S, Ut = jnp.linalg.svd(A.T, full_matrices=False)
-            U, Vt = Ut.T, Vm.T
-        keep = S > jnp.maximum(S[0] * _rank_cutoff(n, m, dt), tiny)
-        e = jnp.where(keep, S * S / n, 0.0)
-        U = U * keep
-        u = stats.dot(U.T, Y) / root_n
-        # U comes for free here (and in the dual): keep it, so that the path and
-        # the leave-one-out share one compilation.
-        return _Factor(e, keep, u, Vt.T, U)
-    if method == "eigh":
-        e, Vm = jnp.linalg.eigh(stats.dot(A.T, A) / n)
-        keep = e > jnp.maximum(e[-1] * _eig_cutoff(m, n, dt), tiny)
-        e_safe = jnp.where(keep, e, 1.0)
-        # u = UᵀY/√n with U = A V / (√n σ), so u = Vᵀc / σ.
-        root_e = jnp.sqrt(e_safe)
-        u = jnp.where(keep[:, None], stats.dot(Vm.T, c) / root_e[:, None], 0.0)
-        if need_u:
-            U = stats.dot(A, Vm) * jnp.where(keep, 1.0 / (root_n * root_e), 0.0)
-        else:
-            U = jnp.zeros((n, 0), dt)
-        return _Factor(jnp.where(keep, e, 0.0), keep, u, Vm, U)
-    # dual: the kernel AAᵀ/n = U diag(e) Uᵀ shares its non-zero eigenvalues with AᵀA/n.
-    e, Q = jnp.linalg.eigh(stats.dot(A, A.T) / n)
-    keep = e > jnp.maximum(e[-1] * _eig_cutoff(n, m, dt), tiny)
-    U = Q * keep
-    u = stats.dot(U.T, Y) / root_n
-    return _Factor(jnp.where(keep, e, 0.0), keep, u, jnp.zeros((m, 0), dt), U)
-
-
-@functools.partial(jax.jit, static_argnames=("method", "need_u"))
-def _factorize(X, Y, sw, inv_root_pf, idx_P, idx_U, fit_intercept, standardize, *,
-               method, need_u):
-    """Reduce the problem and factorize it once; also return the ridge alpha_max.
+@functools.partial(jax.jit, static_argnames=("method", "need_u", "gram", "terms"))
+def _factorize(A, c, l2, *, method, need_u, gram, terms):
+    """One factorization of the all-data member.
 
     Notes
     -----
-    jit-compiled; static: method, need_u; a new X.shape, number of targets or
-    number of unpenalized features recompiles.
+    jit-compiled; static: method, need_u, gram, terms; a new shape recompiles.
     """
-    red = _reduce(X, Y, sw, inv_root_pf, idx_P, idx_U, fit_intercept, standardize)
-    fac = None if method == "none" else _decompose(red.A, red.Y, red.c, method, need_u)
-    # Lasso alpha_max at l1_ratio = 0.001, max over the targets: with A's column j
-    # scaled by 1/sqrt(p_j), |x_jᵀy/n|/(l1_ratio·p_j) = |c_j|/(l1_ratio·sqrt(p_j)).
-    amax = jnp.max(jnp.abs(red.c) * inv_root_pf[:, None]) / RIDGE_L1_RATIO
-    return red, fac, amax
+    if gram:
+        return closed_form.factor_gram(A, c, l2, terms=terms)
+    return closed_form.factorize(A, c, l2, method, need_u)
 
 
-def _shrinkage(fac, alphas):
-    """``1/(e + alpha)`` per (alpha, component), 0 for dropped components."""
-    den = fac.e[None, :] + alphas[:, None]
-    return jnp.where(fac.keep[None, :], 1.0 / jnp.where(fac.keep[None, :], den, 1.0),
-                     0.0)
-
-
-def _coefs(red, fac, alphas, inv, idx_P, idx_U, dual):
-    """Coefficients (k, t, p) and intercepts (k, t) on the original scale."""
-    n = red.A.shape[0]
-    k, t, p = alphas.shape[0], red.Y.shape[1], red.x_mean.shape[0]
-    scaled_u = inv[:, :, None] * fac.u[None]  # (k, r, t): u/(e + alpha)
-    if dual:
-        # w = Aᵀ U diag(1/(e + alpha)) u / √n: two GEMMs, no m×r matrix V needed.
-        T = _einsum("nr,krt->knt", fac.U, scaled_u)
-        w = _einsum("nm,knt->ktm", red.A, T) / jnp.sqrt(jnp.asarray(n, red.A.dtype))
-    else:
-        w = _einsum("mr,krt->ktm", fac.V, jnp.sqrt(fac.e)[None, :, None] * scaled_u)
-        # An all-zero column gets exactly 0 (the eigenvectors mix in rounding).
-        w = jnp.where(jnp.all(red.A == 0, axis=0), 0.0, w)
-    full = jnp.zeros((k, t, p), w.dtype).at[..., idx_P].set(w * red.inv_root_pf)
-    if idx_U.shape[0]:
-        rhs = red.C_U.T[None] - _einsum("um,ktm->ktu", red.G_UP, w)
-        full = full.at[..., idx_U].set(_einsum("vu,ktu->ktv", red.M, rhs))
-    coefs = full / red.x_scale
-    intercepts = red.y_mean[None] - _einsum("ktp,p->kt", coefs, red.x_mean)
-    return coefs, intercepts
-
-
-def _rss(red, fac, alphas, inv):
-    """Weighted residual sum of squares / n, (k, t), without cancellation.
-
-    The residual splits into the part of Y outside the range of A (independent of
-    alpha) and ``α/(e + α)·u`` inside it; both are sums of squares.
-    """
-    rss_out = jnp.maximum(red.yy - jnp.sum(fac.u * fac.u, axis=0), 0.0)
-    inside = (alphas[:, None] * inv)[:, :, None] * fac.u[None]
-    return rss_out[None] + jnp.sum(inside * inside, axis=1)
-
-
-def _loo(red, fac, alphas, inv):
-    """Exact leave-one-out mean squared error (k, t), weighted as RidgeCV."""
-    n, m = red.A.shape
-    dt = red.A.dtype
-    root_n = jnp.sqrt(jnp.asarray(n, dt))
-    U = fac.U
-    U2 = U * U
-    r = jnp.sum(fac.keep) + red.rank0
-    # 1 - h_i(alpha) = d0_i + alpha·Σ_k U_ik²/(e_k + alpha) and the residual is
-    # r_i(alpha) = r0_i + alpha·√n·Σ_k U_ik u_k/(e_k + alpha), where d0 and r0 are
-    # the parts outside the column space: no cancellation for small alpha.
-    d0 = jnp.clip(1.0 - red.lev - jnp.sum(U2, axis=1), 0.0, 1.0)
-    d0 = jnp.where((r >= n) | (d0 <= 10 * _rank_cutoff(n, m, dt)), 0.0, d0)
-    r0 = red.Y - root_n * stats.dot(U, fac.u)
-    num_s = root_n * _einsum("nr,krt->knt", U, inv[:, :, None] * fac.u[None])
-    den_s = stats.dot(inv, U2.T)  # (k, n)
-    # Where sample i lies in the column space (d0_i = 0, always when the fit can
-    # interpolate, e.g. p > n), numerator and denominator are both O(alpha):
-    # divide both by alpha, which also gives the alpha -> 0 limit (the
-    # minimum-norm interpolant's leave-one-out error).
-    inside = d0 == 0.0
-    num = jnp.where(inside[None, :, None], num_s,
-                    r0[None] + alphas[:, None, None] * num_s)
-    den = jnp.where(inside[None, :], den_s, d0[None, :] + alphas[:, None] * den_s)
-    den_safe = jnp.where(den > 0, den, 1.0)[:, :, None]
-    err = jnp.where(den[:, :, None] > 0, num / den_safe, jnp.inf)
-    return jnp.mean(err * err, axis=1)
-
-
-def _gcv(red, fac, alphas, inv, rss):
-    """Generalized cross-validation (k, t): (RSS/n) / (1 - df/n)².
-
-    n counts the samples with a positive weight (the others are absent), so
-    zero-weight rows change nothing; RSS/n is the weighted mean Σ s_i r_i²/Σ s_i.
-    """
-    n = red.n_pos
-    dt = red.A.dtype
-    # n - df = (n - rank) + alpha·Σ_k 1/(e_k + alpha), the trace of I - H.
-    n_out = n - (jnp.sum(fac.keep) + red.rank0).astype(dt)
-    resid_trace = n_out + alphas * jnp.sum(inv, axis=1)
-    plain = rss / (resid_trace / n)[:, None] ** 2
-    # An interpolating fit (rank n): RSS and (n - df)² are both O(alpha²).
-    scaled_u = inv[:, :, None] * fac.u[None]
-    interp = n**2 * jnp.sum(scaled_u * scaled_u, axis=1) / (
-        jnp.sum(inv, axis=1)[:, None] ** 2
-    )
-    return jnp.where(n_out > 0, plain, interp)
-
-
-@functools.partial(jax.jit, static_argnames=("dual", "with_path", "criterion"))
-def _evaluate(red, fac, alphas, idx_P, idx_U, *, dual, with_path, criterion):
+@functools.partial(jax.jit, static_argnames=("with_path", "criterion"))
+def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path, criterion):
     """Everything per alpha from the factorization: GEMMs only, no solve.
 
     Notes
     -----
-    jit-compiled; static: dual, with_path, criterion; new alpha values do not
+    jit-compiled; static: with_path, criterion; new alpha values do not
     recompile, a new number of alphas does.
     """
-    inv = _shrinkage(fac, alphas)
-    out = {}
-    rss = _rss(red, fac, alphas, inv)
+    w, inv = closed_form.ridge(fac, levels, A)
+    out = {"rss": closed_form.residual_ss(fac, yy, levels, inv),
+           "df": closed_form.effective_df(fac, levels, rank0)}
     if with_path:
-        out["coefs"], out["intercepts"] = _coefs(red, fac, alphas, inv, idx_P, idx_U,
-                                                 dual)
-        out["rss"] = rss
+        out["coef"] = w
     if criterion == "loo":
-        out["cv"] = _loo(red, fac, alphas, inv)
+        out["cv"] = closed_form.loo(fac, Y, lev, rank0, levels, inv)
     elif criterion == "gcv":
-        out["cv"] = _gcv(red, fac, alphas, inv, rss)
+        out["cv"] = closed_form.gcv(fac, n_pos, rank0, levels, inv, out["rss"])
     return out
-
-
-# --------------------------------------------------------------------------- #
-# Shell (validation, defaults, NumPy results)
-# --------------------------------------------------------------------------- #
-def _check_flag(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
-
-
-def _check_choice(name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
-    return value
 
 
 class _Setup:
@@ -371,78 +92,78 @@ class _Setup:
     factorization."""
 
     def __init__(self, X, y, *, fit_intercept, standardize, sample_weight,
-                 penalty_factor, method, dtype, device, need_u, factor=True):
+                 penalty_factor, method, dtype, device, need_u, n_levels=1,
+                 factor=True):
         X, y = V.check_X_y(X, y, y_ndim=(1, 2))
-        self.fit_intercept = _check_flag("fit_intercept", fit_intercept)
-        standardize = _check_flag("standardize", standardize)
-        _check_choice("method", method, METHODS)
-        self.dtype = V.check_dtype(dtype)
-        self.device = resolve_device(device)
+        model = V.check_model(X.shape[0], X.shape[1], fit_intercept=fit_intercept,
+                              standardize=standardize, sample_weight=sample_weight,
+                              penalty_factor=penalty_factor)
+        V.check_choice("method", method, METHODS)
+        solver = V.check_solver(dtype=dtype, device=device)
         n, p = X.shape
-        self.n, self.p = n, p
-        self.one_target = y.ndim == 1
-        pf = V.check_penalty_factor(penalty_factor, p)
-        sw = V.check_sample_weight(sample_weight, n)
-        self.sw = np.ones(n) if sw is None else sw
-        self.idx_P = np.flatnonzero(pf > 0)
-        self.idx_U = np.flatnonzero(pf == 0)
-        m = self.idx_P.size
+        m = int((model.penalty_factor > 0).sum())
         if method == "auto":
             # Gram eigh costs n·m² + m³, the kernel's n²·m + n³: factor the smaller.
             method = "eigh" if n >= m else "dual"
-        self.method = method
-        dt = self.dtype
-        # The factorization holds an m x m (eigh) or n x n (dual) matrix and its
-        # eigenvectors, on top of X and its centred copy.
-        side = m if method == "eigh" else n
-        _memory.check_memory(n, p, 1, dt, "design", self.device,
-                             extra=2 * side * side + n * min(n, p))
-        with compute_context(dt, self.device):
-            Y = jnp.asarray(y, dt)
-            self.red, self.fac, amax = _factorize(
-                jnp.asarray(X, dt), Y[:, None] if self.one_target else Y,
-                jnp.asarray(self.sw, dt),
-                jnp.asarray(1.0 / np.sqrt(pf[self.idx_P]), dt),
-                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
-                jnp.asarray(self.fit_intercept), jnp.asarray(standardize),
-                method=method if factor else "none",
-                need_u=need_u and method == "eigh",
-            )
-        self.alpha_max = float(amax)
+        self.method, self.one_target = method, y.ndim == 1
+        mode = "gram" if method == "eigh" and not need_u else "design"
+        Y = y[:, None] if y.ndim == 1 else y
+        self.problem = engine.Problem(X, Y, model, solver, n_levels=n_levels,
+                                      mode=mode)
+        self.alpha_max = self.problem.alpha_max(0.0)
+        if not factor:
+            return
+        pr = self.problem
+        l2, self.unit = pr.ridge_weights()
+        mem = pr.members
+        self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1],
+                     float((model.sample_weight > 0).sum()))
+        with compute_context(pr.dtype, solver.device):
+            self.A = jnp.asarray(mem.A[-1], pr.dtype)
+            self.fac = _factorize(self.A, jnp.asarray(mem.c[-1], pr.dtype),
+                                  jnp.asarray(l2[-1], pr.dtype), method=method,
+                                  need_u=need_u and method == "eigh",
+                                  gram=pr.gram, terms=n)
 
     def grid(self, alphas, eps):
-        return _path._grid(alphas, self.alpha_max, eps)
+        return _path.grid(alphas, self.alpha_max, eps)
 
     def evaluate(self, grid, *, with_path, criterion):
-        with compute_context(self.dtype, self.device):
-            out = _evaluate(
-                self.red, self.fac, jnp.asarray(grid, self.dtype),
-                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
-                dual=self.method == "dual", with_path=with_path, criterion=criterion,
-            )
-            return {key: np.asarray(val) for key, val in out.items()}
+        pr = self.problem
+        Y, lev, rank0, n_pos = self.rows
+        dt = pr.dtype
+        with compute_context(dt, pr.solver.device):
+            out = _evaluate(self.fac, self.A, jnp.asarray(Y, dt), jnp.asarray(
+                pr.members.yy[-1], dt), jnp.asarray(lev, dt), rank0, n_pos,
+                jnp.asarray(np.asarray(grid) / self.unit, dt), with_path=with_path,
+                criterion=criterion)
+            out = {key: np.asarray(val, np.float64) for key, val in out.items()}
+        for key in ("rss", "cv"):
+            if key in out:
+                out[key] = pr.to_data_units(out[key])
+        if pr.model.fit_intercept:
+            out["df"] = out["df"] - 1.0  # the effective df counts no intercept
+        return out
 
     def path_result(self, grid, out) -> PathResult:
-        dt = np.dtype(self.dtype)
-        k = len(grid)
-        coefs, intercepts = out["coefs"], out["intercepts"]
-        tss = np.asarray(self.red.tss, np.float64)
-        rss = np.asarray(out["rss"], np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(tss > 0, 1.0 - rss / np.where(tss > 0, tss, 1.0), 0.0)
-        # 2-D y: the average over targets (as r2_score's "uniform_average").
-        dev_ratio = np.clip(ratio, 0.0, 1.0).mean(axis=1)
-        df = (coefs != 0).any(axis=1).sum(axis=-1)
+        pr = self.problem
+        coef = np.swapaxes(out["coef"], 0, 1)[None]  # (1, T, k, pP)
+        coefs, intercepts, _, _ = pr.finish(coef)
+        T, k = coef.shape[1:3]
+        zeros = np.zeros((T, k))
+        yy = pr.to_data_units(pr.yy_total[-1])
+        res = results.path_result(
+            grid, coefs[-1], intercepts[-1], zeros, zeros.astype(np.int64),
+            np.ones((T, k), bool), out["rss"].T, yy, np.zeros(T),
+            multi=not self.one_target, l1_ratio=0.0, alpha_max=self.alpha_max,
+            tol=0.0, mode=self.method, strategy="closed_form", dtype=str(pr.dtype))
         if self.one_target:
-            coefs, intercepts = coefs[:, 0, :], intercepts[:, 0]
-        return PathResult(
-            alphas=np.asarray(grid, dt), coefs=coefs.astype(dt),
-            intercepts=intercepts.astype(dt), gaps=np.zeros(k, dt),
-            n_iter=np.zeros(k, np.int64), converged=np.ones(k, bool),
-            df=df.astype(np.int64), dev_ratio=dev_ratio.astype(dt), l1_ratio=0.0,
-            alpha_max=self.alpha_max, tol=0.0, gap_tol=0.0, mode=self.method,
-            strategy="closed_form", dtype=str(dt),
-        )
+            return res
+        # Several targets: one PathResult with (k, T, p) coefficients.
+        return PathResult(**{f: getattr(res, f) for f in (
+            "alphas", "coefs", "intercepts", "gaps", "n_iter", "converged", "df",
+            "dev_ratio", "l1_ratio", "alpha_max", "tol", "gap_tol", "mode",
+            "strategy", "dtype")})
 
 
 def _check_loo_alphas(alphas):
@@ -517,11 +238,9 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     Notes
     -----
     Cost: one factorization (``n·m² + m³`` for eigh, ``n²·m + n³`` for dual), then
-    O(p·r) per alpha and target with no solve. Eigen-components below
-    ``max(s, sqrt(t))·eps_machine`` times the largest eigenvalue are dropped, with
-    ``s`` the size of the factorized matrix and ``t`` the length of the sums that
-    form it (``max(n, m)·eps_machine·σ_max`` for the singular values of
-    ``"svd"``): a pseudo-inverse, so alpha -> 0 tends to the minimum-norm least-squares
+    O(p·r) per alpha and target with no solve. Components below the noise level
+    of the factorization are dropped (:func:`jaxreg.solvers.closed_form.cutoff`):
+    a pseudo-inverse, so alpha -> 0 tends to the minimum-norm least-squares
     solution on the numerically non-singular subspace. Both stages are
     jit-compiled; new alpha values do not recompile, a new shape of X, a new
     number of alphas or a new method does.
@@ -539,7 +258,8 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     eps = V.check_eps(eps)
     setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
                    sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method=method, dtype=dtype, device=device, need_u=False)
+                   method=method, dtype=dtype, device=device, need_u=False,
+                   n_levels=_path.n_levels(alphas))
     grid = setup.grid(alphas, eps)
     out = setup.evaluate(grid, with_path=True, criterion=None)
     return setup.path_result(grid, out)
@@ -553,8 +273,8 @@ def _average(values, multioutput, one_target):
 
 
 def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
-              eps=DEFAULT_EPS, fit_intercept=True, sample_weight=None,
-              penalty_factor=None, method="auto", dtype=None,
+              eps=DEFAULT_EPS, fit_intercept=True, standardize=False,
+              sample_weight=None, penalty_factor=None, method="auto", dtype=None,
               device=None) -> np.ndarray:
     """Exact leave-one-out mean squared error (or GCV) of ridge for every alpha.
 
@@ -584,7 +304,8 @@ def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
     multioutput : {"uniform_average", "raw_values"}
         For 2-D y: the mean over targets (k,) (scikit-learn's ``RidgeCV``
         score), or one column per target (k, n_targets).
-    eps, fit_intercept, sample_weight, penalty_factor, method, dtype, device
+    eps, fit_intercept, standardize, sample_weight, penalty_factor, method,
+    dtype, device
         As in :func:`ridge_path`.
 
     Returns
@@ -611,59 +332,21 @@ def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
     """
     alphas = _check_loo_alphas(alphas)
     eps = V.check_eps(eps)
-    _check_choice("criterion", criterion, CRITERIA)
-    _check_choice("multioutput", multioutput, MULTIOUTPUT)
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=False,
+    V.check_choice("criterion", criterion, CRITERIA)
+    V.check_choice("multioutput", multioutput, MULTIOUTPUT)
+    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
                    sample_weight=sample_weight, penalty_factor=penalty_factor,
                    method=method, dtype=dtype, device=device,
-                   need_u=criterion == "loo")
+                   need_u=criterion == "loo", n_levels=_path.n_levels(alphas))
     grid = setup.grid(alphas, eps)
     out = setup.evaluate(grid, with_path=False, criterion=criterion)
     return _average(out["cv"], multioutput, setup.one_target)
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class RidgeCVResult:
-    """Cross-validated ridge from one decomposition.
-
-    Attributes
-    ----------
-    alphas : ndarray (k,)
-        Decreasing.
-    cv_values : ndarray (k,)
-        Leave-one-out MSE (or GCV) per alpha, averaged over targets.
-    criterion : str
-        ``"loo"`` or ``"gcv"``.
-    index_best : int
-        The minimiser of ``cv_values`` (the largest alpha among ties).
-    alpha_best : float
-    coef : ndarray (n_features,) or (n_targets, n_features)
-        Coefficients at ``alpha_best``.
-    intercept : float or ndarray (n_targets,)
-    path : PathResult
-        The whole path on ``alphas``.
-    """
-
-    alphas: np.ndarray
-    cv_values: np.ndarray
-    criterion: str
-    index_best: int
-    alpha_best: float
-    coef: np.ndarray
-    intercept: float | np.ndarray
-    path: PathResult
-
-    def __repr__(self) -> str:
-        return (
-            f"RidgeCVResult({self.criterion}: alpha_best={self.alpha_best:.4g} "
-            f"(index {self.index_best} of {len(self.alphas)}), "
-            f"cv={self.cv_values[self.index_best]:.4g})"
-        )
-
-
 def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
-             fit_intercept=True, sample_weight=None, penalty_factor=None,
-             method="auto", dtype=None, device=None) -> RidgeCVResult:
+             fit_intercept=True, standardize=False, sample_weight=None,
+             penalty_factor=None, method="auto", dtype=None,
+             device=None) -> RidgeCVResult:
     """Ridge path and its leave-one-out error (or GCV), one decomposition for both.
 
     Minimises the objective of :func:`ridge_path` for every alpha and scores
@@ -674,8 +357,8 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
 
     Parameters
     ----------
-    X, y, alphas, eps, fit_intercept, sample_weight, penalty_factor, method,
-    dtype, device
+    X, y, alphas, eps, fit_intercept, standardize, sample_weight, penalty_factor,
+    method, dtype, device
         As in :func:`ridge_path`.
     criterion : {"loo", "gcv"}
         As in :func:`ridge_loo`.
@@ -683,6 +366,8 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
     Returns
     -------
     RidgeCVResult
+        Also the effective degrees of freedom (the trace of the hat matrix
+        without the intercept) of every alpha.
 
     Examples
     --------
@@ -696,11 +381,11 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
     """
     alphas = V.check_alphas(alphas)
     eps = V.check_eps(eps)
-    _check_choice("criterion", criterion, CRITERIA)
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=False,
+    V.check_choice("criterion", criterion, CRITERIA)
+    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
                    sample_weight=sample_weight, penalty_factor=penalty_factor,
                    method=method, dtype=dtype, device=device,
-                   need_u=criterion == "loo")
+                   need_u=criterion == "loo", n_levels=_path.n_levels(alphas))
     grid = setup.grid(alphas, eps)
     out = setup.evaluate(grid, with_path=True, criterion=criterion)
     path = setup.path_result(grid, out)
@@ -712,8 +397,7 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
         index_best=best, alpha_best=float(path.alphas[best]),
         coef=path.coefs[best],
         intercept=float(intercept) if np.ndim(intercept) == 0 else intercept,
-        path=path,
-    )
+        path=path, effective_df=out["df"])
 
 
 def ridge_alpha_max(X, y, *, fit_intercept=True, standardize=False,
@@ -726,15 +410,13 @@ def ridge_alpha_max(X, y, *, fit_intercept=True, standardize=False,
     """
     setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
                    sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method="auto", dtype=dtype, device=None, need_u=False,
+                   method="auto", dtype=dtype, device=None, need_u=True,
                    factor=False)
     return setup.alpha_max
 
 
 def _check_conversion(alpha, n_samples, sample_weight):
-    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) \
-            or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+    V.check_int("n_samples", n_samples)
     if sample_weight is None:
         total = float(n_samples)
     else:

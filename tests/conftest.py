@@ -63,3 +63,33 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip)
+
+
+def heldout_mse_bound(X, y, train, test, alpha, l1_ratio, gap, coef, intercept,
+                      sample_weight=None):
+    """How far the held-out MSE of a fold can be from its value at the optimum when
+    the training fit (coef, intercept) is certified by a duality gap ``gap``.
+
+    Strong convexity of the training objective, ``mu`` = the smallest eigenvalue
+    of the centred, weighted training Gram matrix plus ``alpha·(1 - l1_ratio)``,
+    gives ``||w - w*|| <= delta = sqrt(2·gap/mu)``; the intercept follows w, so the
+    predictions move by ``E·(w - w*)`` with ``E`` the held-out rows centred by the
+    training means, and the weighted MSE by at most
+    ``2·||Eᵀ(t·r)||·delta + lambda_max(Eᵀ diag(t) E)·delta²``. The gap itself is
+    evaluated from terms of the size of ``||y - ȳ||²/n``, so its rounding (a few
+    eps of that) is added to it.
+    """
+    sw = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    s = sw[train] / sw[train].sum()
+    xbar = s @ X[train]
+    Xc = X[train] - xbar
+    mu = np.linalg.eigvalsh((Xc * s[:, None]).T @ Xc)[0] + alpha * (1 - l1_ratio)
+    yy = s @ (y[train] - s @ y[train]) ** 2
+    gap = max(gap, 0.0) + 8 * np.finfo(float).eps * yy
+    delta = np.sqrt(2 * gap / mu)
+    t = sw[test] / sw[test].sum()
+    E = X[test] - xbar
+    r = y[test] - X[test] @ coef - intercept
+    grad = np.linalg.norm(E.T @ (t * r))
+    top = np.linalg.eigvalsh((E * t[:, None]).T @ E)[-1]
+    return 2 * grad * delta + top * delta**2

@@ -4,18 +4,13 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import centred_yy, enet_objective, make_data
+from conftest import centred_yy, enet_objective, heldout_mse_bound, make_data
 
 from jaxreg import reference
-from jaxreg.cv import (
-    CVResult,
-    cv_path,
-    cv_paths,
-    fold_counts,
-    multi_target_path,
-    select_1se,
-)
+from jaxreg.cv import CVResult, cv_path, cv_paths, multi_target_path
+from jaxreg.folds import fold_counts
 from jaxreg.path import ConvergenceWarning, enet_path
+from jaxreg.results import select_1se
 
 TIGHT = 1e-14
 
@@ -33,11 +28,17 @@ def kfold_tests(n, k):
     return [np.arange(bounds[i], bounds[i + 1]) for i in range(k)]
 
 
-def brute_force_mse(X, y, tests, alphas, l1_ratio, sample_weight=None, **kw):
-    """Held-out MSE (k, n_folds): the NumPy reference refitted on every fold."""
+def brute_force_mse(X, y, tests, alphas, l1_ratio, sample_weight=None, gaps=None,
+                    **kw):
+    """Held-out MSE (k, n_folds): the NumPy reference refitted on every fold.
+
+    With ``gaps`` (k, n_folds), the duality gaps of solutions to compare, also how
+    far their held-out MSEs may be from these (see ``heldout_mse_bound``).
+    """
     n = len(y)
     sw = np.ones(n) if sample_weight is None else sample_weight
     out = np.empty((len(alphas), len(tests)))
+    bound = np.zeros_like(out)
     for f, test in enumerate(tests):
         train = np.setdiff1d(np.arange(n), test)
         if l1_ratio == 0:
@@ -50,7 +51,11 @@ def brute_force_mse(X, y, tests, alphas, l1_ratio, sample_weight=None, **kw):
         pred = X[test] @ ref["coefs"].T + ref["intercepts"]
         out[:, f] = np.average((y[test, None] - pred) ** 2, axis=0,
                                weights=sw[test])
-    return out
+        for i in range(len(alphas) if gaps is not None else 0):
+            bound[i, f] = heldout_mse_bound(
+                X, y, train, test, alphas[i], l1_ratio, gaps[i, f], ref["coefs"][i],
+                ref["intercepts"][i], sample_weight=sw)
+    return out if gaps is None else (out, bound)
 
 
 @pytest.mark.parametrize("mode", ["gram", "design"])
@@ -58,12 +63,15 @@ def brute_force_mse(X, y, tests, alphas, l1_ratio, sample_weight=None, **kw):
 def test_matches_brute_force_over_folds(data, mode, l1_ratio):
     X, y = data
     res = cv_path(X, y, l1_ratio=l1_ratio, cv=4, alphas=8, tol=TIGHT, mode=mode)
-    expected = brute_force_mse(X, y, kfold_tests(len(y), 4), res.alphas, l1_ratio)
-    np.testing.assert_allclose(res.mse_path, expected, rtol=1e-7)
-    np.testing.assert_allclose(res.mse_mean, expected.mean(axis=1), rtol=1e-7)
-    np.testing.assert_allclose(res.mse_se, expected.std(axis=1, ddof=1) / 2.0,
-                               rtol=1e-5)
     assert res.fold_converged.all() and res.path.converged.all()
+    # Each fold's MSE is certified by its duality gap (plus rounding).
+    expected, bound = brute_force_mse(X, y, kfold_tests(len(y), 4), res.alphas,
+                                      l1_ratio, gaps=res.fold_gaps)
+    tol = bound + 1e-12 * expected
+    assert (np.abs(res.mse_path - expected) <= tol).all()
+    assert (np.abs(res.mse_mean - expected.mean(axis=1)) <= tol.mean(axis=1)).all()
+    se = expected.std(axis=1, ddof=1) / 2.0
+    assert (np.abs(res.mse_se - se) <= tol.sum(axis=1)).all()
 
 
 def test_grid_and_path_are_those_of_all_the_data(data):
@@ -104,7 +112,14 @@ def test_integer_weights_equal_repeated_rows(data):
     weighted = cv_path(X, y, cv=foldid, alphas=8, tol=TIGHT, sample_weight=sw)
     rows = np.repeat(np.arange(len(y)), sw.astype(int))
     repeated = cv_path(X[rows], y[rows], cv=foldid[rows], alphas=8, tol=TIGHT)
-    np.testing.assert_allclose(weighted.mse_path, repeated.mse_path, rtol=1e-7)
+    # Both solve the same problems, each certified by its own duality gap.
+    tests = [np.flatnonzero(foldid == f) for f in range(4)]
+    expected, bound_w = brute_force_mse(X, y, tests, weighted.alphas, 1.0, sw,
+                                        gaps=weighted.fold_gaps)
+    _, bound_r = brute_force_mse(X, y, tests, weighted.alphas, 1.0, sw,
+                                 gaps=repeated.fold_gaps)
+    diff = np.abs(weighted.mse_path - repeated.mse_path)
+    assert (diff <= bound_w + bound_r + 1e-12 * expected).all()
 
 
 def test_ridge_folds_in_closed_form(data):
@@ -341,7 +356,7 @@ def test_bad_arguments(data):
     with pytest.raises(ValueError, match=r"groups must have shape \(64,\), got "
                                          r"shape \(3,\)\."):
         cv_path(X, y, groups=[1, 2, 3])
-    with pytest.raises(ValueError, match=r"check_every must be an integer >= 1, "
+    with pytest.raises(ValueError, match=r"check_every must be a positive integer, "
                                          r"got 0\."):
         cv_path(X, y, check_every=0)
     sw = np.ones(len(y))

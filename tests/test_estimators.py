@@ -298,7 +298,8 @@ def test_compatibility_parameters_change_nothing(synthetic):
         (je.Lasso(alpha="big"), TypeError, r"alpha must be a real number, got 'big'\."),
         (je.ElasticNet(l1_ratio=1.5), ValueError, r"l1_ratio must be in \[0, 1\], "
                                                   r"got 1\.5\."),
-        (je.Lasso(max_iter=0), ValueError, r"max_iter must be >= 1, got 0\."),
+        (je.Lasso(max_iter=0), ValueError,
+         r"max_iter must be a positive integer, got 0\."),
         (je.Lasso(selection="best"), ValueError,
          r"selection must be one of \('cyclic', 'random'\), got 'best'\."),
         (je.Lasso(precompute=np.eye(2)), ValueError, r"precompute must be True, "

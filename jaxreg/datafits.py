@@ -1,0 +1,139 @@
+"""Datafits: the quadratic loss in Gram form and in design form.
+
+The data term of the reduced problem (see :mod:`jaxreg.stats`) is
+``F(w) = 1/(2n)·||y - Xw||²``. A datafit is a small NamedTuple of arrays with
+one protocol, all the solvers use:
+
+``neg_grad(Z)`` -> (B, p)
+    ``q = Xᵀ(y - Xz)/n`` for every row z of ``Z`` (one GEMM).
+``residual(W)`` -> ``(q, rr)``
+    ``q`` and ``rr = ||y - Xw||²/n``, (B, p) and (B,): what the gap needs.
+``fenchel_young(rr, s)`` -> (B,)
+    ``F(Xw) + F*(g) - <g, Xw>`` at the dual point ``g = -s·r/n``: the datafit's
+    half of the duality gap, ``(1 - s)²·rr/2`` (0 when s = 1).
+``lipschitz(exact)``
+    An upper bound of the largest eigenvalue of ``XᵀX/n``.
+``restrict(idx, mask)``
+    The datafit on the columns ``idx`` (padded columns, ``mask`` False, are 0).
+``least_squares(scale)``
+    The minimiser of least ``||w / scale||`` (the alpha = 0 solution; ``scale`` is
+    the metric of the penalty, so this is the limit of ridge as alpha -> 0).
+
+``QuadraticGram`` keeps ``G = XᵀX/n`` and ``c = Xᵀy/n`` (X is never needed
+again: this is what streamed and sharded data provide); ``QuadraticDesign`` keeps
+``X`` and ``y``. Their Python types are static, so jit compiles one program per
+form.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxreg.solvers import closed_form
+
+__all__ = ["QuadraticDesign", "QuadraticGram", "LIPSCHITZ_SAFETY", "dot"]
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+# Power iteration approaches the top eigenvalue from below; a step longer than 1/L
+# can make FISTA diverge, so its estimate is inflated by this factor.
+LIPSCHITZ_SAFETY = 1.05
+
+
+def dot(a, b):
+    """Matrix product at full precision (never TF32 on NVIDIA GPUs)."""
+    return jnp.matmul(a, b, precision=_HIGHEST)
+
+
+def _fenchel_young(rr, s):
+    # The data term enters the gap only through (1 - s)², which vanishes at
+    # convergence: the cancellation in a Gram-mode rr barely matters.
+    return 0.5 * (1.0 - s) ** 2 * rr
+
+
+def _power_iteration(matvec, p, dtype):
+    # A fixed key makes the start vector, and so the whole solve, deterministic.
+    v0 = jax.random.normal(jax.random.PRNGKey(0), (p,), dtype)
+    eig, _ = optax.power_iteration(matvec, v0=v0, num_iters=500, error_tolerance=1e-7)
+    return eig * LIPSCHITZ_SAFETY
+
+
+def _positive(L, dtype):
+    # A zero matrix (every feature constant) still needs a positive step.
+    return jnp.maximum(L, jnp.finfo(dtype).tiny)
+
+
+class QuadraticGram(NamedTuple):
+    """``1/(2n)||y - Xw||²`` through ``G = XᵀX/n`` (p, p), ``c = Xᵀy/n`` (p,) and
+    ``yy = ||y||²/n``."""
+
+    G: jax.Array
+    c: jax.Array
+    yy: jax.Array
+
+    def neg_grad(self, Z):
+        return self.c - dot(Z, self.G)  # G is symmetric
+
+    def residual(self, W):
+        q = self.neg_grad(W)
+        # ||r||²/n = yy - 2wᵀc + wᵀGw = yy - wᵀ(c + q); it cancels in float32, which
+        # only the (1 - s)² term and dev_ratio see.
+        rr = jnp.maximum(self.yy - jnp.sum(W * (self.c + q), axis=-1), 0.0)
+        return q, rr
+
+    fenchel_young = staticmethod(_fenchel_young)
+
+    def lipschitz(self, exact: bool):
+        if exact:  # LAPACK: exact, and cheaper to compile than power iteration
+            return _positive(jnp.linalg.eigvalsh(self.G)[-1], self.G.dtype)
+        L = _power_iteration(lambda v: dot(self.G, v), self.G.shape[0], self.G.dtype)
+        return _positive(L, self.G.dtype)
+
+    def restrict(self, idx, mask):
+        m = mask.astype(self.G.dtype)
+        return QuadraticGram(self.G[idx][:, idx] * m[:, None] * m, self.c[idx] * m,
+                             self.yy)
+
+    def least_squares(self, scale):
+        G = self.G * scale[:, None] * scale[None, :]
+        return scale * dot(closed_form.pinv_psd(G, terms=1), scale * self.c)
+
+
+class QuadraticDesign(NamedTuple):
+    """``1/(2n)||y - Xw||²`` through the design ``X`` (n, p), ``y`` (n,) and
+    ``yy = ||y||²/n``."""
+
+    X: jax.Array
+    y: jax.Array
+    yy: jax.Array
+
+    def neg_grad(self, Z):
+        R = self.y - dot(Z, self.X.T)
+        return dot(R, self.X) / self.X.shape[0]
+
+    def residual(self, W):
+        R = self.y - dot(W, self.X.T)
+        n = self.X.shape[0]
+        return dot(R, self.X) / n, jnp.sum(R * R, axis=-1) / n
+
+    fenchel_young = staticmethod(_fenchel_young)
+
+    def lipschitz(self, exact: bool):
+        n, p = self.X.shape
+        if exact:
+            small = self.X.T if p <= n else self.X
+            K = dot(small, small.T) / n
+            return _positive(jnp.linalg.eigvalsh(K)[-1], K.dtype)
+        L = _power_iteration(lambda v: dot(self.X.T, dot(self.X, v)) / n, p,
+                             self.X.dtype)
+        return _positive(L, self.X.dtype)
+
+    def restrict(self, idx, mask):
+        return QuadraticDesign(self.X[:, idx] * mask.astype(self.X.dtype), self.y,
+                               self.yy)
+
+    def least_squares(self, scale):
+        return scale * jnp.linalg.lstsq(self.X * scale, self.y)[0]

@@ -1,0 +1,455 @@
+"""The one route from validated data to solutions: reduce once, solve every member.
+
+A :class:`Problem` is the data reduced to its *members* (:mod:`jaxreg.stats`):
+the fit on all the data, plus one per cross-validation fold when there are folds.
+Its ``solve_*`` methods run the solvers on every member, every target and every
+level at once, and :meth:`Problem.finish` maps the solutions back to the data's
+units and scores the held-out folds. :func:`jaxreg.enet_path`, :func:`jaxreg.cv_path`,
+:func:`jaxreg.ridge_path`, :func:`jaxreg.constrained_path` and the estimators are
+thin shells around it.
+
+The only vmaps of jaxreg are here: l1_ratios × members × targets around the one
+path solver. :func:`plan` is the one policy that picks the mode, the chunking of
+the path and the working sets, for paths and CV alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxreg import _memory, datafits, penalties, stats
+from jaxreg._config import backend_of, compute_context
+from jaxreg.solvers import closed_form, fista, working_set
+
+__all__ = ["Plan", "Problem", "choose_mode", "plan"]
+
+# Alphas per warm-started chunk for strategy="hybrid" (the CPU default).
+HYBRID_CHUNK = 8
+# screen="auto" uses working sets on the CPU from this many penalized features,
+# for paths and CV members alike. Each working-set width is one more compiled
+# solver (about a second on a 2-core CPU), which the saving must repay.
+SCREEN_MIN_FEATURES = 256
+# glmnet's ridge path starts at the lasso alpha_max computed with this l1_ratio.
+RIDGE_L1_RATIO = 1e-3
+# Problems up to this many entries are padded to bucketed shapes (zero-weight rows,
+# all-zero columns), so that the many slightly different shapes of a grid search,
+# of cross-validation folds or of a test suite reuse a few compiled programs (a
+# compile takes seconds, a small fit milliseconds). The padding changes nothing in
+# the solution: a zero-weight row is absent and an all-zero column keeps a zero
+# coefficient and a zero share of every product.
+PAD_MAX_ENTRIES = 1 << 16
+
+
+# --------------------------------------------------------------------------- #
+# Policy
+# --------------------------------------------------------------------------- #
+def choose_mode(mode: str, n: int, p: int) -> str:
+    """Gram when ``p <= 2n`` and p is moderate: an iteration costs 2p²k flops
+    against 4npk in design mode, and the p × p matrix must fit."""
+    if mode == "auto":
+        return "gram" if (p <= 2 * n and p <= 20_000) else "design"
+    return mode
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    strategy: str  # "parallel", "hybrid" or "sequential"
+    chunk: int  # levels per warm-started batch
+    screen: bool  # working sets
+    exact_lipschitz: bool  # LAPACK eigenvalue (CPU) or power iteration
+    unroll: int  # steps per trip of the inner scan
+    l1_batch: bool  # several l1_ratios in one batch
+
+
+def plan(solver, n_levels: int, n_features: int, n_targets: int, gram: bool,
+         n_l1: int = 1, l1_batch: bool | None = None) -> Plan:
+    """The one policy. GPU: every level in one batch (a wider batch is almost
+    free, the GEMM is launch-bound). CPU: warm-started chunks (the GEMM cost grows
+    with the batch, warm starts save iterations), and working sets from
+    ``SCREEN_MIN_FEATURES`` penalized features (flops are time)."""
+    backend = backend_of(solver.device)
+    strategy = solver.strategy
+    if strategy == "auto":
+        strategy = "parallel" if backend != "cpu" else "hybrid"
+    chunk = {"parallel": n_levels, "sequential": 1}.get(
+        strategy, min(solver.chunk or HYBRID_CHUNK, n_levels))
+    if solver.screen == "strong" and n_targets > 1:
+        raise ValueError("screen='strong' needs a single target (1-D y), got "
+                         f"{n_targets} targets.")
+    screen = solver.screen == "strong" or (
+        solver.screen == "auto" and backend == "cpu" and strategy != "parallel"
+        and n_features >= SCREEN_MIN_FEATURES and n_targets == 1)
+    if l1_batch is None:
+        l1_batch = backend != "cpu"
+    return Plan(strategy, chunk, screen, exact_lipschitz=gram and backend == "cpu",
+                unroll=fista.unroll_for(backend, solver.check_every),
+                l1_batch=l1_batch and not screen and n_l1 > 1)
+
+
+# --------------------------------------------------------------------------- #
+# Core (jit-compiled): the vmaps over l1_ratios, members and targets
+# --------------------------------------------------------------------------- #
+def _datafit(gram):
+    return datafits.QuadraticGram if gram else datafits.QuadraticDesign
+
+
+@functools.partial(jax.jit, static_argnames=("gram", "exact"))
+def _lipschitz(A, *, gram, exact):
+    return jax.vmap(lambda a: _datafit(gram)(a, None, None).lipschitz(exact))(A)
+
+
+@functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk", "unroll",
+                                            "least_squares"))
+def _solve_paths(A, c, yy, pen, lips, tol_abs, max_iter, fixed, ls_scale, *, gram,
+                   check_every, chunk, unroll, least_squares):
+    """Batched FISTA paths: ``pen`` has levels (L, k) and weights (L, F, pP); A, c,
+    yy, lips, tol_abs, ls_scale have the member axis F (c, yy and tol_abs also the
+    targets T). Results have shape (L, F, T, k, ...)."""
+    Datafit = _datafit(gram)
+
+    def one(A, c_t, yy_t, pen, lip, tol, fix, scale):
+        df = Datafit(A, c_t, yy_t)
+        w_ls = df.least_squares(scale) if least_squares else jnp.zeros_like(scale)
+        return fista.solve_path(df, pen, lip, tol, max_iter, w_ls, fix,
+                                check_every=check_every, chunk=chunk, unroll=unroll)
+
+    shared = pen._replace(alpha=None, l1=None, l2=None, lower=None, upper=None)
+    per_target = jax.vmap(one, in_axes=(None, -1, 0, shared, None, 0, None, None))
+    per_member = jax.vmap(per_target,
+                          in_axes=(0, 0, 0, pen.member_axes(), 0, 0, None, 0))
+    per_l1 = jax.vmap(per_member, in_axes=(
+        None, None, None, pen._replace(alpha=0, l1=0, l2=0, lower=None, upper=None),
+        None, None, 0, None))
+    return per_l1(A, c, yy, pen, lips, tol_abs, fixed, ls_scale)
+
+
+@functools.partial(jax.jit, static_argnames=("gram", "method", "terms"))
+def _ridge_members(A, c, yy, l2, levels, *, gram, method, terms):
+    """Closed-form ridge of every member: coef (F, T, k, pP) and rr (F, T, k)."""
+
+    def one(A, c, yy, l2):
+        if gram:
+            fac = closed_form.factor_gram(A, c, l2, terms=terms)
+        else:
+            fac = closed_form.factorize(A, c, l2, method, need_u=False)
+        w, inv = closed_form.ridge(fac, levels, A)
+        rr = closed_form.residual_ss(fac, yy, levels, inv)
+        return jnp.swapaxes(w, 0, 1), rr.T
+
+    return jax.vmap(one)(A, c, yy, l2)
+
+
+@functools.partial(jax.jit, static_argnames=("fold_scale",))
+def _score(w, b, Xg, Yg, gtw, *, fold_scale):
+    """Held-out weighted MSE and R² (K, T, k) of every fold, in the scaled units."""
+    ein = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
+    K = Xg.shape[0]
+    pred = ein("kmp,ktap->kmta", Xg, w[:K]) + b[:K][:, None]
+    res = Yg[..., None] - pred  # (K, m, T, k)
+    sq = res * res
+    sse = ein("km,kmta->kta", gtw, sq)
+    total = jnp.sum(gtw, axis=1)
+    mse = sse / total[:, None, None]
+    ybar = ein("km,kmt->kt", gtw, Yg) / total[:, None]
+    dev = Yg - ybar[:, None, :]
+    sst = ein("km,kmt->kt", gtw, dev * dev)[..., None]
+    # r2_score's convention for a constant held-out target: 1 if fitted exactly.
+    r2 = jnp.where(sst > 0, 1.0 - sse / jnp.where(sst > 0, sst, 1.0),
+                   jnp.where(sse > 0, 0.0, 1.0))
+    return mse, r2
+
+
+# --------------------------------------------------------------------------- #
+# The problem: reduced members, their penalties and their solutions
+# --------------------------------------------------------------------------- #
+class Problem:
+    """The data reduced to its members, ready for every solver.
+
+    Parameters
+    ----------
+    X, Y : validated arrays (n, p) and (n, T)
+    model : jaxreg._validation.Model
+    solver : jaxreg._validation.Solver
+    folds : (train, test) counts (K, n), or None (the all-data member only)
+    n_levels : the grid size (for the memory estimate)
+    alpha_units : "mean" (the path objective) or "sum" (scikit-learn's ``Ridge``:
+        member f solves at ``alpha / Σ_train raw weights``)
+    separable : False for the balls of the constraint view (no per-column
+        scaling, no preconditioning)
+    design_needed : reduce in design mode whatever the solver mode (ridge's
+        leave-one-out needs the rows)
+    """
+
+    def __init__(self, X, Y, model, solver, *, folds=None, n_levels=1,
+                 alpha_units="mean", separable=True, mode=None):
+        self.p = X.shape[1]  # the caller's number of features
+        self.mode = choose_mode(mode or solver.mode, *X.shape)
+        train, test = folds if folds is not None else (np.zeros((0, X.shape[0])),) * 2
+        self.solver, self.dtype = solver, np.dtype(solver.dtype)
+        self.gram = self.mode == "gram"
+        self.K, self.F, self.T = train.shape[0], train.shape[0] + 1, Y.shape[1]
+        self._check_memory(*X.shape, n_levels)
+        self.test_weight = (model.sample_weight[None, :] * test).sum(axis=1)
+        X, Y, model, train, test = _pad(X, Y, model, train, test)
+        n = self.n = X.shape[0]
+        self.model = model
+        self.idx_U = np.flatnonzero(model.free)
+        self.idx_P = np.flatnonzero(~model.free)
+        sw = model.sample_weight
+        train_w = sw[None, :] * train
+        if alpha_units == "sum":
+            raw_train = np.append(train_w.sum(axis=1), n) * (model.raw_weight_total / n)
+            self.alpha_scale = 1.0 / raw_train
+        else:
+            self.alpha_scale = np.ones(self.F)
+        self._reduce(X, Y, train, test, separable)
+
+    def _check_memory(self, n, p, k):
+        dt = self.dtype
+        extra = 0 if dt == np.float64 else 2 * n * p  # the float64 reduction
+        extra += 2 * self.T * k * p * self.F + (self.F - 1) * (n * p if not self.gram
+                                                               else p * p)
+        _memory.check_memory(n, p, k, dt, self.mode, self.solver.device,
+                             batch=min(k, HYBRID_CHUNK), n_problems=self.F,
+                             extra=extra)
+
+    def _reduce(self, X, Y, train, test, separable):
+        n, model = self.n, self.model
+        sw = model.sample_weight
+        excluded = sw[None, :] * (1.0 - train)
+        test_w = sw[None, :] * test
+        need = (test_w != 0) | ((excluded != 0) if self.gram else False)
+        # Bucketed, so that folds of slightly different sizes share compiled code.
+        m = bucket(int(need.sum(axis=1).max(initial=0)), 8)
+        gidx, gex, gtw = (np.zeros((self.K, m), t) for t in (np.int32, float, float))
+        for i in range(self.K):
+            rows = np.flatnonzero(need[i])
+            gidx[i, :rows.size] = rows
+            gex[i, :rows.size] = excluded[i, rows]
+            gtw[i, :rows.size] = test_w[i, rows]
+        train_w = np.concatenate([sw[None, :] * train, sw[None]])
+        s = train_w * (n / train_w.sum(axis=1, keepdims=True))
+        partition = self.K > 0 and bool(np.allclose(excluded.sum(axis=0), sw,
+                                                    rtol=1e-12, atol=0.0))
+        with compute_context(np.float64, self.solver.device):
+            out = stats.reduce(
+                jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64),
+                jnp.asarray(sw), jnp.asarray(s if not self.gram else s[:0]),
+                jnp.asarray(train_w > 0), jnp.asarray(gidx), jnp.asarray(gex),
+                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
+                fit_intercept=model.fit_intercept, standardize=model.standardize,
+                gram=self.gram, partition=partition, precondition=separable,
+                column_exponents=separable)
+        self.members, self.frame, self.Xg, self.Yg = out
+        self.gtw = jnp.asarray(gtw)
+        mem = self.members
+        self.y_exp = int(self.frame.y_exp)
+        self.x_exp = np.asarray(self.frame.x_exp)
+        self.yy_total = np.asarray(mem.yy_total, np.float64)  # (F, T) scaled units
+        self.q0 = np.asarray(mem.q0, np.float64)  # (F, pP, T)
+        self.g = np.asarray(mem.g, np.float64)  # (F, pP)
+        self.x_scale = np.asarray(mem.x_scale, np.float64)  # (F, p)
+
+    # -- units ------------------------------------------------------------------
+    def to_data_units(self, value, power=2):
+        """Objective-unit values (gaps, rr) from the scaled units: ×4^y_exp."""
+        with np.errstate(over="ignore"):
+            return np.ldexp(np.asarray(value, np.float64), power * self.y_exp)
+
+    def _ratio(self):
+        """(F, pP): the penalized quantity per unit of v, over 2^y_exp."""
+        if self.model.standardize:
+            rho = np.ones(len(self.idx_P))
+        else:
+            rho = np.ldexp(1.0, -self.x_exp[self.idx_P])
+        return rho[None, :] / self.g
+
+    def ls_scale(self):
+        """(F, pP): the least-squares (alpha = 0) solution has the least norm of
+        the penalized coefficients, ``v·ratio`` (standardized ones with
+        ``standardize``): the limit of ridge, in any internal coordinates."""
+        return 1.0 / self._ratio()
+
+    def enet_weights(self, l1_ratio):
+        """Unit-level weights of the elastic net in the reduced coordinates: dict of
+        float64 arrays (F, pP) ``l1``, ``l2``, ``lower``, ``upper``."""
+        m = self.model
+        pf = m.penalty_factor[self.idx_P]
+        r = self._ratio()
+        scale = self.alpha_scale[:, None]
+        l1 = scale * l1_ratio * pf * np.ldexp(r, -self.y_exp)
+        l2 = scale * (1.0 - l1_ratio) * pf * r * r
+        # w_orig = kappa·v; the box holds on the original scale.
+        kappa = np.ldexp(1.0 / (self.x_scale[:, self.idx_P] * self.g),
+                         self.y_exp - self.x_exp[self.idx_P])
+        with np.errstate(invalid="ignore"):
+            lower = np.where(m.lower[self.idx_P] == 0, 0.0, m.lower[self.idx_P] / kappa)
+            upper = np.where(m.upper[self.idx_P] == 0, 0.0, m.upper[self.idx_P] / kappa)
+        return dict(l1=l1, l2=l2, lower=lower, upper=upper)
+
+    def alpha_max(self, l1_ratio) -> float:
+        """alpha_max of the all-data member (the max over targets), in data units."""
+        w = self.enet_weights(max(l1_ratio, RIDGE_L1_RATIO))
+        pen = penalties.ElasticNet(None, w["l1"][-1] / self.alpha_scale[-1], None,
+                                   w["lower"][-1], w["upper"][-1])
+        with compute_context(np.float64):
+            return max(float(pen.alpha_max(self.q0[-1, :, t])) for t in range(self.T))
+
+    # -- solvers ------------------------------------------------------------------
+    def solve_enet(self, grids, l1_ratios, l1_batch=None):
+        """Elastic-net paths for every l1_ratio (grids (L, k), decreasing): a list of
+        dicts of NumPy arrays (F, T, k, ...) with gaps in data units."""
+        L, k = grids.shape
+        out = [None] * L
+        closed = [r == 0.0 and not self.model.boxed for r in l1_ratios]
+        for i in np.flatnonzero(closed):
+            out[i] = self._solve_ridge(grids[i])
+        iterative = [i for i in range(L) if not closed[i]]
+        if not iterative:
+            return out
+        pl = plan(self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative),
+                  l1_batch)
+        groups = [iterative] if pl.l1_batch else [[i] for i in iterative]
+        for grp in groups:
+            raw = self._solve_fista(grids[grp], [l1_ratios[i] for i in grp], pl)
+            for j, i in enumerate(grp):
+                out[i] = {key: val[j] for key, val in raw.items()}
+                out[i]["strategy"] = pl.strategy
+        return out
+
+    def _levels(self, grids, l1_ratios):
+        """Internal levels alpha/alpha_ref (O(1), safe in float32) and the weights
+        scaled by alpha_ref."""
+        refs = [self.alpha_max(r) for r in l1_ratios]
+        refs = [a if np.isfinite(a) and a > 0 else 1.0 for a in refs]
+        ws = [self.enet_weights(r) for r in l1_ratios]
+        levels = np.stack([g / a for g, a in zip(grids, refs, strict=True)])
+        stacked = {key: np.stack([w[key] * (a if key in ("l1", "l2") else 1.0)
+                                  for w, a in zip(ws, refs, strict=True)])
+                   for key in ("l1", "l2")}
+        return levels, stacked, ws[0]["lower"], ws[0]["upper"]
+
+    def _tol_abs(self):
+        return self.solver.tol * self.yy_total  # (F, T), scaled units
+
+    def _solve_fista(self, grids, l1_ratios, pl):
+        dt = self.dtype
+        levels, w, lower, upper = self._levels(grids, l1_ratios)
+        L, k = levels.shape
+        padded = -(-k // pl.chunk) * pl.chunk
+        levels = np.concatenate([levels, np.repeat(levels[:, -1:], padded - k, 1)], 1)
+        fixed = (levels == 0) & (not self.model.boxed)
+        mem = self.members
+        tol = self._tol_abs()
+        with compute_context(dt, self.solver.device):
+            A, c, yy = (jnp.asarray(a, dt) for a in (mem.A, mem.c, mem.yy))
+            lips = _lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
+            pen = penalties.ElasticNet(jnp.asarray(levels, dt), jnp.asarray(w["l1"], dt),
+                                       jnp.asarray(w["l2"], dt), jnp.asarray(lower, dt),
+                                       jnp.asarray(upper, dt))
+            if pl.screen:
+                r = self._screened(A, c, yy, pen, lips, tol, fixed, pl)
+            else:
+                r = _solve_paths(A, c, yy, pen, lips, jnp.asarray(tol, dt),
+                                   jnp.int32(self.solver.max_iter), jnp.asarray(fixed),
+                                   jnp.asarray(self.ls_scale(), dt), gram=self.gram, check_every=self.solver.check_every,
+                                   chunk=pl.chunk, unroll=pl.unroll,
+                                   least_squares=bool(fixed.any()))
+                r = jax.tree_util.tree_map(np.asarray, r)
+        return dict(coef=r.coef[:, :, :, :k], gap=self.to_data_units(r.gap[..., :k]),
+                    n_iter=r.n_iter[..., :k].astype(np.int64),
+                    converged=np.asarray(r.converged[..., :k], bool), rr=r.rr[..., :k])
+
+    def _screened(self, A, c, yy, pen, lips, tol, fixed, pl):
+        """One l1_ratio, one target, through the working-set driver."""
+        dt = self.dtype
+        Datafit = _datafit(self.gram)
+        dfs = Datafit(A, c[..., 0], yy[:, 0])
+        fixed_coef = np.zeros((self.F, len(self.idx_P)))
+        if fixed.any():
+            scale = jnp.asarray(self.ls_scale(), dt)
+            fixed_coef = np.asarray(jax.vmap(lambda d, s: d.least_squares(s))(dfs, scale))
+        one = pen._replace(alpha=pen.alpha[0], l1=pen.l1[0], l2=pen.l2[0])
+        r = working_set.solve_path(
+            dfs, one, np.asarray(pen.alpha[0]), jnp.asarray(self.q0[..., 0], dt), lips,
+            jnp.asarray(tol[:, 0], dt), jnp.int32(self.solver.max_iter), fixed_coef,
+            fixed[0], chunk=pl.chunk, check_every=self.solver.check_every,
+            exact=pl.exact_lipschitz)
+        # add the l1_ratio and target axes: (1, F, 1, k, ...)
+        return jax.tree_util.tree_map(lambda a: np.asarray(a)[None, :, None], r)
+
+    def ridge_weights(self):
+        """The ridge penalty's L2 weights (F, pP) in units where the smallest of the
+        all-data member is 1, and that unit (levels are alpha / unit): the
+        eigenvalues of the isotropic problem are then at most p, whatever the
+        units of X."""
+        l2 = self.enet_weights(0.0)["l2"]
+        unit = 1.0 / float(np.min(l2[-1])) if l2.size else 1.0
+        return l2 * unit, unit
+
+    def _solve_ridge(self, grid):
+        """Closed-form ridge of every member at ``grid``."""
+        dt = self.dtype
+        l2, unit = self.ridge_weights()
+        mem = self.members
+        method = "eigh" if self.gram or self.n >= len(self.idx_P) else "dual"
+        with compute_context(dt, self.solver.device):
+            coef, rr = _ridge_members(
+                jnp.asarray(mem.A, dt), jnp.asarray(mem.c, dt), jnp.asarray(mem.yy, dt),
+                jnp.asarray(l2, dt), jnp.asarray(grid / unit, dt), gram=self.gram,
+                method=method, terms=self.n)
+        shape = rr.shape
+        return dict(coef=np.asarray(coef), gap=np.zeros(shape),
+                    n_iter=np.zeros(shape, np.int64), converged=np.ones(shape, bool),
+                    rr=np.asarray(rr), strategy="closed_form")
+
+    # -- back to the data -----------------------------------------------------------
+    def finish(self, coef):
+        """Coefficients (F, T, k, p), intercepts (F, T, k) in data units, and the
+        held-out MSE and R² (K, T, k) of every fold."""
+        with compute_context(np.float64, self.solver.device):
+            w, b, b_total = stats.unreduce(
+                jnp.asarray(coef, jnp.float64), self.members, self.frame,
+                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U))
+            mse = r2 = None
+            if self.K:
+                mse, r2 = _score(w, b, self.Xg, self.Yg, self.gtw, fold_scale=True)
+                mse, r2 = self.to_data_units(mse), np.asarray(r2)
+        coefs, intercepts = stats.to_original(w, b_total, self.frame)
+        return coefs[..., :self.p], intercepts, mse, r2
+
+
+def _pad(X, Y, model, train, test):
+    """Small problems padded to bucketed shapes (see ``PAD_MAX_ENTRIES``)."""
+    n, p = X.shape
+    if n * p > PAD_MAX_ENTRIES or not isinstance(X, np.ndarray):
+        return X, Y, model, train, test
+    nb, pb = bucket(n, 32), bucket(p, 8)
+    Xp = np.zeros((nb, pb))
+    Xp[:n, :p] = X
+    Yp = np.zeros((nb, Y.shape[1]))
+    Yp[:n] = Y
+    # Weights still sum to the number of rows: the objective is unchanged.
+    sw = np.concatenate([model.sample_weight * (nb / n), np.zeros(nb - n)])
+    more = pb - p
+    model = dataclasses.replace(
+        model, sample_weight=sw,
+        penalty_factor=np.concatenate([model.penalty_factor, np.ones(more)]),
+        lower=np.concatenate([model.lower, np.full(more, -np.inf)]),
+        upper=np.concatenate([model.upper, np.full(more, np.inf)]))
+    rows = np.zeros((train.shape[0], nb - n))
+    return Xp, Yp, model, np.hstack([train, rows]), np.hstack([test, rows])
+
+
+def bucket(x: int, minimum: int) -> int:
+    """The smallest of ``minimum·{1, 1.5, 2, 3, 4, 6, ...}`` that is >= x
+    (``minimum`` a power of two): padded sizes with at most 50% waste."""
+    b = minimum
+    while b < x:
+        b = b * 3 // 2 if (b & (b - 1)) == 0 else b * 4 // 3
+    return b

@@ -1,0 +1,140 @@
+"""What every jaxreg estimator shares: validation, prediction, fitted attributes.
+
+The estimators are a thin shell: they validate with scikit-learn's public helpers
+and :mod:`jaxreg._validation`, call jaxreg's public path, CV and ridge functions,
+and store NumPy attributes with scikit-learn's names and shapes.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from jaxreg import _validation as V
+from jaxreg import results
+from jaxreg.results import ConvergenceWarning as PathConvergenceWarning
+
+# FISTA steps allowed per unit of max_iter (a coordinate-descent epoch in sklearn).
+FISTA_STEPS_PER_ITER = 10
+# sklearn allows tol=0 ("run max_iter"): the path solver needs a positive tol.
+TINY_TOL = 1e-300
+DTYPES = [np.float64, np.float32]
+
+
+def l1_ratio(value, name="l1_ratio"):
+    value = V.check_real(name, value)
+    if value > 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}.")
+    return value
+
+
+def mode(precompute, n_features):
+    """Solver mode from sklearn's ``precompute``."""
+    if isinstance(precompute, (bool, np.bool_)):
+        return "gram" if precompute else "auto"
+    if isinstance(precompute, str):
+        V.check_choice("precompute", precompute, ("auto",))
+        return "auto"
+    gram = np.asarray(precompute)
+    if gram.shape != (n_features, n_features):
+        raise ValueError(
+            f"precompute must be True, False, 'auto' or a Gram matrix of shape "
+            f"({n_features}, {n_features}), got shape {gram.shape}."
+        )
+    return "gram"
+
+
+def cd_params(est):
+    """Check the parameters shared by the coordinate-descent estimators; returns
+    the FISTA step budget and the tol."""
+    V.check_flag("fit_intercept", est.fit_intercept)
+    V.check_flag("copy_X", est.copy_X)
+    V.check_flag("positive", est.positive)
+    V.check_choice("selection", est.selection, ("cyclic", "random"))
+    max_iter = V.check_int("max_iter", est.max_iter)
+    tol = V.check_real("tol", est.tol)
+    return max_iter * FISTA_STEPS_PER_ITER, max(tol, TINY_TOL)
+
+
+def sample_weight(sw, n, *, scalar_is_none):
+    """Raw float64 weights and their sum (None and n without weights).
+    scikit-learn's coordinate-descent estimators ignore a scalar weight; Ridge
+    broadcasts it (which rescales alpha)."""
+    if sw is None or (isinstance(sw, numbers.Number) and scalar_is_none):
+        return None, float(n)
+    if isinstance(sw, numbers.Number):
+        sw = np.full(n, float(sw))
+    V.check_sample_weight(sw, n)
+    sw = np.asarray(sw, np.float64)
+    return sw, float(sw.sum())
+
+
+def quietly(func, *args, **kwargs):
+    """Call a jaxreg function with its own ConvergenceWarning silenced: the
+    estimator warns, in scikit-learn's category, about what it reports."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PathConvergenceWarning)
+        return func(*args, **kwargs)
+
+
+def warn_not_converged(name, alphas, gaps, gap_tol, n_iter, converged, tol, max_iter):
+    """scikit-learn's ConvergenceWarning for the alphas the estimator reports."""
+    results.warn_not_converged(
+        alphas, gaps, gap_tol, n_iter, converged, tol=tol, max_iter=max_iter,
+        subject=name, steps="FISTA steps",
+        allows=f" allows {FISTA_STEPS_PER_ITER * max_iter}",
+        remedy="Increase max_iter, loosen tol, or scale the features (e.g. "
+               "StandardScaler).", category=ConvergenceWarning, stacklevel=3)
+
+
+class LinearRegressor(RegressorMixin, BaseEstimator):
+    """Validation, prediction and attribute handling shared by every estimator."""
+
+    _multi_output = True
+
+    def _validate(self, X, y):
+        X, y = validate_data(self, X, y, dtype=DTYPES, y_numeric=True,
+                             multi_output=self._multi_output, ensure_min_samples=2)
+        return X, np.asarray(y, dtype=np.float64)
+
+    def predict(self, X):
+        """Predict with the fitted linear model: ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=DTYPES)
+        return X @ self.coef_.T + self.intercept_
+
+    def _set_coef(self, coef, intercept, y, dtype):
+        """coef (T, p), intercept (T,): stored with sklearn's shapes and X's dtype."""
+        if y.ndim == 1 or y.shape[1] == 1:
+            self.coef_ = np.asarray(coef[0], dtype=dtype)
+            self.intercept_ = (np.asarray(intercept, dtype=dtype) if y.ndim == 2
+                               else dtype.type(intercept[0]))
+        else:
+            self.coef_ = np.asarray(coef, dtype=dtype)
+            self.intercept_ = np.asarray(intercept, dtype=dtype)
+        if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+            raise ValueError(
+                "The fit gave non-finite coefficients: the solution is beyond the "
+                "range of float64. Rescale X and y (e.g. StandardScaler)."
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.multi_output = self._multi_output
+        tags.target_tags.single_output = True
+        return tags

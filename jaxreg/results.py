@@ -1,0 +1,420 @@
+"""Every result of jaxreg, and its one non-convergence warning.
+
+Arrays have the level axis (alphas, radii) first; all are NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "CVResult",
+    "ConstrainedResult",
+    "ConvergenceWarning",
+    "MultiTargetPath",
+    "PathResult",
+    "RidgeCVResult",
+    "not_converged_message",
+    "path_result",
+    "select_1se",
+    "warn_not_converged",
+]
+
+
+class ConvergenceWarning(UserWarning):
+    """Some alphas did not reach the requested duality gap."""
+
+
+REMEDY = ("Increase max_iter, loosen tol, standardize X, or drop the smallest alphas "
+          "(larger eps).")
+
+
+def not_converged_message(levels, gaps, gap_tol, n_iter, converged, *, tol, max_iter,
+                          subject=None, level="alpha", certificate="duality gap",
+                          scale="||y - ȳ||²/n", steps="iterations", allows="",
+                          where=None, scope="", note="", remedy=REMEDY):
+    """The message for the levels that did not converge (None when all did).
+
+    ``gaps``, ``gap_tol``, ``n_iter`` and ``converged`` broadcast to one shape
+    whose first axis is the levels'; ``where(index)`` names the other axes of the
+    worst entry (a target, a fold).
+    """
+    bad = ~np.asarray(converged, bool)
+    if not bad.any():
+        return None
+    gaps = np.broadcast_to(np.asarray(gaps, np.float64), bad.shape)
+    gap_tol = np.broadcast_to(np.asarray(gap_tol, np.float64), bad.shape)
+    n_iter = np.broadcast_to(np.asarray(n_iter), bad.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(bad, gaps / np.maximum(gap_tol, np.finfo(float).tiny), -np.inf)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    worst = np.unravel_index(int(np.argmax(ratio)), bad.shape)
+    value = float(np.asarray(levels)[worst[0]])
+    place = where(worst) if where else ""
+    if bad.size == 1 and subject:
+        head = f"{subject} did not converge for {level}={value:.4g}{place}: {certificate}"
+    else:
+        prefix = f"{subject}: " if subject else ""
+        head = (f"{prefix}{int(bad.sum())} of {bad.size} {level}s{scope} did not "
+                f"converge: the worst is {level}={value:.4g}{place} with {certificate}")
+        if level == "radius":
+            head = head.replace("radiuss", "radii")
+    return (f"{head} {gaps[worst]:.3e} > tol {tol:g}·{scale} = {gap_tol[worst]:.3e} "
+            f"after {int(n_iter[worst])} {steps} (max_iter={max_iter}{allows}).{note} "
+            f"{remedy}")
+
+
+def warn_not_converged(*args, category=ConvergenceWarning, stacklevel=2, **kwargs):
+    """Warn with :func:`not_converged_message` when some level did not converge."""
+    message = not_converged_message(*args, **kwargs)
+    if message is not None:
+        warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def _table_rows(k, max_rows, keep=()):
+    rows = np.unique(np.linspace(0, k - 1, min(k, max_rows)).round().astype(int))
+    return np.union1d(rows, list(keep)).astype(int)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class PathResult:
+    """A regularization path. Arrays have the alpha axis first.
+
+    Attributes
+    ----------
+    alphas : ndarray (k,)
+        Decreasing regularization strengths.
+    coefs : ndarray (k, n_features) or (k, n_targets, n_features)
+        Coefficients on the original scale of X.
+    intercepts : ndarray (k,) or (k, n_targets)
+    gaps : ndarray (k,)
+        Duality gap of each solution, in objective units (0 for closed forms).
+    n_iter : ndarray (k,)
+        Iterations used by each alpha.
+    converged : ndarray (k,) of bool
+        ``gap <= tol·||y - ȳ||²/n``, verified: never for a non-finite result.
+    df : ndarray (k,)
+        Number of non-zero coefficients.
+    dev_ratio : ndarray (k,)
+        Fraction of the (weighted, centred) deviance explained.
+    """
+
+    alphas: np.ndarray
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    gaps: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    df: np.ndarray
+    dev_ratio: np.ndarray
+    l1_ratio: float = 1.0
+    alpha_max: float = float("nan")
+    tol: float = float("nan")
+    gap_tol: float = float("nan")
+    mode: str = ""
+    strategy: str = ""
+    dtype: str = "float64"
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions for every alpha: ``(n_samples, k)``, or ``(n, k, n_targets)``."""
+        X = np.asarray(X, dtype=self.coefs.dtype)
+        p = self.coefs.shape[-1]
+        if X.ndim != 2 or X.shape[1] != p:
+            raise ValueError(f"X must be 2-D with {p} features, got shape {X.shape}.")
+        if self.coefs.ndim == 2:
+            return X @ self.coefs.T + self.intercepts[None, :]
+        return np.einsum("np,ktp->nkt", X, self.coefs) + self.intercepts[None]
+
+    def summary(self, max_rows: int = 20) -> str:
+        """A glmnet-style table: alpha, df, % deviance explained, gap."""
+        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {'%dev':>7} {'gap':>10} conv"]
+        for i in _table_rows(len(self.alphas), max_rows):
+            lines.append(
+                f"{i:>4} {self.alphas[i]:>11.4g} {int(self.df[i]):>5} "
+                f"{100 * self.dev_ratio[i]:>7.2f} {self.gaps[i]:>10.2e} "
+                f"{'yes' if self.converged[i] else 'NO'}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        k = len(self.alphas)
+        shape = "x".join(map(str, self.coefs.shape))
+        return (
+            f"PathResult({k} alphas from {self.alphas[0]:.4g} "
+            f"to {self.alphas[-1]:.4g}, "
+            f"coefs {shape}, {int(self.converged.sum())}/{k} converged, "
+            f"l1_ratio={self.l1_ratio:g}, {self.dtype}, mode={self.mode!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class MultiTargetPath(PathResult):
+    """A :class:`PathResult` for several targets sharing one alpha grid.
+
+    ``coefs`` (k, n_targets, p) and ``intercepts`` (k, n_targets). The aggregated
+    fields follow :func:`jaxreg.ridge_path`: ``gaps`` and ``n_iter`` are the
+    maxima over targets, ``converged`` holds when every target converged, ``df``
+    counts features non-zero for any target, ``dev_ratio`` is the mean over targets.
+    The per-target values are in ``target_gaps``, ``target_n_iter``,
+    ``target_converged`` and ``target_gap_tol`` (shapes (k, n_targets) and
+    (n_targets,)).
+    """
+
+    target_gaps: np.ndarray | None = None
+    target_n_iter: np.ndarray | None = None
+    target_converged: np.ndarray | None = None
+    target_gap_tol: np.ndarray | None = None
+
+
+def path_result(alphas, coefs, intercepts, gaps, n_iter, converged, rr, yy, gap_tol,
+                *, multi, **meta) -> PathResult:
+    """A PathResult from arrays with the targets first: coefs (T, k, p),
+    intercepts, gaps, n_iter, converged, rr (T, k); yy, gap_tol (T,).
+
+    A solution with a non-finite coefficient, intercept or gap is never reported
+    as converged. ``multi``: a MultiTargetPath (else T must be 1).
+    """
+    dt = np.dtype(meta.get("dtype", "float64"))
+    finite = (np.isfinite(coefs).all(axis=-1) & np.isfinite(intercepts)
+              & np.isfinite(gaps))
+    converged = np.asarray(converged, bool) & finite
+    yy = np.asarray(yy, np.float64)[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dev = np.where(yy > 0, 1.0 - rr / np.where(yy > 0, yy, 1.0), 0.0)
+    dev = np.clip(np.nan_to_num(dev), 0.0, 1.0)
+    common = dict(alphas=np.asarray(alphas, dt), **meta)
+    if not multi:
+        return PathResult(
+            coefs=coefs[0].astype(dt), intercepts=intercepts[0].astype(dt),
+            gaps=gaps[0].astype(dt), n_iter=n_iter[0].astype(np.int64),
+            converged=converged[0], df=(coefs[0] != 0).sum(axis=1).astype(np.int64),
+            dev_ratio=dev[0].astype(dt), gap_tol=float(gap_tol[0]), **common)
+    return MultiTargetPath(
+        coefs=np.swapaxes(coefs, 0, 1).astype(dt), intercepts=intercepts.T.astype(dt),
+        gaps=gaps.max(0).astype(dt), n_iter=n_iter.max(0).astype(np.int64),
+        converged=converged.all(0),
+        df=(coefs != 0).any(axis=0).sum(axis=1).astype(np.int64),
+        dev_ratio=dev.mean(0).astype(dt), gap_tol=float(np.max(gap_tol)),
+        target_gaps=gaps.T.astype(dt), target_n_iter=n_iter.T.astype(np.int64),
+        target_converged=converged.T, target_gap_tol=np.asarray(gap_tol), **common)
+
+
+def select_1se(mse_mean, mse_se) -> tuple[int, int]:
+    """Indices of the minimum and of glmnet's one-standard-error alpha.
+
+    With alphas sorted decreasing, the 1se alpha is the first (largest) alpha with
+    ``mse_mean <= mse_mean[i_min] + mse_se[i_min]``. NaN means are never selected;
+    a NaN standard error (a single fold) gives the minimum.
+    """
+    mse_mean = np.asarray(mse_mean, np.float64)
+    clean = np.where(np.isnan(mse_mean), np.inf, mse_mean)
+    i_min = int(np.argmin(clean))
+    bound = clean[i_min] + np.asarray(mse_se, np.float64)[i_min]
+    if not np.isfinite(bound):
+        return i_min, i_min
+    return i_min, int(np.argmax(clean <= bound))
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class CVResult:
+    """K-fold cross-validation of a path. Arrays have the alpha axis first.
+
+    Attributes
+    ----------
+    alphas : ndarray (k,)
+        Decreasing; computed once on all the data and shared by every fold.
+    mse_mean : ndarray (k,)
+        Mean over folds of the held-out mean squared error (each fold's MSE is
+        weighted by ``sample_weight`` when given; the folds count equally, as in
+        scikit-learn).
+    mse_se : ndarray (k,)
+        Standard error over folds: ``std(mse_path, ddof=1)/sqrt(n_folds)`` (glmnet's
+        ``cvsd`` for equal folds); NaN with a single fold.
+    alpha_min, index_min
+        The alpha (and its index) of the smallest ``mse_mean`` (the largest alpha
+        among ties).
+    alpha_1se, index_1se
+        glmnet's one-standard-error rule: the largest alpha with
+        ``mse_mean <= mse_mean[index_min] + mse_se[index_min]``.
+    path : PathResult
+        The path on all the data at ``alphas`` (solved in the same batch as the
+        folds).
+    mse_path : ndarray (k, n_folds)
+        Held-out MSE of every fold.
+    r2_path : ndarray (k, n_folds)
+        Held-out coefficient of determination of every fold (weighted like the
+        MSE; 1 - SSE/SST with the fold's own mean).
+    fold_converged : ndarray (k, n_folds) of bool
+    fold_gaps : ndarray (k, n_folds)
+        Duality gap of every fold's solution (0 for the closed-form ridge).
+    test_weight : ndarray (n_folds,)
+        Total sample weight of each held-out fold (its size without weights).
+    l1_ratio : float
+    fold_n_iter : ndarray (k, n_folds)
+        Iterations used by every fold's solution (0 for the closed-form ridge).
+    """
+
+    alphas: np.ndarray
+    mse_mean: np.ndarray
+    mse_se: np.ndarray
+    alpha_min: float
+    alpha_1se: float
+    index_min: int
+    index_1se: int
+    path: PathResult
+    mse_path: np.ndarray
+    r2_path: np.ndarray
+    fold_converged: np.ndarray
+    fold_gaps: np.ndarray
+    test_weight: np.ndarray
+    l1_ratio: float = 1.0
+    fold_n_iter: np.ndarray | None = None
+
+    @property
+    def n_folds(self) -> int:
+        return int(self.mse_path.shape[1])
+
+    @property
+    def coef_min(self) -> np.ndarray:
+        """Coefficients on all the data at ``alpha_min``."""
+        return self.path.coefs[self.index_min]
+
+    @property
+    def coef_1se(self) -> np.ndarray:
+        """Coefficients on all the data at ``alpha_1se``."""
+        return self.path.coefs[self.index_1se]
+
+    def summary(self, max_rows: int = 20) -> str:
+        """A cv.glmnet-style table: alpha, df, mean MSE, its standard error."""
+        keep = [self.index_min, self.index_1se]
+        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {'mse':>11} {'se':>10}"]
+        for i in _table_rows(len(self.alphas), max_rows, keep):
+            tag = " min" if i == self.index_min else ""
+            tag += " 1se" if i == self.index_1se else ""
+            lines.append(
+                f"{i:>4} {self.alphas[i]:>11.4g} {int(self.path.df[i]):>5} "
+                f"{self.mse_mean[i]:>11.5g} {self.mse_se[i]:>10.3g}{tag}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"CVResult({self.n_folds} folds x {len(self.alphas)} alphas, "
+            f"l1_ratio={self.l1_ratio:g}: alpha_min={self.alpha_min:.4g} "
+            f"(mse {self.mse_mean[self.index_min]:.4g}), alpha_1se="
+            f"{self.alpha_1se:.4g} (mse {self.mse_mean[self.index_1se]:.4g}))"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ConstrainedResult:
+    """Constrained least squares along a grid of radii. Arrays have the radius
+    axis first.
+
+    Attributes
+    ----------
+    radii : ndarray (k,)
+        Increasing radii ``t`` of the constraint ``||w|| <= t``.
+    coefs : ndarray (k, n_features)
+        Coefficients on the original scale of X.
+    intercepts : ndarray (k,)
+    gaps : ndarray (k,)
+        Certificate per radius: the Frank–Wolfe (Lagrangian duality) gap
+        ``t·||q||_* - ⟨q, w⟩ >= P(w) - P*``, in objective units (0 where the
+        ball contains the least-squares solution, which is then returned).
+    n_iter : ndarray (k,)
+        Projected-gradient iterations used by each radius.
+    converged : ndarray (k,) of bool
+        ``gap <= tol·||y - ȳ||²/n``.
+    alphas : ndarray (k,)
+        The equivalent penalty (Lagrange multiplier) of each radius: the lasso
+        alpha for ``norm="l1"``, the ridge alpha of
+        ``1/(2n)·||r||² + (alpha/2)·||w||²`` for ``norm="l2"`` (``inf`` at radius
+        0 for L2; exactly 0 for radii >= ``ls_norm``, and 0 up to the solver's
+        accuracy wherever else the ball holds a least-squares solution).
+        Mathematically non-increasing in t.
+    df : ndarray (k,)
+        Number of non-zero coefficients.
+    dev_ratio : ndarray (k,)
+        Fraction of the (weighted, centred) deviance explained.
+    norm : {"l1", "l2"}
+    ls_norm : float
+        The norm of the minimum-norm least-squares solution: radii at or beyond
+        it return least squares.
+    """
+
+    radii: np.ndarray
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    gaps: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    alphas: np.ndarray
+    df: np.ndarray
+    dev_ratio: np.ndarray
+    norm: str = "l1"
+    ls_norm: float = float("nan")
+    tol: float = float("nan")
+    gap_tol: float = float("nan")
+    mode: str = ""
+    strategy: str = ""
+    dtype: str = "float64"
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions for every radius: ``(n_samples, k)``."""
+        return PathResult.predict(self, X)
+
+    def __repr__(self) -> str:
+        k = len(self.radii)
+        return (
+            f"ConstrainedResult({k} {self.norm} radii from {self.radii[0]:.4g} to "
+            f"{self.radii[-1]:.4g}, coefs {self.coefs.shape[0]}x{self.coefs.shape[1]}, "
+            f"{int(self.converged.sum())}/{k} converged, {self.dtype}, "
+            f"mode={self.mode!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RidgeCVResult:
+    """Cross-validated ridge from one decomposition.
+
+    Attributes
+    ----------
+    alphas : ndarray (k,)
+        Decreasing.
+    cv_values : ndarray (k,)
+        Leave-one-out MSE (or GCV) per alpha, averaged over targets.
+    criterion : str
+        ``"loo"`` or ``"gcv"``.
+    index_best : int
+        The minimiser of ``cv_values`` (the largest alpha among ties).
+    alpha_best : float
+    coef : ndarray (n_features,) or (n_targets, n_features)
+        Coefficients at ``alpha_best``.
+    intercept : float or ndarray (n_targets,)
+    path : PathResult
+        The whole path on ``alphas``.
+    effective_df : ndarray (k,)
+        The trace of the hat matrix without the intercept: the effective number
+        of parameters at each alpha.
+    """
+
+    alphas: np.ndarray
+    cv_values: np.ndarray
+    criterion: str
+    index_best: int
+    alpha_best: float
+    coef: np.ndarray
+    intercept: float | np.ndarray
+    path: PathResult
+    effective_df: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"RidgeCVResult({self.criterion}: alpha_best={self.alpha_best:.4g} "
+            f"(index {self.index_best} of {len(self.alphas)}), "
+            f"cv={self.cv_values[self.index_best]:.4g})"
+        )

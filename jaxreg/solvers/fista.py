@@ -1,0 +1,151 @@
+"""The one batched FISTA loop: every member of a chunk of the path in one loop.
+
+The loop owns the batch axis instead of vmapping a per-problem ``while_loop``: a
+vmapped while runs its predicate twice per trip and batches every carry anyway, so
+here the predicate only reads a boolean kept in the carry. One trip runs
+``check_every`` proximal-gradient steps for all members (one GEMM each), then
+evaluates every member's duality gap once and freezes the members that have
+converged. The datafit and the penalty are parts (:mod:`jaxreg.datafits`,
+:mod:`jaxreg.penalties`): the same loop solves the elastic-net path, the cross-
+validation members and the L1/L2 balls of :func:`jaxreg.constrained_path`.
+
+Step size ``1/L`` with ``L`` the largest eigenvalue of ``XᵀX/n``, shared by the
+batch (an L2 part of the penalty sits in the prox, so L does not depend on the
+level); no line search. Gradient-scheme adaptive restart (O'Donoghue & Candès 2015)
+is always on: a batch costs as much as its slowest member, so restart helps
+batched solvers even more than sequential ones.
+
+References
+----------
+Beck & Teboulle (2009), A fast iterative shrinkage-thresholding algorithm for linear
+inverse problems. SIAM J. Imaging Sci. 2(1).
+O'Donoghue & Candès (2015), Adaptive restart for accelerated gradient schemes.
+Found. Comput. Math. 15.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["FistaResult", "duality_gap", "fista_batch", "solve_path", "unroll_for"]
+
+
+def unroll_for(backend: str, check_every: int) -> int:
+    """Proximal-gradient steps per trip of the inner scan for a backend.
+
+    On a GPU every loop trip has a fixed cost (about 6 µs) next to a step that is a
+    small GEMM, so the ``check_every`` steps between two gap checks are unrolled
+    into one trip (H200, n=100k, p=1k, 100 alphas, float64: the solve went from
+    19.1 to 14.5 ms). On the CPU the step itself dominates and unrolling only
+    lengthens compilation.
+    """
+    return check_every if backend != "cpu" else 1
+
+
+class FistaResult(NamedTuple):
+    coef: jax.Array  # (B, p)
+    n_iter: jax.Array  # (B,) int32
+    gap: jax.Array  # (B,) duality gap at exit
+    rr: jax.Array  # (B,) ||r||²/n at exit
+    converged: jax.Array  # (B,) bool
+
+
+def duality_gap(datafit, penalty, W):
+    """Duality gap of ``F(w) + h(w)`` at each row of W, with ``rr`` and ``q``.
+
+    The dual point is ``θ = s·r/n`` with the largest ``s <= 1`` that keeps the
+    penalty's conjugate finite; the gap is the sum of two Fenchel–Young terms,
+    each >= 0::
+
+        gap = [F(Xw) + F*(-θ) + <θ, Xw>] + [h(w) + h*(Xᵀθ) - <Xᵀθ, w>]
+
+    the datafit's (``(1 - s)²·rr/2`` for the quadratic) and the penalty's. For the
+    lasso this is scikit-learn's gap (formulation A) divided by n.
+    """
+    q, rr = datafit.residual(W)
+    s = penalty.dual_scale(q)
+    gap = datafit.fenchel_young(rr, s) + penalty.fenchel_young(W, s[:, None] * q)
+    return gap, rr, q
+
+
+def fista_batch(datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, *,
+                check_every: int, unroll: int = 1) -> FistaResult:
+    """Solve the B problems of ``penalty``'s levels, sharing the datafit.
+
+    ``coef0`` (B, p) the starts (made feasible first); ``active0`` (B,) the
+    members to iterate (the others keep their start, with its gap); converged
+    when gap <= ``tol_abs``; ``unroll``: steps per trip of the inner scan.
+    """
+    step = 1.0 / lipschitz
+
+    def one_step(carry, _):
+        w, z, t = carry
+        w_new = penalty.prox(z + step * datafit.neg_grad(z), step)
+        t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
+        restart = jnp.sum((z - w_new) * (w_new - w), axis=-1) > 0
+        momentum = jnp.where(restart, 0.0, (t - 1.0) / t_new)
+        z_new = w_new + momentum[:, None] * (w_new - w)
+        return (w_new, z_new, jnp.where(restart, 1.0, t_new)), None
+
+    def body(state):
+        w, z, t, it, gap, rr, active = state
+        (w2, z2, t2), _ = jax.lax.scan(one_step, (w, z, t), None, length=check_every,
+                                       unroll=unroll)
+        gap2, rr2, _ = duality_gap(datafit, penalty, w2)
+        keep = active[:, None]
+        it = it + check_every * active.astype(it.dtype)
+        new_active = active & (gap2 > tol_abs) & (it < max_iter)
+        return (jnp.where(keep, w2, w), jnp.where(keep, z2, z),
+                jnp.where(active, t2, t), it, jnp.where(active, gap2, gap),
+                jnp.where(active, rr2, rr), new_active)
+
+    def cond(state):
+        return jnp.any(state[-1])
+
+    coef0 = jnp.where(active0[:, None], penalty.prox(coef0, 0.0), coef0)
+    gap0, rr0, _ = duality_gap(datafit, penalty, coef0)
+    B = coef0.shape[0]
+    state = (coef0, coef0, jnp.ones(B, coef0.dtype), jnp.zeros(B, jnp.int32), gap0,
+             rr0, active0 & (gap0 > tol_abs))
+    w, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
+    # A non-finite gap (overflow, NaN data) never counts as converged.
+    return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
+
+
+@functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll"))
+def solve_path(datafit, penalty, lipschitz, tol_abs, max_iter, fixed_coef, fixed, *,
+               check_every: int = 10, chunk: int, unroll: int = 1) -> FistaResult:
+    """Every level of ``penalty`` (k of them, ordered from the sparsest), in chunks.
+
+    Each chunk of ``chunk`` levels is one batched solve warm-started from the last
+    solution of the previous chunk: ``chunk == k`` solves every level at once
+    (cold), ``chunk == 1`` is the classic sequential warm-started path. ``fixed``
+    (k,) marks levels whose solution is known in closed form, ``fixed_coef``
+    (p,) (least squares, at alpha = 0 or in a ball that holds it): they are
+    returned as it is, with gap 0, and not iterated. ``k`` must be a multiple of
+    ``chunk``.
+
+    Notes
+    -----
+    jit-compiled; static: check_every, chunk, unroll. New levels, tol, max_iter or
+    penalty weights reuse the compiled code; a new shape recompiles.
+    """
+    p = fixed_coef.shape[-1]
+    levels = penalty.levels.reshape(-1, chunk)
+    fixed = fixed.reshape(-1, chunk)
+
+    def run_chunk(coef_prev, xs):
+        lam, fix = xs
+        coef0 = jnp.where(fix[:, None], fixed_coef, coef_prev)
+        res = fista_batch(datafit, penalty.with_levels(lam), coef0, ~fix, lipschitz,
+                          tol_abs, max_iter, check_every=check_every, unroll=unroll)
+        res = res._replace(gap=jnp.where(fix, 0.0, res.gap),
+                           converged=res.converged | fix)
+        return res.coef[-1], res
+
+    _, res = jax.lax.scan(run_chunk, jnp.zeros(p, fixed_coef.dtype), (levels, fixed))
+    return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), res)
