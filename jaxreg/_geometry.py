@@ -84,6 +84,19 @@ def _check_features(features, p, feature_names):
     return out[0], out[1]
 
 
+def _pair_problem(X, y, i, j, standardize):
+    """The two-feature least-squares problem of features i, j, the other
+    coefficients held at their least-squares values (same minimiser)."""
+    Xc = X - X.mean(axis=0)
+    yc = y - y.mean()
+    if standardize:
+        scale = np.sqrt(np.mean(Xc * Xc, axis=0))
+        Xc = Xc / np.where(scale > 0, scale, 1.0)
+    theta = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    others = [k for k in range(X.shape[1]) if k not in (i, j)]
+    return Xc[:, [i, j]], yc - Xc[:, others] @ theta[others], theta[[i, j]]
+
+
 def geometry_problem(
     X, y, features=(0, 1), *, radius=None, standardize=True, feature_names=None
 ) -> GeometryProblem:
@@ -121,26 +134,16 @@ def geometry_problem(
                 f"{len(feature_names)}."
             )
     i, j = _check_features(features, p, feature_names)
-    Xc = X - X.mean(axis=0)
-    yc = y - y.mean()
-    if standardize:
-        scale = np.sqrt(np.mean(Xc * Xc, axis=0))
-        Xc = Xc / np.where(scale > 0, scale, 1.0)
-    theta = np.linalg.lstsq(Xc, yc, rcond=None)[0]
-    others = [k for k in range(p) if k not in (i, j)]
-    # The other coefficients are held at their least-squares values: what is left
-    # is a two-feature least-squares problem with the same minimiser (θ̂_i, θ̂_j).
-    y2 = yc - Xc[:, others] @ theta[others]
-    X2 = Xc[:, [i, j]]
-    center = theta[[i, j]]
+    X2, y2, center = _pair_problem(X, y, i, j, standardize)
     r = y2 - X2 @ center
     loss_min = float(r @ r / (2 * n))
     if radius is None:
         radius = 0.5 * float(np.abs(center).sum())
-    elif (
-        isinstance(radius, bool)
-        or not isinstance(radius, numbers.Real)
-        or not (np.isfinite(radius) and radius > 0)
+    elif not (
+        isinstance(radius, numbers.Real)
+        and not isinstance(radius, bool)
+        and np.isfinite(radius)
+        and radius > 0
     ):
         raise ValueError(f"radius must be a positive finite number, got {radius!r}.")
     radius = float(radius)
@@ -168,18 +171,8 @@ def geometry_problem(
     )
 
 
-def geometry(
-    X,
-    y,
-    features=(0, 1),
-    *,
-    radius=None,
-    ax=None,
-    standardize=True,
-    feature_names=None,
-    n_contours=8,
-    title=None,
-):
+def geometry(X, y, features=(0, 1), *, radius=None, ax=None, standardize=True,
+             feature_names=None, n_contours=8, title=None):  # fmt: skip
     """Draw the L1/L2 constraint picture of the lasso on real data.
 
     In the plane of the coefficients ``(θ_i, θ_j)`` of two features, with the other
@@ -191,17 +184,10 @@ def geometry(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-    y : array-like of shape (n_samples,)
-    features : pair of int (or of str, with ``feature_names``)
-    radius : float, optional
-        The size C of both regions (default: half of ``|θ̂_i| + |θ̂_j|``).
+    X, y, features, radius, standardize, feature_names
+        As in :func:`geometry_problem`.
     ax : matplotlib Axes, optional
         Draw into this axes; by default a new figure is made.
-    standardize : bool
-        Unit-variance columns, so that both axes share one scale (default).
-    feature_names : sequence of str, optional
-        Column names, for the axis labels and for ``features`` given by name.
     n_contours : int
         Number of background loss contours.
     title : str, optional
@@ -222,34 +208,33 @@ def geometry(
         from matplotlib.patches import Circle, Polygon
     except ImportError:
         raise ImportError(_NEED_MPL) from None
-    if (
-        isinstance(n_contours, bool)
-        or not isinstance(n_contours, numbers.Integral)
-        or n_contours < 1
-    ):
-        raise ValueError(f"n_contours must be a positive integer, got {n_contours!r}.")
-    g = geometry_problem(
-        X,
-        y,
-        features,
-        radius=radius,
-        standardize=standardize,
-        feature_names=feature_names,
-    )
+    V.check_int("n_contours", n_contours)
+    kw = dict(radius=radius, standardize=standardize, feature_names=feature_names)
+    g = geometry_problem(X, y, features, **kw)
     if ax is None:
         fig, ax = plt.subplots(figsize=(8.6, 5.4), layout="constrained")
         legend = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     else:
         fig = ax.figure
         legend = dict(loc="best")
-    C = g.radius
     u, v = (f"θ[{name}]" for name in g.names)
-    lo = np.minimum(np.minimum(g.center, -C), 0.0)
-    hi = np.maximum(np.maximum(g.center, C), 0.0)
-    mid = 0.5 * (lo + hi)
-    half = 0.6 * float(np.max(hi - lo))  # a square window: the disc must look round
-    a = np.linspace(mid[0] - half, mid[0] + half, 400)
-    b = np.linspace(mid[1] - half, mid[1] + half, 400)
+    a, b = _window(g)
+    _contours(ax, g, a, b, n_contours)
+    _regions(ax, g.radius, u, v, Polygon, Circle)
+    _points(ax, g)
+    ax.set_xlim(a[0], a[-1])
+    ax.set_ylim(b[0], b[-1])
+    ax.set_aspect("equal")
+    unit = " (standardized)" if g.standardize else ""
+    ax.set_xlabel(f"{u}{unit}")
+    ax.set_ylabel(f"{v}{unit}")
+    ax.set_title(_title(g, u, v) if title is None else title, fontsize=10)
+    ax.legend(fontsize=8, framealpha=0.9, **legend)
+    return fig
+
+
+def _contours(ax, g, a, b, n_contours):
+    """Background loss contours, and the ones touching each region (dashed)."""
     A, B = np.meshgrid(a, b)
     F = g.loss(A, B)
     f1, f2 = float(g.loss(*g.l1)), float(g.loss(*g.l2))
@@ -258,6 +243,28 @@ def geometry(
     if excess > 0:
         levels = g.loss_min + excess * np.geomspace(0.02, 4.0, n_contours)
         ax.contour(A, B, F, levels=levels, colors="0.65", linewidths=0.7)
+    for level, color in ((f1, L1_COLOR), (f2, L2_COLOR)):
+        if level > g.loss_min:
+            ax.contour(
+                A, B, F, levels=[level], colors=color, linewidths=1.2, linestyles="--"
+            )
+
+
+def _window(g):
+    """A square window around the regions and the least-squares point (the disc
+    must look round)."""
+    C = g.radius
+    lo = np.minimum(np.minimum(g.center, -C), 0.0)
+    hi = np.maximum(np.maximum(g.center, C), 0.0)
+    mid = 0.5 * (lo + hi)
+    half = 0.6 * float(np.max(hi - lo))
+    return (
+        np.linspace(mid[0] - half, mid[0] + half, 400),
+        np.linspace(mid[1] - half, mid[1] + half, 400),
+    )
+
+
+def _regions(ax, C, u, v, Polygon, Circle):
     ax.add_patch(
         Polygon(
             [(C, 0), (0, C), (-C, 0), (0, -C)],
@@ -280,11 +287,9 @@ def geometry(
             label=f"L2 region {u}² + {v}² ≤ {C:.3g}²",
         )
     )
-    for level, color in ((f1, L1_COLOR), (f2, L2_COLOR)):
-        if level > g.loss_min:
-            ax.contour(
-                A, B, F, levels=[level], colors=color, linewidths=1.2, linestyles="--"
-            )
+
+
+def _points(ax, g):
     ax.plot(
         *g.center,
         "k+",
@@ -311,25 +316,15 @@ def geometry(
     ax.plot([], [], "--", color="0.3", lw=1.2, label="contour touching each region")
     ax.axhline(0.0, color="0.3", lw=0.6)
     ax.axvline(0.0, color="0.3", lw=0.6)
-    ax.set_xlim(a[0], a[-1])
-    ax.set_ylim(b[0], b[-1])
-    ax.set_aspect("equal")
-    unit = " (standardized)" if g.standardize else ""
-    ax.set_xlabel(f"{u}{unit}")
-    ax.set_ylabel(f"{v}{unit}")
-    if title is None:
-        zero = [name for name, w in zip((u, v), g.l1, strict=True) if w == 0]
-        where = (
-            f"at a corner: the L1 fit sets {zero[0]} = 0"
-            if len(zero) == 1
-            else "on an edge: the L1 fit keeps both"
-            if not zero
-            else "at the origin"
-        )
-        title = f"The loss contours touch the L1 diamond {where}"
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, framealpha=0.9, **legend)
-    return fig
+
+
+def _title(g, u, v):
+    zero = [name for name, w in zip((u, v), g.l1, strict=True) if w == 0]
+    if len(zero) == 1:
+        where = f"at a corner: the L1 fit sets {zero[0]} = 0"
+    else:
+        where = "on an edge: the L1 fit keeps both" if not zero else "at the origin"
+    return f"The loss contours touch the L1 diamond {where}"
 
 
 def diabetes_geometry(features=("s4", "s5"), *, radius=None, ax=None):

@@ -73,10 +73,17 @@ class Progress:
         Force drawing on or off; by default it is on only for a terminal.
     """
 
-    def __init__(self, total: int | None = None, desc: str = "", *, stream=None,
-                 enabled: bool | None = None):
-        if total is not None and (isinstance(total, bool) or not isinstance(total, int)
-                                  or total < 0):
+    def __init__(
+        self,
+        total: int | None = None,
+        desc: str = "",
+        *,
+        stream=None,
+        enabled: bool | None = None,
+    ):
+        if total is not None and (
+            isinstance(total, bool) or not isinstance(total, int) or total < 0
+        ):
             raise ValueError(
                 f"total must be None or a non-negative int, got {total!r}."
             )
@@ -131,8 +138,14 @@ class Progress:
         self.close()
 
 
-def progress(iterable: Iterable, desc: str = "", *, total: int | None = None,
-             stream=None, enabled: bool | None = None) -> Iterator:
+def progress(
+    iterable: Iterable,
+    desc: str = "",
+    *,
+    total: int | None = None,
+    stream=None,
+    enabled: bool | None = None,
+) -> Iterator:
     """Iterate over ``iterable`` while drawing a :class:`Progress` bar."""
     if total is None:
         try:
@@ -186,5 +199,7 @@ def task(desc: str, *, stream=None, enabled: bool | None = None, interval=0.2):
     finally:
         stop.set()
         thread.join()
-        draw(f"  {desc}: {status} in {_format_seconds(time.perf_counter() - start)}",
-             end="\n")
+        draw(
+            f"  {desc}: {status} in {_format_seconds(time.perf_counter() - start)}",
+            end="\n",
+        )

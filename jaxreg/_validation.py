@@ -37,6 +37,14 @@ __all__ = [
     "check_tol",
 ]
 
+# The keywords of the model and of the solver, shared by the public functions.
+MODEL_KEYS = tuple(
+    "fit_intercept standardize sample_weight penalty_factor positive lower_limits "
+    "upper_limits".split()
+)
+SOLVER_KEYS = tuple(
+    "tol max_iter dtype mode strategy chunk check_every screen device".split()
+)
 MODES = ("auto", "gram", "design")
 STRATEGIES = ("auto", "parallel", "hybrid", "sequential")
 SCREENS = ("auto", "none", "strong")
@@ -50,8 +58,11 @@ def check_flag(name: str, value) -> bool:
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
-            or value < minimum:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Integral)
+        or value < minimum
+    ):
         rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {rule}, got {value!r}.")
     return int(value)
@@ -72,6 +83,7 @@ def check_choice(name: str, value, choices) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}.")
     return value
+
 
 # float32 iterates stall between 1e-6 and 1e-3 of the objective (growing with the
 # correlation of X); below this relative tol a float32 run cannot be trusted to
@@ -207,16 +219,8 @@ def check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
 
 
 def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
-    if penalty_factor is None:
-        return np.ones(n_features)
-    pf = np.asarray(_as_array("penalty_factor", penalty_factor), dtype=np.float64)
-    if pf.ndim == 0:
-        pf = np.full(n_features, float(pf))
-    if pf.shape != (n_features,):
-        raise ValueError(
-            f"penalty_factor must have shape ({n_features},) (one factor per "
-            f"feature), got shape {pf.shape}."
-        )
+    rule = "(one factor per feature)"
+    pf = _per_feature("penalty_factor", penalty_factor, n_features, 1.0, rule)
     bad = ~(np.isfinite(pf) & (pf >= 0))
     if bad.any():
         j = int(np.argmax(bad))
@@ -232,22 +236,29 @@ def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
     return pf
 
 
+def _per_feature(name, value, n_features, default, rule, scalar=""):
+    """float64 array (n_features,) from a scalar or an array (``default`` for None)."""
+    if value is None:
+        return np.full(n_features, default)
+    v = np.asarray(_as_array(name, value), dtype=np.float64)
+    if v.ndim == 0:
+        v = np.full(n_features, float(v))
+    if v.shape != (n_features,):
+        rule = f" {rule}" if rule else ""
+        raise ValueError(
+            f"{name} must {scalar}have shape ({n_features},){rule}, got shape "
+            f"{v.shape}."
+        )
+    return v
+
+
 def check_limits(lower_limits, upper_limits, positive: bool, n_features: int):
     """Return float64 ``(lower, upper)`` arrays of shape (n_features,)."""
     if not isinstance(positive, (bool, np.bool_)):
         raise TypeError(f"positive must be True or False, got {positive!r}.")
 
     def one(name, value, default):
-        if value is None:
-            return np.full(n_features, default)
-        v = np.asarray(_as_array(name, value), dtype=np.float64)
-        if v.ndim == 0:
-            v = np.full(n_features, float(v))
-        if v.shape != (n_features,):
-            raise ValueError(
-                f"{name} must be a scalar or have shape ({n_features},), got shape "
-                f"{v.shape}."
-            )
+        v = _per_feature(name, value, n_features, default, "", "be a scalar or ")
         if np.isnan(v).any():
             raise ValueError(f"{name} contains NaN.")
         return v
@@ -312,8 +323,9 @@ def check_max_iter(max_iter) -> int:
     return int(max_iter)
 
 
-def check_alphas(alphas, *, name: str = "alphas"):
-    """Return an int grid size, or a float64 array sorted decreasing."""
+def check_alphas(alphas, *, name: str = "alphas", sort: bool = True):
+    """Return an int grid size, or a float64 array sorted decreasing (in the order
+    given with ``sort=False``)."""
     if isinstance(alphas, bool):
         raise TypeError(
             f"{name} must be an int (grid size) or an array, got {alphas!r}."
@@ -336,7 +348,7 @@ def check_alphas(alphas, *, name: str = "alphas"):
             f"{name} must be a 1-D array of non-negative finite floats, got "
             f"{name}[{j}] = {float(arr[j])!r}."
         )
-    return np.sort(arr)[::-1].copy()
+    return np.sort(arr)[::-1].copy() if sort else arr
 
 
 def check_dtype(dtype, tol: float | None = None, stacklevel: int = 3):
@@ -382,13 +394,12 @@ class Model:
     @property
     def free(self) -> np.ndarray:
         """Unpenalized, unbounded features: partialled out (see jaxreg.stats)."""
-        return ((self.penalty_factor == 0) & np.isinf(self.lower)
-                & np.isinf(self.upper))
+        return (self.penalty_factor == 0) & np.isinf(self.lower) & np.isinf(self.upper)
 
 
 def check_model(n, p, *, fit_intercept=True, standardize=False, sample_weight=None,
                 penalty_factor=None, positive=False, lower_limits=None,
-                upper_limits=None, need_penalized=True) -> Model:
+                upper_limits=None, need_penalized=True) -> Model:  # fmt: skip
     """Validate the model keywords once for data with n samples and p features."""
     fit_intercept = check_flag("fit_intercept", fit_intercept)
     standardize = check_flag("standardize", standardize)
@@ -398,8 +409,9 @@ def check_model(n, p, *, fit_intercept=True, standardize=False, sample_weight=No
     if sw is None:
         sw, total = np.ones(n), float(n)
     else:
-        total = float(np.sum(np.broadcast_to(
-            np.asarray(sample_weight, np.float64), (n,))))
+        total = float(
+            np.sum(np.broadcast_to(np.asarray(sample_weight, np.float64), (n,)))
+        )
     model = Model(fit_intercept, standardize, sw, total, pf, lower, upper)
     if need_penalized and model.free.all():
         raise ValueError(
@@ -426,7 +438,7 @@ class Solver:
 
 def check_solver(*, tol=1e-4, max_iter=DEFAULT_MAX_ITER, dtype=None, device=None,
                  mode="auto", strategy="auto", chunk=None, check_every=10,
-                 screen="auto") -> Solver:
+                 screen="auto") -> Solver:  # fmt: skip
     """Validate the solver keywords once."""
     tol = check_tol(tol)
     max_iter = check_max_iter(max_iter)
@@ -437,5 +449,22 @@ def check_solver(*, tol=1e-4, max_iter=DEFAULT_MAX_ITER, dtype=None, device=None
     if chunk is not None:
         chunk = check_int("chunk", chunk)
     check_every = check_int("check_every", check_every)
-    return Solver(tol, max_iter, dt, resolve_device(device), mode, strategy, chunk,
-                  check_every, screen)
+    return Solver(
+        tol,
+        max_iter,
+        dt,
+        resolve_device(device),
+        mode,
+        strategy,
+        chunk,
+        check_every,
+        screen,
+    )
+
+
+def split_keywords(kwargs):
+    """The model and the solver keywords of a public call (``locals()``), as two
+    dicts for :func:`check_model` and :func:`check_solver`."""
+    model = {key: kwargs[key] for key in MODEL_KEYS if key in kwargs}
+    solver = {key: kwargs[key] for key in SOLVER_KEYS if key in kwargs}
+    return model, solver

@@ -45,11 +45,13 @@ from __future__ import annotations
 
 import numbers
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg import _docs, batch, engine, penalties, results
 from jaxreg import _validation as V
-from jaxreg import engine, penalties, results
+from jaxreg import path as _path
 from jaxreg._config import compute_context
 from jaxreg.results import ConstrainedResult
 from jaxreg.solvers import fista
@@ -82,10 +84,11 @@ def _check_radii(radii):
     return np.sort(V.check_alphas(radii, name="radii"))
 
 
+@_docs.shared
 def constrained_path(X, y, *, radii, norm="l1", fit_intercept=True, standardize=False,
                      sample_weight=None, tol=1e-4, max_iter=DEFAULT_MAX_ITER,
                      dtype=None, mode="auto", strategy="auto", chunk=None,
-                     check_every=10, device=None) -> ConstrainedResult:
+                     check_every=10, device=None) -> ConstrainedResult:  # fmt: skip
     """Least squares inside an L1 or L2 ball, for every radius at once.
 
     Minimises, for every radius ``t``::
@@ -104,53 +107,27 @@ def constrained_path(X, y, *, radii, norm="l1", fit_intercept=True, standardize=
         least-squares solution (``ls_norm`` of the result).
     norm : {"l1", "l2"}
         The ball: ``||w||₁ <= t`` (lasso) or ``||w||₂ <= t`` (ridge).
-    fit_intercept : bool
-        Centre X and y (weighted means); the intercept is never constrained.
-    standardize : bool
-        Solve on columns scaled to unit (weighted, 1/n) variance; the constraint
-        then bounds the standardized coefficients (as the penalty of
-        ``lasso_path(standardize=True)`` does). Coefficients are reported on the
-        original scale.
-    sample_weight : array-like of shape (n_samples,), optional
-        Non-negative; rescaled to sum to n.
-    tol : float
-        A radius has converged when its certificate <= ``tol·||y - ȳ||²/n``.
-    max_iter : int
-        Most projected-gradient iterations per radius.
-    dtype : {None, "float64", "float32"}
-        float64 unless float32 is asked for (the global JAX config is untouched).
-    mode : {"auto", "gram", "design"}
-        Gram mode precomputes XᵀX/n (n >= p); design mode multiplies by X.
-    strategy : {"auto", "parallel", "hybrid", "sequential"}
-        All radii in one batch (GPU default), warm-started chunks of ``chunk``
-        radii (CPU default), or one radius at a time.
-    chunk : int, optional
-        Chunk size for ``strategy="hybrid"`` (default 8).
-    check_every : int
-        Projected-gradient steps between two certificate evaluations.
-    device : {None, "cpu", "gpu"} or jax.Device
+    fit_intercept, standardize, sample_weight
+        As in :func:`jaxreg.enet_path` (with ``standardize`` the constraint bounds
+        the standardized coefficients; the intercept is never constrained).
+    [solver]
+        (The levels are the radii; the gap is the certificate below.)
+    [dtype]
+    [device]
 
     Returns
     -------
     ConstrainedResult
-        ``radii``, ``coefs``, ``intercepts``, ``gaps`` (the certificate),
-        ``n_iter``, ``converged``, ``alphas`` (the equivalent penalty per radius),
-        ``df``, ``dev_ratio`` and ``predict(X)``.
+        Also ``alphas``, the equivalent penalty of each radius.
 
-    Raises
-    ------
-    ValueError, TypeError
-        For invalid input; the message names the argument and the rule.
+    [raises]
 
     Notes
     -----
-    Accelerated projected gradient with adaptive restart, step ``1/L`` with
-    ``L`` the largest eigenvalue of XᵀX/n, projections by
-    ``optax.projections.projection_l1_ball`` / ``projection_l2_ball``. The solver
-    is jit-compiled; static: mode, norm, strategy, chunk, check_every. New radii,
-    tol or max_iter reuse the compiled code; a new shape of X or a new number of
-    radii recompiles. Radii at or beyond ``ls_norm`` return the minimum-norm
-    least-squares solution in closed form, with certificate 0.
+    The one FISTA loop of the paths with the ball's projection (optax's
+    ``projection_l1_ball`` / ``projection_l2_ball``) as the prox. New radii, tol or
+    max_iter reuse the compiled code. Radii at or beyond ``ls_norm`` return the
+    minimum-norm least-squares solution, with certificate 0.
 
     The equivalent ``alphas`` come from the optimality conditions at the
     solution, ``q = Xᵀr/n``: for L1, ``q ∈ alpha·∂||w||₁`` gives
@@ -160,78 +137,101 @@ def constrained_path(X, y, *, radii, norm="l1", fit_intercept=True, standardize=
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from jaxreg.constrained import constrained_path
+    >>> import numpy as np, jaxreg
     >>> X = np.random.default_rng(0).normal(size=(50, 4))
-    >>> y = X @ [2.0, -1.0, 0.0, 0.5]
-    >>> res = constrained_path(X, y, radii=[0.0, 1.0, 10.0], norm="l1")
+    >>> res = jaxreg.constrained_path(X, X @ [2.0, -1.0, 0.0, 0.5], radii=[1.0, 9.0])
     >>> np.round(np.abs(res.coefs).sum(axis=1), 6).tolist()
-    [0.0, 1.0, 3.5]
+    [1.0, 3.5]
     """
-    X, y = V.check_X_y(X, y)
-    norm = _check_norm(norm)
-    radii = _check_radii(radii)
-    model = V.check_model(X.shape[0], X.shape[1], fit_intercept=fit_intercept,
-                          standardize=standardize, sample_weight=sample_weight)
-    solver = V.check_solver(tol=tol, max_iter=max_iter, dtype=dtype, device=device,
-                            mode=mode, strategy=strategy, chunk=chunk,
-                            check_every=check_every)
-    k_hint = radii if isinstance(radii, int) else len(radii)
-    problem = engine.Problem(X, y[:, None], model, solver, n_levels=k_hint,
-                             separable=False)
+    norm, radii = _check_norm(norm), _check_radii(radii)
+    X, Y, _, _, model, solver = _path.prepare(dict(locals(), alphas=1))
+    k = radii if isinstance(radii, int) else len(radii)
+    problem = engine.Problem(X, Y, model, solver, separable=False, n_levels=k)
+    out = _solve(problem, norm, radii)
+    _warn(out, solver.max_iter)
+    return out
+
+
+def _warn(out, max_iter):
+    results.warn_not_converged(
+        out.radii,
+        out.gaps,
+        out.gap_tol,
+        out.n_iter,
+        out.converged,
+        tol=out.tol,
+        max_iter=max_iter,
+        level="radius",
+        certificate="certificate",
+        remedy="Increase max_iter, loosen tol or standardize X.",
+        stacklevel=3,
+    )
+
+
+def _solve(problem, norm, radii) -> ConstrainedResult:
+    """Every radius by the one FISTA path loop, with a ball as the penalty."""
     Ball = penalties.L1Ball if norm == "l1" else penalties.L2Ball
     # One common power of two scales every column (the ball is not separable):
     # the reduced coefficients are the constrained ones times ``unit``, and the
     # elastic-net weights per unit alpha map the multipliers back.
     l1 = problem.enet_weights(1.0)["l1"][-1, 0]
-    l2 = problem.enet_weights(0.0)["l2"][-1, 0]
+    to_alpha = l1 if norm == "l1" else problem.enet_weights(0.0)["l2"][-1, 0]
     unit = 1.0 / np.ldexp(l1, 2 * problem.y_exp)
-    dt = problem.dtype
-    mem = problem.members
+    dt, solver, mem = problem.dtype, problem.solver, problem.members
     with compute_context(dt, solver.device):
-        datafit = engine._datafit(problem.gram)(
-            jnp.asarray(mem.A[-1], dt), jnp.asarray(mem.c[-1, ..., 0], dt),
-            jnp.asarray(mem.yy[-1, 0], dt))
+        datafit = batch.datafit(problem.gram)(
+            jnp.asarray(mem.A[-1], dt),
+            jnp.asarray(mem.c[-1, ..., 0], dt),
+            jnp.asarray(mem.yy[-1, 0], dt),
+        )
         w_ls = datafit.least_squares(jnp.ones(len(problem.idx_P), dt))
         ls_norm = float(Ball(None).size(w_ls)) / unit
         if isinstance(radii, int):
             radii = np.linspace(0.0, ls_norm, radii)
         k = len(radii)
         pl = engine.plan(solver, k, problem.p, 1, problem.gram)
-        padded = -(-k // pl.chunk) * pl.chunk
-        t = np.concatenate([radii, np.full(padded - k, radii[-1])])
+        t = np.concatenate(
+            [radii, np.full(-(-k // pl.chunk) * pl.chunk - k, radii[-1])]
+        )
         fixed = t >= ls_norm
         tol_abs = solver.tol * problem.yy_total[-1, 0]
-        L = datafit.lipschitz(pl.exact_lipschitz)
         ball = Ball(jnp.asarray(t * unit, dt))
-        r = solve_constrained(datafit, ball, L, jnp.asarray(tol_abs, dt),
-                              jnp.int32(solver.max_iter), w_ls, jnp.asarray(fixed),
-                              check_every=solver.check_every, chunk=pl.chunk,
-                              unroll=pl.unroll)
-        q, _ = datafit.residual(r.coef)
-        alpha_v = ball.multiplier(r.coef, q)
-    to_orig = l1 if norm == "l1" else l2
-    alphas = np.where(fixed, 0.0, np.asarray(alpha_v, np.float64) / to_orig)[:k]
-    coefs, intercepts, _, _ = problem.finish(np.asarray(r.coef)[None, None, :k])
+        r = solve_constrained(
+            datafit,
+            ball,
+            datafit.lipschitz(pl.exact_lipschitz),
+            jnp.asarray(tol_abs, dt),
+            jnp.int32(solver.max_iter),
+            w_ls,
+            jnp.asarray(fixed),
+            check_every=solver.check_every,
+            chunk=pl.chunk,
+            unroll=pl.unroll,
+        )
+        alpha_v = ball.multiplier(r.coef, datafit.residual(r.coef)[0])
+    r = jax.tree_util.tree_map(lambda a: np.asarray(a)[:k], r)
+    alphas = np.where(fixed[:k], 0.0, np.asarray(alpha_v, np.float64)[:k] / to_alpha)
+    coefs, intercepts, _, _ = problem.finish(r.coef[None, None])
     coefs, intercepts = coefs[-1, 0], intercepts[-1, 0]
     yy = problem.yy_total[-1, 0]
-    rr = np.asarray(r.rr[:k], np.float64)
-    dev_ratio = 1.0 - rr / yy if yy > 0 else np.zeros(k)
+    dev_ratio = 1.0 - r.rr / yy if yy > 0 else np.zeros(k)
     finite = np.isfinite(coefs).all(axis=1) & np.isfinite(intercepts)
-    gaps = problem.to_data_units(np.asarray(r.gap[:k]))
-    out_dt = problem.dtype
-    out = ConstrainedResult(
-        radii=radii.astype(out_dt), coefs=coefs.astype(out_dt),
-        intercepts=intercepts.astype(out_dt), gaps=gaps.astype(out_dt),
-        n_iter=np.asarray(r.n_iter[:k]).astype(np.int64),
-        converged=np.asarray(r.converged[:k]).astype(bool) & finite,
-        alphas=alphas.astype(out_dt), df=(coefs != 0).sum(axis=1).astype(np.int64),
-        dev_ratio=np.clip(dev_ratio, 0.0, 1.0).astype(out_dt), norm=norm,
-        ls_norm=ls_norm, tol=solver.tol,
-        gap_tol=float(problem.to_data_units(tol_abs)), mode=problem.mode,
-        strategy=pl.strategy, dtype=str(out_dt))
-    results.warn_not_converged(
-        out.radii, out.gaps, out.gap_tol, out.n_iter, out.converged, tol=out.tol,
-        max_iter=solver.max_iter, level="radius", certificate="certificate",
-        remedy="Increase max_iter, loosen tol or standardize X.")
-    return out
+    dt = problem.dtype
+    return ConstrainedResult(
+        radii=radii.astype(dt),
+        coefs=coefs.astype(dt),
+        intercepts=intercepts.astype(dt),
+        gaps=problem.to_data_units(r.gap).astype(dt),
+        n_iter=r.n_iter.astype(np.int64),
+        converged=r.converged.astype(bool) & finite,
+        alphas=alphas.astype(dt),
+        df=(coefs != 0).sum(axis=1).astype(np.int64),
+        dev_ratio=np.clip(dev_ratio, 0.0, 1.0).astype(dt),
+        norm=norm,
+        ls_norm=ls_norm,
+        tol=solver.tol,
+        gap_tol=float(problem.to_data_units(tol_abs)),
+        mode=problem.mode,
+        strategy=pl.strategy,
+        dtype=str(dt),
+    )

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxreg import _docs, engine, folds, results
 from jaxreg import _validation as V
-from jaxreg import engine, folds, results
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
 from jaxreg.results import CVResult
@@ -34,33 +34,47 @@ def _check_folds(train, test, sw):
     for i in range(train.shape[0]):
         if not train_w[i].sum() > 0:
             raise ValueError(
-                f"cv fold {i} has no training sample with a positive weight.")
+                f"cv fold {i} has no training sample with a positive weight."
+            )
         if not test_w[i].sum() > 0:
             raise ValueError(
-                f"cv fold {i} has no held-out sample with a positive weight.")
+                f"cv fold {i} has no held-out sample with a positive weight."
+            )
 
 
-def solve(X, y, l1_ratios, *, cv, alphas, eps, groups, model, solver,
-          alpha_units="mean", y_ndim=(1,), l1_batch=None):
-    """Folds, members and solutions for every l1_ratio (the shared route of
-    :func:`cv_path`, :func:`cv_paths` and the estimators).
+def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
+    """Folds, members and solutions for every l1_ratio: the one route of
+    :func:`cv_path`, :func:`cv_paths` and the estimators, from the keywords ``kw``
+    of the public call (X, y, cv, groups, alphas, eps, the model and solver
+    options).
 
     Returns the problem, and per l1_ratio its grid, alpha_max, raw solutions,
     original-scale coefficients, intercepts and fold errors.
     """
-    X, Y, alphas, eps, model, solver, _ = _path.prepare(
-        X, y, alphas=alphas, eps=eps, y_ndim=y_ndim, model=model, solver=solver)
+    X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
+    groups = kw.get("groups")
     n = X.shape[0]
     if groups is not None:
         groups = np.asarray(groups)
         if groups.shape != (n,):
-            raise ValueError(f"groups must have shape ({n},), got shape {groups.shape}.")
+            raise ValueError(
+                f"groups must have shape ({n},), got shape {groups.shape}."
+            )
     y_split = Y[:, 0] if Y.shape[1] == 1 else Y
     X_split = X if isinstance(X, np.ndarray) else np.asarray(X)
-    train, test = folds.fold_counts(cv, X_split, y_split, n, groups)
+    train, test = folds.fold_counts(
+        kw.get("cv", DEFAULT_FOLDS), X_split, y_split, n, groups
+    )
     _check_folds(train, test, model.sample_weight)
-    problem = engine.Problem(X, Y, model, solver, folds=(train, test),
-                             n_levels=_path.n_levels(alphas), alpha_units=alpha_units)
+    problem = engine.Problem(
+        X,
+        Y,
+        model,
+        solver,
+        folds=(train, test),
+        n_levels=_path.n_levels(alphas),
+        alpha_units=alpha_units,
+    )
     amaxes = [problem.alpha_max(r) for r in l1_ratios]
     grids = np.stack([_path.grid(alphas, a, eps) for a in amaxes])
     out = []
@@ -76,31 +90,56 @@ def _cv_result(problem, solved, l1_ratio) -> CVResult:
     mse_path, r2_path = mse[:, 0, :].T, r2[:, 0, :].T  # (k, K)
     K = mse_path.shape[1]
     mse_mean = mse_path.mean(axis=1)
-    mse_se = (mse_path.std(axis=1, ddof=1) / np.sqrt(K) if K > 1
-              else np.full(len(grid), np.nan))
+    mse_se = (
+        mse_path.std(axis=1, ddof=1) / np.sqrt(K)
+        if K > 1
+        else np.full(len(grid), np.nan)
+    )
     i_min, i_1se = results.select_1se(mse_mean, mse_se)
-    path = _path.from_problem(problem, grid, raw, coefs, intercepts, l1_ratio, amax,
-                              multi=False)
+    path = _path.from_problem(
+        problem, grid, raw, coefs, intercepts, l1_ratio, amax, multi=False
+    )
     fold_finite = np.isfinite(coefs[:-1, 0]).all(axis=-1)
     return CVResult(
-        alphas=path.alphas, mse_mean=mse_mean, mse_se=mse_se,
-        alpha_min=float(grid[i_min]), alpha_1se=float(grid[i_1se]), index_min=i_min,
-        index_1se=i_1se, path=path, mse_path=mse_path, r2_path=r2_path,
+        alphas=path.alphas,
+        mse_mean=mse_mean,
+        mse_se=mse_se,
+        alpha_min=float(grid[i_min]),
+        alpha_1se=float(grid[i_1se]),
+        index_min=i_min,
+        index_1se=i_1se,
+        path=path,
+        mse_path=mse_path,
+        r2_path=r2_path,
         fold_converged=(raw["converged"][:-1, 0] & fold_finite).T,
-        fold_gaps=raw["gap"][:-1, 0].T, test_weight=problem.test_weight,
-        l1_ratio=l1_ratio, fold_n_iter=raw["n_iter"][:-1, 0].T)
+        fold_gaps=raw["gap"][:-1, 0].T,
+        test_weight=problem.test_weight,
+        l1_ratio=l1_ratio,
+        fold_n_iter=raw["n_iter"][:-1, 0].T,
+    )
 
 
 def _warn_cv(res: CVResult, fold_gap_tol, max_iter, stacklevel):
     _path.warn_path(res.path, max_iter, stacklevel + 1)
-    note = (f" {int((~res.fold_converged).any(axis=0).sum())} of {res.n_folds} "
-            "cross-validation folds have such alphas; their held-out errors are less "
-            "reliable.")
+    note = (
+        f" {int((~res.fold_converged).any(axis=0).sum())} of {res.n_folds} "
+        "cross-validation folds have such alphas; their held-out errors are less "
+        "reliable."
+    )
     results.warn_not_converged(
-        res.alphas, res.fold_gaps, fold_gap_tol[None, :], res.fold_n_iter,
-        res.fold_converged, tol=res.path.tol, max_iter=max_iter,
-        scope=" in the cross-validation folds", scale="the fold's ||y - ȳ||²/n",
-        where=lambda i: f" in fold {i[1]}", note=note, stacklevel=stacklevel + 1)
+        res.alphas,
+        res.fold_gaps,
+        fold_gap_tol[None, :],
+        res.fold_n_iter,
+        res.fold_converged,
+        tol=res.path.tol,
+        max_iter=max_iter,
+        scope=" in the cross-validation folds",
+        scale="the fold's ||y - ȳ||²/n",
+        where=lambda i: f" in fold {i[1]}",
+        note=note,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _results(problem, solved, l1_ratios):
@@ -114,12 +153,13 @@ def _results(problem, solved, l1_ratios):
     return out
 
 
+@_docs.shared
 def cv_path(X, y, *, l1_ratio=1.0, cv=DEFAULT_FOLDS, alphas=100, eps=1e-3,
             fit_intercept=True, standardize=False, sample_weight=None,
-            penalty_factor=None, positive=False, lower_limits=None,
-            upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER,
-            dtype=None, groups=None, mode="auto", strategy="auto", chunk=None,
-            check_every=10, screen="auto", device=None) -> CVResult:
+            penalty_factor=None, positive=False, lower_limits=None, upper_limits=None,
+            tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None,
+            mode="auto", strategy="auto", chunk=None, check_every=10, screen="auto",
+            device=None) -> CVResult:  # fmt: skip
     """K-fold cross-validation of the elastic-net path, all folds × alphas at once.
 
     Every fold minimises, on its training samples and for every alpha::
@@ -127,87 +167,60 @@ def cv_path(X, y, *, l1_ratio=1.0, cv=DEFAULT_FOLDS, alphas=100, eps=1e-3,
         1/(2n)·Σ s_i (y_i - x_i·w - b)² + alpha·(l1_ratio·Σ p_j|w_j|
                                                 + (1 - l1_ratio)/2·Σ p_j w_j²)
 
-    and is scored by its held-out mean squared error (weighted by
-    ``sample_weight`` when given: ``Σ s_i r_i² / Σ s_i`` over the held-out
-    samples). The alpha grid is computed once on all the data (as glmnet and
-    scikit-learn's ``LassoCV`` do) and shared by every fold; the fit on all the
-    data is solved in the same batch as the folds and returned as ``path``.
+    and is scored by its held-out mean squared error (``Σ s_i r_i² / Σ s_i`` over
+    the held-out samples). The grid is computed on all the data (as glmnet and
+    ``LassoCV`` do) and shared by every fold; the fit on all the data is solved in
+    the same batch as the folds and returned as ``path``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
     l1_ratio : float in [0, 1]
-        1 is the lasso; 0 is ridge (solved in closed form per fold unless there
-        are box constraints; its default grid starts at the lasso ``alpha_max``
-        for ``l1_ratio=0.001``, as glmnet does).
+        1 is the lasso; 0 is ridge (closed form per fold unless there are box
+        constraints; its default grid starts at glmnet's ridge ``alpha_max``).
     cv : int, splitter, iterable of (train, test), or array of fold ids
-        An int K: contiguous K-fold without shuffling (scikit-learn's ``KFold``:
-        the first ``n % K`` folds have one more sample). An object with a
-        ``split(X, y[, groups])`` method (any scikit-learn splitter; scikit-learn
-        is not needed otherwise). An iterable of ``(train, test)`` index arrays
-        (a sample listed twice in a training set counts twice). Or an array of
-        length n of fold ids (glmnet's ``foldid``).
-    alphas : int or array-like
-        Grid size (geometric from ``alpha_max`` of all the data down to
-        ``eps·alpha_max``) or the alphas themselves (sorted decreasing).
-    eps, fit_intercept, standardize, sample_weight, penalty_factor, positive,
-    lower_limits, upper_limits, tol, max_iter, dtype, mode, strategy, chunk,
-    check_every, screen, device
-        As in :func:`jaxreg.enet_path` (the same policy picks the strategy and
-        the working sets for the folds as for a path). The tol threshold of each
-        fold uses that fold's weighted training ``||y - ȳ||²/n``.
+        An int K: contiguous K-fold without shuffling (scikit-learn's ``KFold``).
+        An object with a ``split(X, y[, groups])`` method (any scikit-learn
+        splitter). An iterable of ``(train, test)`` index arrays (a sample listed
+        twice in a training set counts twice). Or glmnet's ``foldid`` array.
     groups : array-like of shape (n_samples,), optional
         Passed to ``cv.split`` (e.g. for ``GroupKFold``).
+    alphas, eps, fit_intercept, standardize, sample_weight, penalty_factor,
+    positive, lower_limits, upper_limits, tol, max_iter, dtype, mode, strategy,
+    chunk, check_every, screen, device
+        As in :func:`jaxreg.enet_path`: one policy picks the strategy and the
+        working sets for folds and paths alike. Each fold's tol threshold uses
+        its own weighted training ``||y - ȳ||²/n``.
 
     Returns
     -------
     CVResult
-        ``mse_mean``/``mse_se``/``mse_path``, ``alpha_min``, ``alpha_1se`` and the
-        all-data ``path``.
 
-    Raises
-    ------
-    ValueError, TypeError
-        For invalid input; the message names the argument and the rule.
+    [raises]
 
-    Notes
-    -----
-    Folds are weight vectors, so all folds (and the all-data fit) have the same
-    shapes and are solved by one vmapped, jit-compiled batched FISTA. In Gram mode
-    X is read once: each fold's training Gram matrix is the total minus the part
-    of its held-out rows, centred with the fold's weighted means in float64. New
-    data of the same shape, new alphas or tol do not recompile.
+    Folds are weight vectors, so all folds and the all-data fit have the same
+    shapes and are solved in one batch; in Gram mode X is read once.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from jaxreg.cv import cv_path
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 8))
-    >>> y = X @ [2.0, -1.0, 0, 0, 0, 0, 0, 0.5] + rng.normal(size=60)
-    >>> res = cv_path(X, y, cv=5, alphas=30)
+    >>> import numpy as np, jaxreg
+    >>> X = np.random.default_rng(0).normal(size=(60, 8))
+    >>> res = jaxreg.cv_path(X, X @ np.arange(8.0), cv=5, alphas=30)
     >>> res.mse_path.shape, res.alpha_1se >= res.alpha_min
     ((30, 5), True)
     """
-    l1_ratio = V.check_l1_ratio(l1_ratio, allow_zero=True)
-    return cv_paths(X, y, l1_ratio=[l1_ratio], cv=cv, alphas=alphas, eps=eps,
-                    fit_intercept=fit_intercept, standardize=standardize,
-                    sample_weight=sample_weight, penalty_factor=penalty_factor,
-                    positive=positive, lower_limits=lower_limits,
-                    upper_limits=upper_limits, tol=tol, max_iter=max_iter,
-                    dtype=dtype, groups=groups, mode=mode, strategy=strategy,
-                    chunk=chunk, check_every=check_every, screen=screen,
-                    device=device)[0]
+    kw = locals()
+    kw["l1_ratio"] = [V.check_l1_ratio(l1_ratio, allow_zero=True)]
+    return cv_paths(**kw)[0]
 
 
-def cv_paths(X, y, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0),
-             cv=DEFAULT_FOLDS, alphas=100, eps=1e-3, fit_intercept=True,
-             standardize=False, sample_weight=None, penalty_factor=None,
-             positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
-             max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None, mode="auto",
-             strategy="auto", chunk=None, check_every=10, screen="auto",
-             device=None, l1_batch=None) -> list[CVResult]:
+def cv_paths(X, y, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=DEFAULT_FOLDS,
+             alphas=100, eps=1e-3, fit_intercept=True, standardize=False,
+             sample_weight=None, penalty_factor=None, positive=False, lower_limits=None,
+             upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None,
+             groups=None, mode="auto", strategy="auto", chunk=None, check_every=10,
+             screen="auto", device=None, l1_batch=None) -> list[CVResult]:  # fmt: skip
     """:func:`cv_path` for several l1_ratios on the same folds (one CVResult each).
 
     The fold statistics are computed once for all l1_ratios. Each l1_ratio gets
@@ -232,16 +245,10 @@ def cv_paths(X, y, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0),
     ratios = np.atleast_1d(np.asarray(l1_ratio, dtype=object))
     if ratios.ndim != 1 or ratios.size == 0:
         raise ValueError(
-            f"l1_ratio must be a non-empty 1-D sequence, got {l1_ratio!r}.")
+            f"l1_ratio must be a non-empty 1-D sequence, got {l1_ratio!r}."
+        )
     ratios = [V.check_l1_ratio(r, allow_zero=True) for r in ratios]
-    problem, solved = solve(
-        X, y, ratios, cv=cv, alphas=alphas, eps=eps, groups=groups,
-        model=dict(fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   positive=positive, lower_limits=lower_limits,
-                   upper_limits=upper_limits),
-        solver=dict(tol=tol, max_iter=max_iter, dtype=dtype, mode=mode,
-                    strategy=strategy, chunk=chunk, check_every=check_every,
-                    screen=screen, device=device),
-        l1_batch=None if l1_batch is None else V.check_flag("l1_batch", l1_batch))
+    if l1_batch is not None:
+        l1_batch = V.check_flag("l1_batch", l1_batch)
+    problem, solved = solve(locals(), ratios, l1_batch=l1_batch)
     return _results(problem, solved, ratios)

@@ -61,8 +61,12 @@ def _power_iteration(matvec, p, dtype):
     return eig * LIPSCHITZ_SAFETY
 
 
-def _positive(L, dtype):
-    # A zero matrix (every feature constant) still needs a positive step.
+def _lipschitz(K, matvec, p, exact):
+    """Largest eigenvalue of ``K`` (exact, by LAPACK: cheaper to compile than
+    power iteration) or of the operator ``matvec`` (power iteration, inflated);
+    never 0, since a zero matrix (every feature constant) still needs a step."""
+    dtype = K.dtype
+    L = jnp.linalg.eigvalsh(K)[-1] if exact else _power_iteration(matvec, p, dtype)
     return jnp.maximum(L, jnp.finfo(dtype).tiny)
 
 
@@ -87,15 +91,13 @@ class QuadraticGram(NamedTuple):
     fenchel_young = staticmethod(_fenchel_young)
 
     def lipschitz(self, exact: bool):
-        if exact:  # LAPACK: exact, and cheaper to compile than power iteration
-            return _positive(jnp.linalg.eigvalsh(self.G)[-1], self.G.dtype)
-        L = _power_iteration(lambda v: dot(self.G, v), self.G.shape[0], self.G.dtype)
-        return _positive(L, self.G.dtype)
+        return _lipschitz(self.G, lambda v: dot(self.G, v), self.G.shape[0], exact)
 
     def restrict(self, idx, mask):
         m = mask.astype(self.G.dtype)
-        return QuadraticGram(self.G[idx][:, idx] * m[:, None] * m, self.c[idx] * m,
-                             self.yy)
+        return QuadraticGram(
+            self.G[idx][:, idx] * m[:, None] * m, self.c[idx] * m, self.yy
+        )
 
     def least_squares(self, scale):
         G = self.G * scale[:, None] * scale[None, :]
@@ -123,17 +125,14 @@ class QuadraticDesign(NamedTuple):
 
     def lipschitz(self, exact: bool):
         n, p = self.X.shape
-        if exact:
-            small = self.X.T if p <= n else self.X
-            K = dot(small, small.T) / n
-            return _positive(jnp.linalg.eigvalsh(K)[-1], K.dtype)
-        L = _power_iteration(lambda v: dot(self.X.T, dot(self.X, v)) / n, p,
-                             self.X.dtype)
-        return _positive(L, self.X.dtype)
+        small = self.X.T if p <= n else self.X  # the smaller of XᵀX and XXᵀ
+        K = dot(small, small.T) / n if exact else self.X[:0, :0]
+        return _lipschitz(K, lambda v: dot(self.X.T, dot(self.X, v)) / n, p, exact)
 
     def restrict(self, idx, mask):
-        return QuadraticDesign(self.X[:, idx] * mask.astype(self.X.dtype), self.y,
-                               self.yy)
+        return QuadraticDesign(
+            self.X[:, idx] * mask.astype(self.X.dtype), self.y, self.yy
+        )
 
     def least_squares(self, scale):
         return scale * jnp.linalg.lstsq(self.X * scale, self.y)[0]

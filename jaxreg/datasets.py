@@ -54,8 +54,10 @@ def load_diabetes() -> tuple[np.ndarray, np.ndarray, list[str]]:
     >>> X.shape, y.shape, names[2]
     ((442, 10), (442,), 'bmi')
     """
-    text = resources.files("jaxreg").joinpath("data", "diabetes.csv").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("jaxreg")
+        .joinpath("data", "diabetes.csv")
+        .read_text(encoding="utf-8")
     )
     header, _, body = text.partition("\n")
     names = header.strip().split(",")

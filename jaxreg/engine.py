@@ -8,23 +8,22 @@ units and scores the held-out folds. :func:`jaxreg.enet_path`, :func:`jaxreg.cv_
 :func:`jaxreg.ridge_path`, :func:`jaxreg.constrained_path` and the estimators are
 thin shells around it.
 
-The only vmaps of jaxreg are here: l1_ratios × members × targets around the one
-path solver. :func:`plan` is the one policy that picks the mode, the chunking of
-the path and the working sets, for paths and CV alike.
+:func:`plan` is the one policy that picks the mode, the chunking of the path and
+the working sets, for paths and CV alike; the vmaps over l1_ratios × members ×
+targets are in :mod:`jaxreg.batch`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, datafits, penalties, stats
+from jaxreg import _memory, batch, penalties, stats
 from jaxreg._config import backend_of, compute_context
-from jaxreg.solvers import closed_form, fista, working_set
+from jaxreg.solvers import fista, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
 
@@ -66,8 +65,15 @@ class Plan:
     l1_batch: bool  # several l1_ratios in one batch
 
 
-def plan(solver, n_levels: int, n_features: int, n_targets: int, gram: bool,
-         n_l1: int = 1, l1_batch: bool | None = None) -> Plan:
+def plan(
+    solver,
+    n_levels: int,
+    n_features: int,
+    n_targets: int,
+    gram: bool,
+    n_l1: int = 1,
+    l1_batch: bool | None = None,
+) -> Plan:
     """The one policy. GPU: every level in one batch (a wider batch is almost
     free, the GEMM is launch-bound). CPU: warm-started chunks (the GEMM cost grows
     with the batch, warm starts save iterations), and working sets from
@@ -77,91 +83,29 @@ def plan(solver, n_levels: int, n_features: int, n_targets: int, gram: bool,
     if strategy == "auto":
         strategy = "parallel" if backend != "cpu" else "hybrid"
     chunk = {"parallel": n_levels, "sequential": 1}.get(
-        strategy, min(solver.chunk or HYBRID_CHUNK, n_levels))
+        strategy, min(solver.chunk or HYBRID_CHUNK, n_levels)
+    )
     if solver.screen == "strong" and n_targets > 1:
-        raise ValueError("screen='strong' needs a single target (1-D y), got "
-                         f"{n_targets} targets.")
+        raise ValueError(
+            f"screen='strong' needs a single target (1-D y), got {n_targets} targets."
+        )
     screen = solver.screen == "strong" or (
-        solver.screen == "auto" and backend == "cpu" and strategy != "parallel"
-        and n_features >= SCREEN_MIN_FEATURES and n_targets == 1)
+        solver.screen == "auto"
+        and backend == "cpu"
+        and strategy != "parallel"
+        and n_features >= SCREEN_MIN_FEATURES
+        and n_targets == 1
+    )
     if l1_batch is None:
         l1_batch = backend != "cpu"
-    return Plan(strategy, chunk, screen, exact_lipschitz=gram and backend == "cpu",
-                unroll=fista.unroll_for(backend, solver.check_every),
-                l1_batch=l1_batch and not screen and n_l1 > 1)
-
-
-# --------------------------------------------------------------------------- #
-# Core (jit-compiled): the vmaps over l1_ratios, members and targets
-# --------------------------------------------------------------------------- #
-def _datafit(gram):
-    return datafits.QuadraticGram if gram else datafits.QuadraticDesign
-
-
-@functools.partial(jax.jit, static_argnames=("gram", "exact"))
-def _lipschitz(A, *, gram, exact):
-    return jax.vmap(lambda a: _datafit(gram)(a, None, None).lipschitz(exact))(A)
-
-
-@functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk", "unroll",
-                                            "least_squares"))
-def _solve_paths(A, c, yy, pen, lips, tol_abs, max_iter, fixed, ls_scale, *, gram,
-                   check_every, chunk, unroll, least_squares):
-    """Batched FISTA paths: ``pen`` has levels (L, k) and weights (L, F, pP); A, c,
-    yy, lips, tol_abs, ls_scale have the member axis F (c, yy and tol_abs also the
-    targets T). Results have shape (L, F, T, k, ...)."""
-    Datafit = _datafit(gram)
-
-    def one(A, c_t, yy_t, pen, lip, tol, fix, scale):
-        df = Datafit(A, c_t, yy_t)
-        w_ls = df.least_squares(scale) if least_squares else jnp.zeros_like(scale)
-        return fista.solve_path(df, pen, lip, tol, max_iter, w_ls, fix,
-                                check_every=check_every, chunk=chunk, unroll=unroll)
-
-    shared = pen._replace(alpha=None, l1=None, l2=None, lower=None, upper=None)
-    per_target = jax.vmap(one, in_axes=(None, -1, 0, shared, None, 0, None, None))
-    per_member = jax.vmap(per_target,
-                          in_axes=(0, 0, 0, pen.member_axes(), 0, 0, None, 0))
-    per_l1 = jax.vmap(per_member, in_axes=(
-        None, None, None, pen._replace(alpha=0, l1=0, l2=0, lower=None, upper=None),
-        None, None, 0, None))
-    return per_l1(A, c, yy, pen, lips, tol_abs, fixed, ls_scale)
-
-
-@functools.partial(jax.jit, static_argnames=("gram", "method", "terms"))
-def _ridge_members(A, c, yy, l2, levels, *, gram, method, terms):
-    """Closed-form ridge of every member: coef (F, T, k, pP) and rr (F, T, k)."""
-
-    def one(A, c, yy, l2):
-        if gram:
-            fac = closed_form.factor_gram(A, c, l2, terms=terms)
-        else:
-            fac = closed_form.factorize(A, c, l2, method, need_u=False)
-        w, inv = closed_form.ridge(fac, levels, A)
-        rr = closed_form.residual_ss(fac, yy, levels, inv)
-        return jnp.swapaxes(w, 0, 1), rr.T
-
-    return jax.vmap(one)(A, c, yy, l2)
-
-
-@functools.partial(jax.jit, static_argnames=("fold_scale",))
-def _score(w, b, Xg, Yg, gtw, *, fold_scale):
-    """Held-out weighted MSE and R² (K, T, k) of every fold, in the scaled units."""
-    ein = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
-    K = Xg.shape[0]
-    pred = ein("kmp,ktap->kmta", Xg, w[:K]) + b[:K][:, None]
-    res = Yg[..., None] - pred  # (K, m, T, k)
-    sq = res * res
-    sse = ein("km,kmta->kta", gtw, sq)
-    total = jnp.sum(gtw, axis=1)
-    mse = sse / total[:, None, None]
-    ybar = ein("km,kmt->kt", gtw, Yg) / total[:, None]
-    dev = Yg - ybar[:, None, :]
-    sst = ein("km,kmt->kt", gtw, dev * dev)[..., None]
-    # r2_score's convention for a constant held-out target: 1 if fitted exactly.
-    r2 = jnp.where(sst > 0, 1.0 - sse / jnp.where(sst > 0, sst, 1.0),
-                   jnp.where(sse > 0, 0.0, 1.0))
-    return mse, r2
+    return Plan(
+        strategy,
+        chunk,
+        screen,
+        exact_lipschitz=gram and backend == "cpu",
+        unroll=fista.unroll_for(backend, solver.check_every),
+        l1_batch=l1_batch and not screen and n_l1 > 1,
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -185,8 +129,19 @@ class Problem:
         leave-one-out needs the rows)
     """
 
-    def __init__(self, X, Y, model, solver, *, folds=None, n_levels=1,
-                 alpha_units="mean", separable=True, mode=None):
+    def __init__(
+        self,
+        X,
+        Y,
+        model,
+        solver,
+        *,
+        folds=None,
+        n_levels=1,
+        alpha_units="mean",
+        separable=True,
+        mode=None,
+    ):
         self.p = X.shape[1]  # the caller's number of features
         self.mode = choose_mode(mode or solver.mode, *X.shape)
         train, test = folds if folds is not None else (np.zeros((0, X.shape[0])),) * 2
@@ -212,11 +167,20 @@ class Problem:
     def _check_memory(self, n, p, k):
         dt = self.dtype
         extra = 0 if dt == np.float64 else 2 * n * p  # the float64 reduction
-        extra += 2 * self.T * k * p * self.F + (self.F - 1) * (n * p if not self.gram
-                                                               else p * p)
-        _memory.check_memory(n, p, k, dt, self.mode, self.solver.device,
-                             batch=min(k, HYBRID_CHUNK), n_problems=self.F,
-                             extra=extra)
+        extra += 2 * self.T * k * p * self.F + (self.F - 1) * (
+            n * p if not self.gram else p * p
+        )
+        _memory.check_memory(
+            n,
+            p,
+            k,
+            dt,
+            self.mode,
+            self.solver.device,
+            batch=min(k, HYBRID_CHUNK),
+            n_problems=self.F,
+            extra=extra,
+        )
 
     def _reduce(self, X, Y, train, test, separable):
         n, model = self.n, self.model
@@ -229,22 +193,32 @@ class Problem:
         gidx, gex, gtw = (np.zeros((self.K, m), t) for t in (np.int32, float, float))
         for i in range(self.K):
             rows = np.flatnonzero(need[i])
-            gidx[i, :rows.size] = rows
-            gex[i, :rows.size] = excluded[i, rows]
-            gtw[i, :rows.size] = test_w[i, rows]
+            gidx[i, : rows.size] = rows
+            gex[i, : rows.size] = excluded[i, rows]
+            gtw[i, : rows.size] = test_w[i, rows]
         train_w = np.concatenate([sw[None, :] * train, sw[None]])
         s = train_w * (n / train_w.sum(axis=1, keepdims=True))
-        partition = self.K > 0 and bool(np.allclose(excluded.sum(axis=0), sw,
-                                                    rtol=1e-12, atol=0.0))
+        partition = self.K > 0 and bool(
+            np.allclose(excluded.sum(axis=0), sw, rtol=1e-12, atol=0.0)
+        )
         with compute_context(np.float64, self.solver.device):
             out = stats.reduce(
-                jnp.asarray(X, jnp.float64), jnp.asarray(Y, jnp.float64),
-                jnp.asarray(sw), jnp.asarray(s if not self.gram else s[:0]),
-                jnp.asarray(train_w > 0), jnp.asarray(gidx), jnp.asarray(gex),
-                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U),
-                fit_intercept=model.fit_intercept, standardize=model.standardize,
-                gram=self.gram, partition=partition, precondition=separable,
-                column_exponents=separable)
+                jnp.asarray(X, jnp.float64),
+                jnp.asarray(Y, jnp.float64),
+                jnp.asarray(sw),
+                jnp.asarray(s if not self.gram else s[:0]),
+                jnp.asarray(train_w > 0),
+                jnp.asarray(gidx),
+                jnp.asarray(gex),
+                jnp.asarray(self.idx_P),
+                jnp.asarray(self.idx_U),
+                fit_intercept=model.fit_intercept,
+                standardize=model.standardize,
+                gram=self.gram,
+                partition=partition,
+                precondition=separable,
+                column_exponents=separable,
+            )
         self.members, self.frame, self.Xg, self.Yg = out
         self.gtw = jnp.asarray(gtw)
         mem = self.members
@@ -256,6 +230,13 @@ class Problem:
         self.x_scale = np.asarray(mem.x_scale, np.float64)  # (F, p)
 
     # -- units ------------------------------------------------------------------
+    def column_scale(self):
+        """The all-data member's standardization scale in data units (None
+        without ``standardize``)."""
+        if not self.model.standardize:
+            return None
+        return np.ldexp(self.x_scale[-1], self.x_exp)[: self.p]
+
     def to_data_units(self, value, power=2):
         """Objective-unit values (gaps, rr) from the scaled units: ×4^y_exp."""
         with np.errstate(over="ignore"):
@@ -285,8 +266,10 @@ class Problem:
         l1 = scale * l1_ratio * pf * np.ldexp(r, -self.y_exp)
         l2 = scale * (1.0 - l1_ratio) * pf * r * r
         # w_orig = kappa·v; the box holds on the original scale.
-        kappa = np.ldexp(1.0 / (self.x_scale[:, self.idx_P] * self.g),
-                         self.y_exp - self.x_exp[self.idx_P])
+        kappa = np.ldexp(
+            1.0 / (self.x_scale[:, self.idx_P] * self.g),
+            self.y_exp - self.x_exp[self.idx_P],
+        )
         with np.errstate(invalid="ignore"):
             lower = np.where(m.lower[self.idx_P] == 0, 0.0, m.lower[self.idx_P] / kappa)
             upper = np.where(m.upper[self.idx_P] == 0, 0.0, m.upper[self.idx_P] / kappa)
@@ -295,8 +278,13 @@ class Problem:
     def alpha_max(self, l1_ratio) -> float:
         """alpha_max of the all-data member (the max over targets), in data units."""
         w = self.enet_weights(max(l1_ratio, RIDGE_L1_RATIO))
-        pen = penalties.ElasticNet(None, w["l1"][-1] / self.alpha_scale[-1], None,
-                                   w["lower"][-1], w["upper"][-1])
+        pen = penalties.ElasticNet(
+            None,
+            w["l1"][-1] / self.alpha_scale[-1],
+            None,
+            w["lower"][-1],
+            w["upper"][-1],
+        )
         with compute_context(np.float64):
             return max(float(pen.alpha_max(self.q0[-1, :, t])) for t in range(self.T))
 
@@ -312,8 +300,9 @@ class Problem:
         iterative = [i for i in range(L) if not closed[i]]
         if not iterative:
             return out
-        pl = plan(self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative),
-                  l1_batch)
+        pl = plan(
+            self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative), l1_batch
+        )
         groups = [iterative] if pl.l1_batch else [[i] for i in iterative]
         for grp in groups:
             raw = self._solve_fista(grids[grp], [l1_ratios[i] for i in grp], pl)
@@ -329,9 +318,15 @@ class Problem:
         refs = [a if np.isfinite(a) and a > 0 else 1.0 for a in refs]
         ws = [self.enet_weights(r) for r in l1_ratios]
         levels = np.stack([g / a for g, a in zip(grids, refs, strict=True)])
-        stacked = {key: np.stack([w[key] * (a if key in ("l1", "l2") else 1.0)
-                                  for w, a in zip(ws, refs, strict=True)])
-                   for key in ("l1", "l2")}
+        stacked = {
+            key: np.stack(
+                [
+                    w[key] * (a if key in ("l1", "l2") else 1.0)
+                    for w, a in zip(ws, refs, strict=True)
+                ]
+            )
+            for key in ("l1", "l2")
+        }
         return levels, stacked, ws[0]["lower"], ws[0]["upper"]
 
     def _tol_abs(self):
@@ -348,38 +343,68 @@ class Problem:
         tol = self._tol_abs()
         with compute_context(dt, self.solver.device):
             A, c, yy = (jnp.asarray(a, dt) for a in (mem.A, mem.c, mem.yy))
-            lips = _lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
-            pen = penalties.ElasticNet(jnp.asarray(levels, dt), jnp.asarray(w["l1"], dt),
-                                       jnp.asarray(w["l2"], dt), jnp.asarray(lower, dt),
-                                       jnp.asarray(upper, dt))
+            lips = batch.lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
+            pen = penalties.ElasticNet(
+                jnp.asarray(levels, dt),
+                jnp.asarray(w["l1"], dt),
+                jnp.asarray(w["l2"], dt),
+                jnp.asarray(lower, dt),
+                jnp.asarray(upper, dt),
+            )
             if pl.screen:
                 r = self._screened(A, c, yy, pen, lips, tol, fixed, pl)
             else:
-                r = _solve_paths(A, c, yy, pen, lips, jnp.asarray(tol, dt),
-                                   jnp.int32(self.solver.max_iter), jnp.asarray(fixed),
-                                   jnp.asarray(self.ls_scale(), dt), gram=self.gram, check_every=self.solver.check_every,
-                                   chunk=pl.chunk, unroll=pl.unroll,
-                                   least_squares=bool(fixed.any()))
+                r = batch.solve_paths(
+                    A,
+                    c,
+                    yy,
+                    pen,
+                    lips,
+                    jnp.asarray(tol, dt),
+                    jnp.int32(self.solver.max_iter),
+                    jnp.asarray(fixed),
+                    jnp.asarray(self.ls_scale(), dt),
+                    gram=self.gram,
+                    check_every=self.solver.check_every,
+                    chunk=pl.chunk,
+                    unroll=pl.unroll,
+                    least_squares=bool(fixed.any()),
+                )
                 r = jax.tree_util.tree_map(np.asarray, r)
-        return dict(coef=r.coef[:, :, :, :k], gap=self.to_data_units(r.gap[..., :k]),
-                    n_iter=r.n_iter[..., :k].astype(np.int64),
-                    converged=np.asarray(r.converged[..., :k], bool), rr=r.rr[..., :k])
+        return dict(
+            coef=r.coef[:, :, :, :k],
+            gap=self.to_data_units(r.gap[..., :k]),
+            n_iter=r.n_iter[..., :k].astype(np.int64),
+            converged=np.asarray(r.converged[..., :k], bool),
+            rr=r.rr[..., :k],
+        )
 
     def _screened(self, A, c, yy, pen, lips, tol, fixed, pl):
         """One l1_ratio, one target, through the working-set driver."""
         dt = self.dtype
-        Datafit = _datafit(self.gram)
+        Datafit = batch.datafit(self.gram)
         dfs = Datafit(A, c[..., 0], yy[:, 0])
         fixed_coef = np.zeros((self.F, len(self.idx_P)))
         if fixed.any():
             scale = jnp.asarray(self.ls_scale(), dt)
-            fixed_coef = np.asarray(jax.vmap(lambda d, s: d.least_squares(s))(dfs, scale))
+            fixed_coef = np.asarray(
+                jax.vmap(lambda d, s: d.least_squares(s))(dfs, scale)
+            )
         one = pen._replace(alpha=pen.alpha[0], l1=pen.l1[0], l2=pen.l2[0])
         r = working_set.solve_path(
-            dfs, one, np.asarray(pen.alpha[0]), jnp.asarray(self.q0[..., 0], dt), lips,
-            jnp.asarray(tol[:, 0], dt), jnp.int32(self.solver.max_iter), fixed_coef,
-            fixed[0], chunk=pl.chunk, check_every=self.solver.check_every,
-            exact=pl.exact_lipschitz)
+            dfs,
+            one,
+            np.asarray(pen.alpha[0]),
+            jnp.asarray(self.q0[..., 0], dt),
+            fixed_coef,
+            fixed[0],
+            lipschitz=lips,
+            tol_abs=jnp.asarray(tol[:, 0], dt),
+            max_iter=jnp.int32(self.solver.max_iter),
+            chunk=pl.chunk,
+            check_every=self.solver.check_every,
+            exact=pl.exact_lipschitz,
+        )
         # add the l1_ratio and target axes: (1, F, 1, k, ...)
         return jax.tree_util.tree_map(lambda a: np.asarray(a)[None, :, None], r)
 
@@ -399,14 +424,25 @@ class Problem:
         mem = self.members
         method = "eigh" if self.gram or self.n >= len(self.idx_P) else "dual"
         with compute_context(dt, self.solver.device):
-            coef, rr = _ridge_members(
-                jnp.asarray(mem.A, dt), jnp.asarray(mem.c, dt), jnp.asarray(mem.yy, dt),
-                jnp.asarray(l2, dt), jnp.asarray(grid / unit, dt), gram=self.gram,
-                method=method, terms=self.n)
+            coef, rr = batch.ridge_members(
+                jnp.asarray(mem.A, dt),
+                jnp.asarray(mem.c, dt),
+                jnp.asarray(mem.yy, dt),
+                jnp.asarray(l2, dt),
+                jnp.asarray(grid / unit, dt),
+                gram=self.gram,
+                method=method,
+                terms=self.n,
+            )
         shape = rr.shape
-        return dict(coef=np.asarray(coef), gap=np.zeros(shape),
-                    n_iter=np.zeros(shape, np.int64), converged=np.ones(shape, bool),
-                    rr=np.asarray(rr), strategy="closed_form")
+        return dict(
+            coef=np.asarray(coef),
+            gap=np.zeros(shape),
+            n_iter=np.zeros(shape, np.int64),
+            converged=np.ones(shape, bool),
+            rr=np.asarray(rr),
+            strategy="closed_form",
+        )
 
     # -- back to the data -----------------------------------------------------------
     def finish(self, coef):
@@ -414,14 +450,18 @@ class Problem:
         held-out MSE and R² (K, T, k) of every fold."""
         with compute_context(np.float64, self.solver.device):
             w, b, b_total = stats.unreduce(
-                jnp.asarray(coef, jnp.float64), self.members, self.frame,
-                jnp.asarray(self.idx_P), jnp.asarray(self.idx_U))
+                jnp.asarray(coef, jnp.float64),
+                self.members,
+                self.frame,
+                jnp.asarray(self.idx_P),
+                jnp.asarray(self.idx_U),
+            )
             mse = r2 = None
             if self.K:
-                mse, r2 = _score(w, b, self.Xg, self.Yg, self.gtw, fold_scale=True)
+                mse, r2 = batch.score(w, b, self.Xg, self.Yg, self.gtw)
                 mse, r2 = self.to_data_units(mse), np.asarray(r2)
         coefs, intercepts = stats.to_original(w, b_total, self.frame)
-        return coefs[..., :self.p], intercepts, mse, r2
+        return coefs[..., : self.p], intercepts, mse, r2
 
 
 def _pad(X, Y, model, train, test):
@@ -438,10 +478,12 @@ def _pad(X, Y, model, train, test):
     sw = np.concatenate([model.sample_weight * (nb / n), np.zeros(nb - n)])
     more = pb - p
     model = dataclasses.replace(
-        model, sample_weight=sw,
+        model,
+        sample_weight=sw,
         penalty_factor=np.concatenate([model.penalty_factor, np.ones(more)]),
         lower=np.concatenate([model.lower, np.full(more, -np.inf)]),
-        upper=np.concatenate([model.upper, np.full(more, np.inf)]))
+        upper=np.concatenate([model.upper, np.full(more, np.inf)]),
+    )
     rows = np.zeros((train.shape[0], nb - n))
     return Xp, Yp, model, np.hstack([train, rows]), np.hstack([test, rows])
 

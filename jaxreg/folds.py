@@ -13,6 +13,7 @@ import numpy as np
 
 __all__ = ["fold_counts"]
 
+
 def _kfold_counts(k: int, n: int):
     sizes = np.full(k, n // k)
     sizes[: n % k] += 1  # scikit-learn's KFold: the first n % k folds get one more
@@ -72,8 +73,9 @@ def fold_counts(cv, X, y, n: int, groups=None):
         if k > n:
             raise ValueError(f"cv={k} folds need at least {k} samples, got {n}.")
         return _kfold_counts(k, n)
-    if isinstance(cv, (str, bytes)) or not (hasattr(cv, "split")
-                                            or hasattr(cv, "__iter__")):
+    if isinstance(cv, (str, bytes)) or not (
+        hasattr(cv, "split") or hasattr(cv, "__iter__")
+    ):
         raise TypeError(
             "cv must be an int, a splitter with a split method, (train, test) "
             f"pairs or an array of fold ids, got {cv!r}."
@@ -96,13 +98,12 @@ def _foldid_counts(foldid: np.ndarray, n: int):
             f"cv fold ids must have one id per sample, shape ({n},), got shape "
             f"{foldid.shape}."
         )
-    if foldid.dtype.kind == "f" and not np.all(np.isfinite(foldid) &
-                                               (foldid == np.round(foldid))):
+    if foldid.dtype.kind == "f" and not np.all(
+        np.isfinite(foldid) & (foldid == np.round(foldid))
+    ):
         raise ValueError("cv fold ids must be integers, got non-integer values.")
     labels = np.unique(foldid)
     if labels.size < 2:
-        raise ValueError(
-            f"cv fold ids must name at least 2 folds, got {labels.size}."
-        )
+        raise ValueError(f"cv fold ids must name at least 2 folds, got {labels.size}.")
     test = (foldid[None, :] == labels[:, None]).astype(np.float64)
     return 1.0 - test, test

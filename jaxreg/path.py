@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from jaxreg import _docs, engine, results
 from jaxreg import _validation as V
-from jaxreg import engine, results
 from jaxreg.results import ConvergenceWarning, PathResult
 
 __all__ = ["ConvergenceWarning", "PathResult", "alpha_max", "enet_path", "lasso_path"]
 
 DEFAULT_MAX_ITER = V.DEFAULT_MAX_ITER
+_KEYWORDS = ("alphas", "eps") + V.MODEL_KEYS + V.SOLVER_KEYS
 
 
 def grid(alphas, amax: float, eps: float) -> np.ndarray:
@@ -36,15 +37,17 @@ def grid(alphas, amax: float, eps: float) -> np.ndarray:
     return np.geomspace(amax, eps * amax, alphas)
 
 
-def prepare(X, y, *, alphas, eps, y_ndim=(1, 2), model, solver):
-    """Validated X, 2-D Y, the grid spec, and whether y was 1-D."""
-    X, y = V.check_X_y(X, y, y_ndim=y_ndim)
-    alphas = V.check_alphas(alphas)
-    eps = V.check_eps(eps)
-    model = V.check_model(X.shape[0], X.shape[1], **model)
+def prepare(kw, *, y_ndim=(1,), sort=True):
+    """Validated X, 2-D Y, the grid (alphas, eps), the model and the solver
+    options, from the keywords ``kw`` of a public call (its ``locals()``): every
+    argument is checked once, here."""
+    X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim)
+    alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
+    eps = V.check_eps(kw.get("eps", 0.5))
+    model, solver = V.split_keywords(kw)
+    model = V.check_model(*X.shape, **model)
     solver = V.check_solver(**solver)
-    Y = y[:, None] if y.ndim == 1 else y
-    return X, Y, alphas, eps, model, solver, y.ndim == 1
+    return X, y[:, None] if y.ndim == 1 else y, alphas, eps, model, solver
 
 
 def n_levels(alphas) -> int:
@@ -52,51 +55,72 @@ def n_levels(alphas) -> int:
 
 
 def from_problem(problem, grid_, raw, coefs, intercepts, l1_ratio, amax, *,
-                 multi) -> PathResult:
+                 multi) -> PathResult:  # fmt: skip
     """The all-data member of a solved problem as a PathResult."""
     solver = problem.solver
     yy = problem.yy_total[-1]
     return results.path_result(
-        grid_, coefs[-1], intercepts[-1], raw["gap"][-1], raw["n_iter"][-1],
-        raw["converged"][-1], raw["rr"][-1], yy, problem.to_data_units(solver.tol * yy),
-        multi=multi, l1_ratio=l1_ratio, alpha_max=amax, tol=solver.tol,
-        mode=problem.mode, strategy=raw["strategy"], dtype=str(problem.dtype))
+        grid_,
+        coefs[-1],
+        intercepts[-1],
+        raw["gap"][-1],
+        raw["n_iter"][-1],
+        raw["converged"][-1],
+        raw["rr"][-1],
+        yy,
+        problem.to_data_units(solver.tol * yy),
+        multi=multi,
+        l1_ratio=l1_ratio,
+        alpha_max=amax,
+        tol=solver.tol,
+        mode=problem.mode,
+        strategy=raw["strategy"],
+        dtype=str(problem.dtype),
+        x_scale=problem.column_scale(),
+    )
 
 
 def warn_path(res, max_iter, stacklevel):
     """The ConvergenceWarning of a path (per target for several)."""
     multi = getattr(res, "target_gaps", None) is not None
     if multi:
-        args = (res.target_gaps, res.target_gap_tol[None, :], res.target_n_iter,
-                res.target_converged)
+        args = (
+            res.target_gaps,
+            res.target_gap_tol[None, :],
+            res.target_n_iter,
+            res.target_converged,
+        )
     else:
         args = (res.gaps, res.gap_tol, res.n_iter, res.converged)
     results.warn_not_converged(
-        res.alphas, *args, tol=res.tol, max_iter=max_iter,
+        res.alphas,
+        *args,
+        tol=res.tol,
+        max_iter=max_iter,
         where=(lambda i: f" of target {i[1]}") if multi else None,
-        stacklevel=stacklevel + 1)
+        stacklevel=stacklevel + 1,
+    )
 
 
-def _run(X, y, l1_ratio, alphas, eps, model, solver, *, multi=False, stacklevel=3):
-    X, Y, alphas, eps, model, solver, _ = prepare(
-        X, y, alphas=alphas, eps=eps, y_ndim=(1, 2) if multi else (1,), model=model,
-        solver=solver)
+def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
+    X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
     problem = engine.Problem(X, Y, model, solver, n_levels=n_levels(alphas))
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g)[None], [l1_ratio])[0]
     coefs, intercepts, _, _ = problem.finish(raw["coef"])
-    res = from_problem(problem, g, raw, coefs, intercepts, l1_ratio, amax,
-                       multi=multi)
+    res = from_problem(problem, g, raw, coefs, intercepts, l1_ratio, amax, multi=multi)
     warn_path(res, solver.max_iter, stacklevel)
     return res
 
 
+@_docs.shared
 def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
               standardize=False, sample_weight=None, penalty_factor=None,
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
-              chunk=None, check_every=10, screen="auto", device=None) -> PathResult:
+              chunk=None, check_every=10, screen="auto",
+              device=None) -> PathResult:  # fmt: skip
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -116,50 +140,18 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
         Grid size (geometric from ``alpha_max`` down to ``eps·alpha_max``) or the
         alphas themselves (sorted decreasing; 0 gives least squares).
     eps : float in (0, 1)
-    fit_intercept : bool
-        Centre X and y (weighted means); the intercept is never penalized.
-    standardize : bool
-        Solve on columns scaled to unit (weighted, 1/n) variance, as glmnet does;
-        coefficients are reported on the original scale.
-    sample_weight : array-like of shape (n_samples,), optional
-        Non-negative; rescaled to sum to n.
-    penalty_factor : array-like of shape (n_features,), optional
-        Per-feature multiplier of the penalty (0 = never penalized).
-    positive : bool
-        Constrain the coefficients to be non-negative.
-    lower_limits, upper_limits : float or array-like of shape (n_features,)
-        Box constraints (``lower <= 0 <= upper``) on the original scale.
-    tol : float
-        An alpha has converged when its duality gap <= ``tol·||y - ȳ||²/n``.
-    max_iter : int
-        Most FISTA iterations per alpha.
-    dtype : {None, "float64", "float32"}
-        float64 unless float32 is asked for (the global JAX config is untouched).
-        The data are centred and scaled in float64 either way.
-    mode : {"auto", "gram", "design"}
-        Gram mode precomputes XᵀX/n (n >= p); design mode multiplies by X.
-    strategy : {"auto", "parallel", "hybrid", "sequential"}
-        All alphas in one batch (GPU default), warm-started chunks of ``chunk``
-        alphas (CPU default), or one alpha at a time.
-    chunk : int, optional
-        Chunk size for ``strategy="hybrid"`` (default 8).
-    check_every : int
-        FISTA steps between two duality-gap evaluations.
-    screen : {"auto", "none", "strong"}
-        ``"strong"`` solves each chunk on a working set chosen by the sequential
-        strong rule, then checks every feature on the full problem (the gaps are
-        always those of the full problem). ``"auto"`` uses it for warm-started
-        chunks on the CPU from 256 penalized features.
-    device : {None, "cpu", "gpu"} or jax.Device
+    [model]
+    [box]
+    [solver]
+    [screen]
+    [dtype]
+    [device]
 
     Returns
     -------
     PathResult
 
-    Raises
-    ------
-    ValueError, TypeError
-        For invalid input; the message names the argument and the rule.
+    [raises]
 
     Notes
     -----
@@ -177,15 +169,7 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
     >>> path.coefs.shape
     (10, 5)
     """
-    l1_ratio = V.check_l1_ratio(l1_ratio)
-    return _run(X, y, l1_ratio, alphas, eps,
-                dict(fit_intercept=fit_intercept, standardize=standardize,
-                     sample_weight=sample_weight, penalty_factor=penalty_factor,
-                     positive=positive, lower_limits=lower_limits,
-                     upper_limits=upper_limits),
-                dict(tol=tol, max_iter=max_iter, dtype=dtype, mode=mode,
-                     strategy=strategy, chunk=chunk, check_every=check_every,
-                     screen=screen, device=device))
+    return _run(locals(), V.check_l1_ratio(l1_ratio))
 
 
 def lasso_path(X, y, **kwargs) -> PathResult:
@@ -225,26 +209,22 @@ def multi_target_path(X, Y, *, l1_ratio=1.0, **kwargs):
     >>> res.coefs.shape
     (2, 2, 3)
     """
+    unknown = set(kwargs) - set(_KEYWORDS)
+    if unknown:
+        raise TypeError(
+            f"multi_target_path() got an unexpected keyword argument "
+            f"{sorted(unknown)[0]!r}."
+        )
     l1_ratio = V.check_l1_ratio(l1_ratio, allow_zero=True)
-    model = {key: kwargs.pop(key) for key in (
-        "fit_intercept", "standardize", "sample_weight", "penalty_factor", "positive",
-        "lower_limits", "upper_limits") if key in kwargs}
-    alphas, eps = kwargs.pop("alphas", 100), kwargs.pop("eps", 1e-3)
-    return _run(X, Y, l1_ratio, alphas, eps, model, kwargs, multi=True)
+    return _run(dict(kwargs, X=X, y=Y), l1_ratio, multi=True)
 
 
 def alpha_max(X, y, *, l1_ratio=1.0, fit_intercept=True, standardize=False,
               sample_weight=None, penalty_factor=None, positive=False,
-              lower_limits=None, upper_limits=None, dtype=None) -> float:
+              lower_limits=None, upper_limits=None, dtype=None) -> float:  # fmt: skip
     """Smallest alpha whose solution is all zeros (for the penalized features):
     ``max_j |x̃_jᵀ(y - ȳ)| / (n·l1_ratio·p_j)`` on the centred, weighted (and
     standardized) data, the free features partialled out."""
     l1_ratio = V.check_l1_ratio(l1_ratio)
-    X, Y, _, _, model, solver, _ = prepare(
-        X, y, alphas=1, eps=0.5, y_ndim=(1,),
-        model=dict(fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   positive=positive, lower_limits=lower_limits,
-                   upper_limits=upper_limits),
-        solver=dict(dtype=dtype))
+    X, Y, _, _, model, solver = prepare(locals())
     return engine.Problem(X, Y, model, solver, mode="design").alpha_max(l1_ratio)

@@ -71,8 +71,9 @@ def _log_alpha_axis(ax, alphas) -> None:
     ax.set_xlabel("α (log scale)")
 
 
-def _df_top_axis(ax, alphas, df, n_ticks=7, label="df (non-zero coefficients)",
-                 fmt="{:d}"):
+def _df_top_axis(
+    ax, alphas, df, n_ticks=7, label="df (non-zero coefficients)", fmt="{:d}"
+):
     """A top axis giving df at a few α positions, as glmnet's plots do."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -84,8 +85,9 @@ def _df_top_axis(ax, alphas, df, n_ticks=7, label="df (non-zero coefficients)",
     top.xaxis.set_major_locator(FixedLocator(alphas[idx]))
     top.xaxis.set_minor_locator(NullLocator())
     values = np.asarray(df)[idx]
-    top.set_xticklabels([fmt.format(int(d) if fmt == "{:d}" else float(d))
-                         for d in values])
+    top.set_xticklabels(
+        [fmt.format(int(d) if fmt == "{:d}" else float(d)) for d in values]
+    )
     top.set_xlabel(label)
     top.tick_params(axis="x", labelsize="small")
     return top
@@ -111,15 +113,19 @@ def _spread(values, min_gap):
     return out
 
 
-def coef_path(path, feature_names=None, ax=None, *, label=True, mark_alphas=None,
-              scale=None, colors=None):
+def coef_path(
+    path,
+    feature_names=None,
+    ax=None,
+    *,
+    label=True,
+    mark_alphas=None,
+    scale=None,
+    colors=None,
+):
     """Coefficient paths against log α, df on the top axis (glmnet's plot.glmnet).
 
-    Each feature's coefficient (on the original scale of X) is drawn across the
-    α grid of ``path``, whose problem is::
-
-        1/(2n)·Σ s_i (y_i - x_i·w - b)² + alpha·(l1_ratio·Σ p_j|w_j|
-                                               + (1 - l1_ratio)/2·Σ p_j w_j²)
+    Each feature's coefficient (on the original scale of X) across ``path``'s grid.
 
     Parameters
     ----------
@@ -134,13 +140,11 @@ def coef_path(path, feature_names=None, ax=None, *, label=True, mark_alphas=None
         Write feature names at the path ends (features that are zero at the
         smallest α are not labelled).
     mark_alphas : dict of {str: float}, optional
-        Vertical dotted lines, e.g. ``{"min": cv.alpha_min, "1se": cv.alpha_1se}``
-        (drawn with labels α_min, α_1se).
+        Vertical dotted lines, e.g. ``{"min": cv.alpha_min, "1se": cv.alpha_1se}``.
     scale : array-like of shape (n_features,), optional
-        Multiply each coefficient by this before drawing. Passing the columns'
-        standard deviations draws standardized coefficients (the change in y per
-        standard deviation of the feature), which puts features measured in
-        different units on one axis.
+        Multiply each coefficient by this before drawing: the columns' standard
+        deviations (``path.x_scale`` with ``standardize=True``) draw standardized
+        coefficients, features in different units on one axis.
     colors : sequence of colours, optional
         One per feature; defaults to matplotlib's ``tab10`` / ``tab20``.
 
@@ -157,38 +161,15 @@ def coef_path(path, feature_names=None, ax=None, *, label=True, mark_alphas=None
 
     Examples
     --------
-    >>> import jaxreg, jaxreg.plot
-    >>> from jaxreg.datasets import load_diabetes
-    >>> X, y, names = load_diabetes()
+    >>> import jaxreg, jaxreg.plot, jaxreg.datasets
+    >>> X, y, names = jaxreg.datasets.load_diabetes()
     >>> ax = jaxreg.plot.coef_path(jaxreg.lasso_path(X, y, standardize=True), names)
     """
     mpl = _mpl()
     alphas = _check_alphas(path.alphas, "path.alphas")
-    coefs = np.asarray(path.coefs, dtype=np.float64)
-    if coefs.ndim != 2:
-        raise ValueError(
-            "coef_path needs a single-target path with coefs of shape (k, n_features), "
-            f"got coefs of shape {coefs.shape}. Plot one target at a time."
-        )
-    k, p = coefs.shape
-    ylabel = "coefficient"
-    if scale is not None:
-        scale = np.asarray(scale, dtype=np.float64)
-        if scale.shape != (p,) or not np.isfinite(scale).all():
-            raise ValueError(
-                f"scale must be a finite array of shape ({p},), got shape "
-                f"{scale.shape}."
-            )
-        coefs = coefs * scale
-        ylabel = "standardized coefficient (per SD of feature)"
-    if feature_names is None:
-        feature_names = [f"x{j}" for j in range(p)]
-    feature_names = [str(f) for f in feature_names]
-    if len(feature_names) != p:
-        raise ValueError(
-            f"feature_names must have one name per feature ({p}), got "
-            f"{len(feature_names)}."
-        )
+    coefs, ylabel = _scaled_coefs(path.coefs, scale)
+    p = coefs.shape[1]
+    feature_names = _names(feature_names, p)
     if colors is None:
         cmap = mpl.colormaps["tab10" if p <= 10 else "tab20"]
         colors = [cmap(j % cmap.N) for j in range(p)]
@@ -199,28 +180,90 @@ def coef_path(path, feature_names=None, ax=None, *, label=True, mark_alphas=None
     _log_alpha_axis(ax, alphas)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", color="0.92", lw=0.6)
-    for name, a in (mark_alphas or {}).items():
-        ax.axvline(a, color="0.35", ls=":", lw=1.2)
-        ax.text(a, 1.0, f" {_alpha_tex(name)}", transform=ax.get_xaxis_transform(),
-                rotation=90, va="top", ha="right", fontsize="small", color="0.3",
-                bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.0))
+    _mark(ax, mark_alphas)
     df = np.asarray(getattr(path, "df", (coefs != 0).sum(axis=1)))
     _df_top_axis(ax, alphas, df)
     if label:
-        end = int(np.argmin(alphas))
-        shown = [j for j in range(p) if coefs[end, j] != 0]
-        if shown:
-            lo, hi = ax.get_ylim()
-            ys = _spread([coefs[end, j] for j in shown], _LABEL_SPACING * (hi - lo))
-            trans = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
-            for j, yl in zip(shown, ys, strict=True):
-                ax.text(1.01, yl, feature_names[j], transform=trans, va="center",
-                        ha="left", fontsize="small", color=colors[j], clip_on=False)
+        _label_ends(ax, mpl, alphas, coefs, feature_names, colors)
     l1 = getattr(path, "l1_ratio", None)
     kind = "lasso" if l1 == 1.0 else (f"elastic net, l1_ratio={l1:g}" if l1 else "")
-    ax.set_title(f"Coefficient paths ({kind})" if kind else "Coefficient paths",
-                 fontsize="medium", pad=8)
+    ax.set_title(
+        f"Coefficient paths ({kind})" if kind else "Coefficient paths",
+        fontsize="medium",
+        pad=8,
+    )
     return ax
+
+
+def _scaled_coefs(coefs, scale):
+    coefs = np.asarray(coefs, dtype=np.float64)
+    if coefs.ndim != 2:
+        raise ValueError(
+            "coef_path needs a single-target path with coefs of shape (k, n_features), "
+            f"got coefs of shape {coefs.shape}. Plot one target at a time."
+        )
+    if scale is None:
+        return coefs, "coefficient"
+    p = coefs.shape[1]
+    scale = np.asarray(scale, dtype=np.float64)
+    if scale.shape != (p,) or not np.isfinite(scale).all():
+        raise ValueError(
+            f"scale must be a finite array of shape ({p},), got shape {scale.shape}."
+        )
+    return coefs * scale, "standardized coefficient (per SD of feature)"
+
+
+def _names(feature_names, p):
+    if feature_names is None:
+        return [f"x{j}" for j in range(p)]
+    feature_names = [str(f) for f in feature_names]
+    if len(feature_names) != p:
+        raise ValueError(
+            f"feature_names must have one name per feature ({p}), got "
+            f"{len(feature_names)}."
+        )
+    return feature_names
+
+
+def _mark(ax, mark_alphas):
+    """Vertical dotted lines at the named alphas."""
+    for name, a in (mark_alphas or {}).items():
+        ax.axvline(a, color="0.35", ls=":", lw=1.2)
+        ax.text(
+            a,
+            1.0,
+            f" {_alpha_tex(name)}",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            va="top",
+            ha="right",
+            fontsize="small",
+            color="0.3",
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.0),
+        )
+
+
+def _label_ends(ax, mpl, alphas, coefs, names, colors):
+    """Feature names at the small-alpha end of the paths that are non-zero there."""
+    end = int(np.argmin(alphas))
+    shown = [j for j in range(coefs.shape[1]) if coefs[end, j] != 0]
+    if not shown:
+        return
+    lo, hi = ax.get_ylim()
+    ys = _spread([coefs[end, j] for j in shown], _LABEL_SPACING * (hi - lo))
+    trans = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    for j, yl in zip(shown, ys, strict=True):
+        ax.text(
+            1.01,
+            yl,
+            names[j],
+            transform=trans,
+            va="center",
+            ha="left",
+            fontsize="small",
+            color=colors[j],
+            clip_on=False,
+        )
 
 
 def cv_curve(cv_result, ax=None):
@@ -252,24 +295,42 @@ def cv_curve(cv_result, ax=None):
             f"{alphas.shape}, got {mean.shape} and {se.shape}."
         )
     ax = _new_axes(ax)
-    ax.errorbar(alphas, mean, yerr=se, fmt="none", ecolor="0.65", elinewidth=1.0,
-                capsize=2.0, zorder=1)
+    ax.errorbar(
+        alphas,
+        mean,
+        yerr=se,
+        fmt="none",
+        ecolor="0.65",
+        elinewidth=1.0,
+        capsize=2.0,
+        zorder=1,
+    )
     ax.plot(alphas, mean, "o", color="tab:red", ms=3.5, zorder=2)
     _log_alpha_axis(ax, alphas)
     mse_path = getattr(cv_result, "mse_path", None)
-    folds = np.shape(mse_path)[1] if mse_path is not None and np.ndim(mse_path) == 2 \
+    folds = (
+        np.shape(mse_path)[1]
+        if mse_path is not None and np.ndim(mse_path) == 2
         else None
-    ax.set_ylabel(f"mean-squared error ({folds}-fold CV)" if folds
-                  else "mean-squared error (CV)")
+    )
+    ax.set_ylabel(
+        f"mean-squared error ({folds}-fold CV)" if folds else "mean-squared error (CV)"
+    )
     ax.grid(True, which="major", color="0.92", lw=0.6)
-    for name, a, color in (("min", cv_result.alpha_min, "tab:blue"),
-                           ("1se", cv_result.alpha_1se, "tab:green")):
-        ax.axvline(a, color=color, ls="--", lw=1.2,
-                   label=f"{_alpha_tex(name)} = {a:.3g}")
+    for name, a, color in (
+        ("min", cv_result.alpha_min, "tab:blue"),
+        ("1se", cv_result.alpha_1se, "tab:green"),
+    ):
+        ax.axvline(
+            a, color=color, ls="--", lw=1.2, label=f"{_alpha_tex(name)} = {a:.3g}"
+        )
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     path = getattr(cv_result, "path", None)
-    if path is not None and getattr(path, "df", None) is not None \
-            and len(path.df) == len(alphas):
+    if (
+        path is not None
+        and getattr(path, "df", None) is not None
+        and len(path.df) == len(alphas)
+    ):
         _df_top_axis(ax, alphas, path.df)
     ax.set_title("Cross-validation curve", fontsize="medium", pad=8)
     return ax
@@ -319,8 +380,13 @@ def ridge_loo_curve(alphas, mse, ax=None, *, alpha_best=None, df=None):
         alpha_best = float(alphas[int(np.nanargmin(mse))])
     ax = _new_axes(ax)
     ax.plot(alphas, mse, "-", color="tab:purple", lw=1.8)
-    ax.axvline(alpha_best, color="tab:blue", ls="--", lw=1.2,
-               label=f"{_alpha_tex('LOO')} = {alpha_best:.3g}")
+    ax.axvline(
+        alpha_best,
+        color="tab:blue",
+        ls="--",
+        lw=1.2,
+        label=f"{_alpha_tex('LOO')} = {alpha_best:.3g}",
+    )
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     _log_alpha_axis(ax, alphas)
     if df is not None:

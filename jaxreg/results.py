@@ -28,14 +28,32 @@ class ConvergenceWarning(UserWarning):
     """Some alphas did not reach the requested duality gap."""
 
 
-REMEDY = ("Increase max_iter, loosen tol, standardize X, or drop the smallest alphas "
-          "(larger eps).")
+REMEDY = (
+    "Increase max_iter, loosen tol, standardize X, or drop the smallest alphas "
+    "(larger eps)."
+)
 
 
-def not_converged_message(levels, gaps, gap_tol, n_iter, converged, *, tol, max_iter,
-                          subject=None, level="alpha", certificate="duality gap",
-                          scale="||y - ȳ||²/n", steps="iterations", allows="",
-                          where=None, scope="", note="", remedy=REMEDY):
+def not_converged_message(
+    levels,
+    gaps,
+    gap_tol,
+    n_iter,
+    converged,
+    *,
+    tol,
+    max_iter,
+    subject=None,
+    level="alpha",
+    certificate="duality gap",
+    scale="||y - ȳ||²/n",
+    steps="iterations",
+    allows="",
+    where=None,
+    scope="",
+    note="",
+    remedy=REMEDY,
+):
     """The message for the levels that did not converge (None when all did).
 
     ``gaps``, ``gap_tol``, ``n_iter`` and ``converged`` broadcast to one shape
@@ -55,16 +73,22 @@ def not_converged_message(levels, gaps, gap_tol, n_iter, converged, *, tol, max_
     value = float(np.asarray(levels)[worst[0]])
     place = where(worst) if where else ""
     if bad.size == 1 and subject:
-        head = f"{subject} did not converge for {level}={value:.4g}{place}: {certificate}"
+        head = (
+            f"{subject} did not converge for {level}={value:.4g}{place}: {certificate}"
+        )
     else:
         prefix = f"{subject}: " if subject else ""
-        head = (f"{prefix}{int(bad.sum())} of {bad.size} {level}s{scope} did not "
-                f"converge: the worst is {level}={value:.4g}{place} with {certificate}")
+        head = (
+            f"{prefix}{int(bad.sum())} of {bad.size} {level}s{scope} did not "
+            f"converge: the worst is {level}={value:.4g}{place} with {certificate}"
+        )
         if level == "radius":
             head = head.replace("radiuss", "radii")
-    return (f"{head} {gaps[worst]:.3e} > tol {tol:g}·{scale} = {gap_tol[worst]:.3e} "
-            f"after {int(n_iter[worst])} {steps} (max_iter={max_iter}{allows}).{note} "
-            f"{remedy}")
+    return (
+        f"{head} {gaps[worst]:.3e} > tol {tol:g}·{scale} = {gap_tol[worst]:.3e} "
+        f"after {int(n_iter[worst])} {steps} (max_iter={max_iter}{allows}).{note} "
+        f"{remedy}"
+    )
 
 
 def warn_not_converged(*args, category=ConvergenceWarning, stacklevel=2, **kwargs):
@@ -79,8 +103,20 @@ def _table_rows(k, max_rows, keep=()):
     return np.union1d(rows, list(keep)).astype(int)
 
 
+@dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
+class _Solved:
+    """How a result was solved: the tolerance asked for, the gap it means in
+    objective units, the solver's mode and strategy and the dtype."""
+
+    tol: float = float("nan")
+    gap_tol: float = float("nan")
+    mode: str = ""
+    strategy: str = ""
+    dtype: str = "float64"
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
-class PathResult:
+class PathResult(_Solved):
     """A regularization path. Arrays have the alpha axis first.
 
     Attributes
@@ -100,6 +136,10 @@ class PathResult:
         Number of non-zero coefficients.
     dev_ratio : ndarray (k,)
         Fraction of the (weighted, centred) deviance explained.
+    x_scale : ndarray (n_features,) or None
+        With ``standardize=True``: the (weighted, 1/n) standard deviation of each
+        column, the scale on which the penalty applied (``coefs·x_scale`` are the
+        standardized coefficients). None otherwise.
     """
 
     alphas: np.ndarray
@@ -112,11 +152,7 @@ class PathResult:
     dev_ratio: np.ndarray
     l1_ratio: float = 1.0
     alpha_max: float = float("nan")
-    tol: float = float("nan")
-    gap_tol: float = float("nan")
-    mode: str = ""
-    strategy: str = ""
-    dtype: str = "float64"
+    x_scale: np.ndarray | None = None
 
     def predict(self, X) -> np.ndarray:
         """Predictions for every alpha: ``(n_samples, k)``, or ``(n, k, n_targets)``."""
@@ -169,8 +205,20 @@ class MultiTargetPath(PathResult):
     target_gap_tol: np.ndarray | None = None
 
 
-def path_result(alphas, coefs, intercepts, gaps, n_iter, converged, rr, yy, gap_tol,
-                *, multi, **meta) -> PathResult:
+def path_result(
+    alphas,
+    coefs,
+    intercepts,
+    gaps,
+    n_iter,
+    converged,
+    rr,
+    yy,
+    gap_tol,
+    *,
+    multi,
+    **meta,
+) -> PathResult:
     """A PathResult from arrays with the targets first: coefs (T, k, p),
     intercepts, gaps, n_iter, converged, rr (T, k); yy, gap_tol (T,).
 
@@ -178,8 +226,9 @@ def path_result(alphas, coefs, intercepts, gaps, n_iter, converged, rr, yy, gap_
     as converged. ``multi``: a MultiTargetPath (else T must be 1).
     """
     dt = np.dtype(meta.get("dtype", "float64"))
-    finite = (np.isfinite(coefs).all(axis=-1) & np.isfinite(intercepts)
-              & np.isfinite(gaps))
+    finite = (
+        np.isfinite(coefs).all(axis=-1) & np.isfinite(intercepts) & np.isfinite(gaps)
+    )
     converged = np.asarray(converged, bool) & finite
     yy = np.asarray(yy, np.float64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -188,18 +237,31 @@ def path_result(alphas, coefs, intercepts, gaps, n_iter, converged, rr, yy, gap_
     common = dict(alphas=np.asarray(alphas, dt), **meta)
     if not multi:
         return PathResult(
-            coefs=coefs[0].astype(dt), intercepts=intercepts[0].astype(dt),
-            gaps=gaps[0].astype(dt), n_iter=n_iter[0].astype(np.int64),
-            converged=converged[0], df=(coefs[0] != 0).sum(axis=1).astype(np.int64),
-            dev_ratio=dev[0].astype(dt), gap_tol=float(gap_tol[0]), **common)
+            coefs=coefs[0].astype(dt),
+            intercepts=intercepts[0].astype(dt),
+            gaps=gaps[0].astype(dt),
+            n_iter=n_iter[0].astype(np.int64),
+            converged=converged[0],
+            df=(coefs[0] != 0).sum(axis=1).astype(np.int64),
+            dev_ratio=dev[0].astype(dt),
+            gap_tol=float(gap_tol[0]),
+            **common,
+        )
     return MultiTargetPath(
-        coefs=np.swapaxes(coefs, 0, 1).astype(dt), intercepts=intercepts.T.astype(dt),
-        gaps=gaps.max(0).astype(dt), n_iter=n_iter.max(0).astype(np.int64),
+        coefs=np.swapaxes(coefs, 0, 1).astype(dt),
+        intercepts=intercepts.T.astype(dt),
+        gaps=gaps.max(0).astype(dt),
+        n_iter=n_iter.max(0).astype(np.int64),
         converged=converged.all(0),
         df=(coefs != 0).any(axis=0).sum(axis=1).astype(np.int64),
-        dev_ratio=dev.mean(0).astype(dt), gap_tol=float(np.max(gap_tol)),
-        target_gaps=gaps.T.astype(dt), target_n_iter=n_iter.T.astype(np.int64),
-        target_converged=converged.T, target_gap_tol=np.asarray(gap_tol), **common)
+        dev_ratio=dev.mean(0).astype(dt),
+        gap_tol=float(np.max(gap_tol)),
+        target_gaps=gaps.T.astype(dt),
+        target_n_iter=n_iter.T.astype(np.int64),
+        target_converged=converged.T,
+        target_gap_tol=np.asarray(gap_tol),
+        **common,
+    )
 
 
 def select_1se(mse_mean, mse_se) -> tuple[int, int]:
@@ -310,7 +372,7 @@ class CVResult:
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
-class ConstrainedResult:
+class ConstrainedResult(_Solved):
     """Constrained least squares along a grid of radii. Arrays have the radius
     axis first.
 
@@ -357,11 +419,6 @@ class ConstrainedResult:
     dev_ratio: np.ndarray
     norm: str = "l1"
     ls_norm: float = float("nan")
-    tol: float = float("nan")
-    gap_tol: float = float("nan")
-    mode: str = ""
-    strategy: str = ""
-    dtype: str = "float64"
 
     def predict(self, X) -> np.ndarray:
         """Predictions for every radius: ``(n_samples, k)``."""

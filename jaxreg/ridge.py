@@ -20,15 +20,15 @@ costs GEMMs on that factorization.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg import _docs, engine, results
 from jaxreg import _validation as V
-from jaxreg import engine, results
 from jaxreg import path as _path
 from jaxreg._config import compute_context
 from jaxreg.results import PathResult, RidgeCVResult
@@ -47,6 +47,7 @@ __all__ = [
 METHODS = ("auto", "eigh", "svd", "dual")
 CRITERIA = ("loo", "gcv")
 MULTIOUTPUT = ("uniform_average", "raw_values")
+GRIDS = ("glmnet", "df")
 # The ridge grid starts 1000× above the lasso's alpha_max; eps = 1e-6 ends it at
 # 1e-3 of the lasso alpha_max, where lasso_path's default grid ends. (glmnet's
 # 1e-4 stops at 0.1 of it, above the leave-one-out optimum of most designs.)
@@ -67,7 +68,8 @@ def _factorize(A, c, l2, *, method, need_u, gram, terms):
 
 
 @functools.partial(jax.jit, static_argnames=("with_path", "criterion"))
-def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path, criterion):
+def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path,
+              criterion):  # fmt: skip
     """Everything per alpha from the factorization: GEMMs only, no solve.
 
     Notes
@@ -76,8 +78,10 @@ def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path, criterion)
     recompile, a new number of alphas does.
     """
     w, inv = closed_form.ridge(fac, levels, A)
-    out = {"rss": closed_form.residual_ss(fac, yy, levels, inv),
-           "df": closed_form.effective_df(fac, levels, rank0)}
+    out = {
+        "rss": closed_form.residual_ss(fac, yy, levels, inv),
+        "df": closed_form.effective_df(fac, levels, rank0),
+    }
     if with_path:
         out["coef"] = w
     if criterion == "loo":
@@ -88,55 +92,76 @@ def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path, criterion)
 
 
 class _Setup:
-    """Validated inputs, the reduced problem and (unless ``factor=False``) its
-    factorization."""
+    """Validated inputs (from a public call's keywords ``kw``), the reduced
+    problem and (unless ``factor=False``) its factorization."""
 
-    def __init__(self, X, y, *, fit_intercept, standardize, sample_weight,
-                 penalty_factor, method, dtype, device, need_u, n_levels=1,
-                 factor=True):
-        X, y = V.check_X_y(X, y, y_ndim=(1, 2))
-        model = V.check_model(X.shape[0], X.shape[1], fit_intercept=fit_intercept,
-                              standardize=standardize, sample_weight=sample_weight,
-                              penalty_factor=penalty_factor)
-        V.check_choice("method", method, METHODS)
-        solver = V.check_solver(dtype=dtype, device=device)
-        n, p = X.shape
-        m = int((model.penalty_factor > 0).sum())
+    def __init__(self, kw, *, need_u, factor=True, sort=True):
+        X, Y, self.alphas, self.eps, model, solver = _path.prepare(
+            kw, y_ndim=(1, 2), sort=sort
+        )
+        self.grid_kind = V.check_choice("grid", kw.get("grid", "glmnet"), GRIDS)
+        method = V.check_choice("method", kw.get("method", "auto"), METHODS)
+        n, m = X.shape[0], int((model.penalty_factor > 0).sum())
         if method == "auto":
             # Gram eigh costs n·m² + m³, the kernel's n²·m + n³: factor the smaller.
             method = "eigh" if n >= m else "dual"
-        self.method, self.one_target = method, y.ndim == 1
+        self.method, self.one_target = method, np.ndim(kw["y"]) == 1
         mode = "gram" if method == "eigh" and not need_u else "design"
-        Y = y[:, None] if y.ndim == 1 else y
-        self.problem = engine.Problem(X, Y, model, solver, n_levels=n_levels,
-                                      mode=mode)
-        self.alpha_max = self.problem.alpha_max(0.0)
-        if not factor:
-            return
+        levels = _path.n_levels(self.alphas)
+        pr = self.problem = engine.Problem(
+            X, Y, model, solver, n_levels=levels, mode=mode
+        )
+        self.alpha_max = pr.alpha_max(0.0)
+        if factor:
+            self._factorize(need_u, n)
+
+    def _factorize(self, need_u, n):
         pr = self.problem
         l2, self.unit = pr.ridge_weights()
         mem = pr.members
-        self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1],
-                     float((model.sample_weight > 0).sum()))
-        with compute_context(pr.dtype, solver.device):
+        positive = float((pr.model.sample_weight > 0).sum())
+        self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1], positive)
+        with compute_context(pr.dtype, pr.solver.device):
             self.A = jnp.asarray(mem.A[-1], pr.dtype)
-            self.fac = _factorize(self.A, jnp.asarray(mem.c[-1], pr.dtype),
-                                  jnp.asarray(l2[-1], pr.dtype), method=method,
-                                  need_u=need_u and method == "eigh",
-                                  gram=pr.gram, terms=n)
+            c, l2 = (jnp.asarray(a[-1], pr.dtype) for a in (mem.c, l2))
+            eigh_u = need_u and self.method == "eigh"
+            self.fac = _factorize(
+                self.A, c, l2, method=self.method, need_u=eigh_u, gram=pr.gram, terms=n
+            )
 
-    def grid(self, alphas, eps):
-        return _path.grid(alphas, self.alpha_max, eps)
+    def values(self):
+        """The alphas: as given, or the grid of ``grid_kind``."""
+        return self.grid(self.alphas, self.eps, self.grid_kind)
+
+    def grid(self, alphas, eps, kind="glmnet"):
+        if kind == "glmnet" or not isinstance(alphas, int):
+            return _path.grid(alphas, self.alpha_max, eps)
+        # The range where the effective df moves: from 10·trace(XᵀX/n) (df below
+        # 0.1) to a hundredth of the smallest non-negligible eigenvalue (every
+        # direction nearly unshrunk), in the penalty's metric.
+        e = np.asarray(self.fac.e, np.float64)
+        if not e.sum() > 0:
+            return np.geomspace(1.0, 1e-4, alphas)
+        low = e[e > e.max() * 1e-10].min()
+        return self.unit * np.geomspace(10.0 * e.sum(), 1e-2 * low, alphas)
 
     def evaluate(self, grid, *, with_path, criterion):
         pr = self.problem
         Y, lev, rank0, n_pos = self.rows
         dt = pr.dtype
         with compute_context(dt, pr.solver.device):
-            out = _evaluate(self.fac, self.A, jnp.asarray(Y, dt), jnp.asarray(
-                pr.members.yy[-1], dt), jnp.asarray(lev, dt), rank0, n_pos,
-                jnp.asarray(np.asarray(grid) / self.unit, dt), with_path=with_path,
-                criterion=criterion)
+            out = _evaluate(
+                self.fac,
+                self.A,
+                jnp.asarray(Y, dt),
+                jnp.asarray(pr.members.yy[-1], dt),
+                jnp.asarray(lev, dt),
+                rank0,
+                n_pos,
+                jnp.asarray(np.asarray(grid) / self.unit, dt),
+                with_path=with_path,
+                criterion=criterion,
+            )
             out = {key: np.asarray(val, np.float64) for key, val in out.items()}
         for key in ("rss", "cv"):
             if key in out:
@@ -153,30 +178,37 @@ class _Setup:
         zeros = np.zeros((T, k))
         yy = pr.to_data_units(pr.yy_total[-1])
         res = results.path_result(
-            grid, coefs[-1], intercepts[-1], zeros, zeros.astype(np.int64),
-            np.ones((T, k), bool), out["rss"].T, yy, np.zeros(T),
-            multi=not self.one_target, l1_ratio=0.0, alpha_max=self.alpha_max,
-            tol=0.0, mode=self.method, strategy="closed_form", dtype=str(pr.dtype))
+            grid,
+            coefs[-1],
+            intercepts[-1],
+            zeros,
+            zeros.astype(np.int64),
+            np.ones((T, k), bool),
+            out["rss"].T,
+            yy,
+            np.zeros(T),
+            multi=not self.one_target,
+            l1_ratio=0.0,
+            alpha_max=self.alpha_max,
+            tol=0.0,
+            mode=self.method,
+            strategy="closed_form",
+            dtype=str(pr.dtype),
+            x_scale=pr.column_scale(),
+        )
         if self.one_target:
             return res
         # Several targets: one PathResult with (k, T, p) coefficients.
-        return PathResult(**{f: getattr(res, f) for f in (
-            "alphas", "coefs", "intercepts", "gaps", "n_iter", "converged", "df",
-            "dev_ratio", "l1_ratio", "alpha_max", "tol", "gap_tol", "mode",
-            "strategy", "dtype")})
+        return PathResult(
+            **{f.name: getattr(res, f.name) for f in dataclasses.fields(PathResult)}
+        )
 
 
-def _check_loo_alphas(alphas):
-    """Validated alphas in the order given (an int means the default grid)."""
-    V.check_alphas(alphas)  # raises on bad input; it also sorts, unwanted here
-    if isinstance(alphas, numbers.Integral):
-        return int(alphas)
-    return np.atleast_1d(np.asarray(alphas, dtype=np.float64))
-
-
+@_docs.shared
 def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
                standardize=False, sample_weight=None, penalty_factor=None,
-               method="auto", dtype=None, device=None) -> PathResult:
+               method="auto", dtype=None, device=None,
+               grid="glmnet") -> PathResult:  # fmt: skip
     """Ridge path in closed form: every alpha from one decomposition.
 
     Minimises, for every alpha::
@@ -192,58 +224,42 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     y : array-like of shape (n_samples,) or (n_samples, n_targets)
         All targets share one decomposition.
     alphas : int or array-like
-        Grid size or the alphas themselves (non-negative, sorted decreasing; 0 is
-        least squares, minimum-norm when it is not unique). The default grid is
-        geometric from glmnet's ridge ``alpha_max`` (the lasso ``alpha_max`` at
-        ``l1_ratio=0.001``, i.e. ``1000·max_j |x̃_jᵀ(y - ȳ)|/(n·p_j)``, the max
-        over targets for 2-D y) down to ``eps·alpha_max``.
+        Grid size or the alphas (non-negative, sorted decreasing; 0 is the
+        minimum-norm least squares). The grid of an int is geometric from glmnet's
+        ridge ``alpha_max`` (the lasso ``alpha_max`` at ``l1_ratio=0.001``, the
+        max over targets) down to ``eps·alpha_max``.
     eps : float in (0, 1)
-        Ratio of the smallest to the largest alpha of the default grid. The
-        default 1e-6 ends the grid at 1e-3 of the lasso ``alpha_max``, where the
-        default lasso grid ends (glmnet's 1e-4 stops 100 times higher).
-    fit_intercept : bool
-        Centre X and y (weighted means); the intercept is never penalized.
-    standardize : bool
-        Penalize the coefficients of columns scaled to unit (weighted, 1/n)
-        variance; coefficients are reported on the original scale.
-    sample_weight : array-like of shape (n_samples,), optional
-        Non-negative; rescaled to sum to n.
-    penalty_factor : array-like of shape (n_features,), optional
-        Per-feature multiplier of the penalty; 0 leaves a feature unpenalized
-        (fitted exactly by least squares, jointly with the others).
+        The default 1e-6 ends the grid where the default lasso grid ends.
+    [model]
     method : {"auto", "eigh", "svd", "dual"}
         ``"eigh"``: eigendecomposition of the Gram matrix (``"auto"`` when
         n >= number of penalized features); ``"dual"``: of the n × n kernel
         (``"auto"`` otherwise); ``"svd"``: SVD of X, the most accurate for
         ill-conditioned X as alpha -> 0, and the slowest.
-    dtype : {None, "float64", "float32"}
-        float64 unless float32 is asked for (the global JAX config is untouched).
-    device : {None, "cpu", "gpu"} or jax.Device
+    [dtype]
+    [device]
+    grid : {"glmnet", "df"}
+        The grid made when ``alphas`` is an int: glmnet's (geometric from
+        ``alpha_max`` down to ``eps·alpha_max``), or ``"df"``, the range where the
+        effective degrees of freedom move: from ``10·trace(XᵀX/n)`` (effective df
+        below 0.1) down to a hundredth of the smallest non-negligible eigenvalue
+        of ``XᵀX/n`` (in the penalty's metric; ``eps`` is then not used).
 
     Returns
     -------
     PathResult
-        ``coefs`` (k, p) or (k, n_targets, p), ``intercepts`` (k,) or
-        (k, n_targets); ``gaps`` 0, ``n_iter`` 0 and ``converged`` True (closed
-        form); ``df`` the number of features with a non-zero coefficient (for any
-        target); ``dev_ratio`` the fraction of weighted deviance explained,
-        averaged over targets for 2-D y; ``l1_ratio`` 0; ``mode`` the
-        decomposition used; ``strategy`` "closed_form".
+        ``coefs`` (k, p) or (k, n_targets, p); ``gaps`` 0, ``n_iter`` 0 and
+        ``converged`` True (closed form, unless a result is not finite);
+        ``dev_ratio`` averaged over targets; ``mode`` the decomposition.
 
-    Raises
-    ------
-    ValueError, TypeError
-        For invalid input; the message names the argument and the rule.
+    [raises]
 
     Notes
     -----
-    Cost: one factorization (``n·m² + m³`` for eigh, ``n²·m + n³`` for dual), then
-    O(p·r) per alpha and target with no solve. Components below the noise level
-    of the factorization are dropped (:func:`jaxreg.solvers.closed_form.cutoff`):
-    a pseudo-inverse, so alpha -> 0 tends to the minimum-norm least-squares
-    solution on the numerically non-singular subspace. Both stages are
-    jit-compiled; new alpha values do not recompile, a new shape of X, a new
-    number of alphas or a new method does.
+    One factorization (``n·m² + m³`` for eigh, ``n²·m + n³`` for dual), then
+    O(p·r) per alpha and target. Components below the factorization's noise level
+    are dropped (:func:`jaxreg.solvers.closed_form.cutoff`). New alpha values do
+    not recompile; a new shape, number of alphas or method does.
 
     Examples
     --------
@@ -254,15 +270,10 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     >>> path.coefs.shape, path.mode
     ((20, 5), 'eigh')
     """
-    alphas = V.check_alphas(alphas)
-    eps = V.check_eps(eps)
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method=method, dtype=dtype, device=device, need_u=False,
-                   n_levels=_path.n_levels(alphas))
-    grid = setup.grid(alphas, eps)
-    out = setup.evaluate(grid, with_path=True, criterion=None)
-    return setup.path_result(grid, out)
+    setup = _Setup(locals(), need_u=False)
+    values = setup.values()
+    out = setup.evaluate(values, with_path=True, criterion=None)
+    return setup.path_result(values, out)
 
 
 def _average(values, multioutput, one_target):
@@ -275,7 +286,7 @@ def _average(values, multioutput, one_target):
 def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
               eps=DEFAULT_EPS, fit_intercept=True, standardize=False,
               sample_weight=None, penalty_factor=None, method="auto", dtype=None,
-              device=None) -> np.ndarray:
+              device=None, grid="glmnet") -> np.ndarray:  # fmt: skip
     """Exact leave-one-out mean squared error (or GCV) of ridge for every alpha.
 
     For the ridge objective of :func:`ridge_path`, the leave-one-out model of
@@ -305,7 +316,7 @@ def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
         For 2-D y: the mean over targets (k,) (scikit-learn's ``RidgeCV``
         score), or one column per target (k, n_targets).
     eps, fit_intercept, standardize, sample_weight, penalty_factor, method,
-    dtype, device
+    dtype, device, grid
         As in :func:`ridge_path`.
 
     Returns
@@ -322,31 +333,21 @@ def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from jaxreg.ridge import ridge_loo
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 3))
-    >>> y = X @ [1.0, -1.0, 0.5] + rng.normal(size=40)
-    >>> ridge_loo(X, y, alphas=[10.0, 0.1, 0.0]).round(2)
-    array([3.74, 1.05, 1.03])
+    >>> import numpy as np, jaxreg
+    >>> X, e = np.random.default_rng(0).normal(size=(2, 40, 3))
+    >>> jaxreg.ridge_loo(X, X @ [1.0, -1.0, 0.5] + e[:, 0], alphas=[10.0, 0.0]).round(2)
+    array([2.5 , 1.35])
     """
-    alphas = _check_loo_alphas(alphas)
-    eps = V.check_eps(eps)
     V.check_choice("criterion", criterion, CRITERIA)
     V.check_choice("multioutput", multioutput, MULTIOUTPUT)
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method=method, dtype=dtype, device=device,
-                   need_u=criterion == "loo", n_levels=_path.n_levels(alphas))
-    grid = setup.grid(alphas, eps)
-    out = setup.evaluate(grid, with_path=False, criterion=criterion)
+    setup = _Setup(locals(), need_u=criterion == "loo", sort=False)
+    out = setup.evaluate(setup.values(), with_path=False, criterion=criterion)
     return _average(out["cv"], multioutput, setup.one_target)
 
 
-def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
-             fit_intercept=True, standardize=False, sample_weight=None,
-             penalty_factor=None, method="auto", dtype=None,
-             device=None) -> RidgeCVResult:
+def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS, fit_intercept=True,
+             standardize=False, sample_weight=None, penalty_factor=None, method="auto",
+             dtype=None, device=None, grid="glmnet") -> RidgeCVResult:  # fmt: skip
     """Ridge path and its leave-one-out error (or GCV), one decomposition for both.
 
     Minimises the objective of :func:`ridge_path` for every alpha and scores
@@ -358,7 +359,7 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
     Parameters
     ----------
     X, y, alphas, eps, fit_intercept, standardize, sample_weight, penalty_factor,
-    method, dtype, device
+    method, dtype, device, grid
         As in :func:`ridge_path`.
     criterion : {"loo", "gcv"}
         As in :func:`ridge_loo`.
@@ -371,48 +372,41 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from jaxreg.ridge import ridge_cv
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 4))
-    >>> res = ridge_cv(X, X @ [1.0, 2.0, 0.0, -1.0] + rng.normal(size=60), alphas=30)
-    >>> res.coef.shape
+    >>> import numpy as np, jaxreg
+    >>> X = np.random.default_rng(0).normal(size=(60, 4))
+    >>> jaxreg.ridge_cv(X, X @ [1.0, 2.0, 0.0, -1.0], alphas=30).coef.shape
     (4,)
     """
-    alphas = V.check_alphas(alphas)
-    eps = V.check_eps(eps)
     V.check_choice("criterion", criterion, CRITERIA)
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method=method, dtype=dtype, device=device,
-                   need_u=criterion == "loo", n_levels=_path.n_levels(alphas))
-    grid = setup.grid(alphas, eps)
-    out = setup.evaluate(grid, with_path=True, criterion=criterion)
-    path = setup.path_result(grid, out)
+    setup = _Setup(locals(), need_u=criterion == "loo")
+    values = setup.values()
+    out = setup.evaluate(values, with_path=True, criterion=criterion)
+    path = setup.path_result(values, out)
     cv_values = _average(out["cv"], "uniform_average", True)
     best = int(np.argmin(np.where(np.isnan(cv_values), np.inf, cv_values)))
     intercept = path.intercepts[best]
     return RidgeCVResult(
-        alphas=path.alphas, cv_values=cv_values, criterion=criterion,
-        index_best=best, alpha_best=float(path.alphas[best]),
+        alphas=path.alphas,
+        cv_values=cv_values,
+        criterion=criterion,
+        index_best=best,
+        alpha_best=float(path.alphas[best]),
         coef=path.coefs[best],
         intercept=float(intercept) if np.ndim(intercept) == 0 else intercept,
-        path=path, effective_df=out["df"])
+        path=path,
+        effective_df=out["df"],
+    )
 
 
-def ridge_alpha_max(X, y, *, fit_intercept=True, standardize=False,
-                    sample_weight=None, penalty_factor=None, dtype=None) -> float:
+def ridge_alpha_max(X, y, *, fit_intercept=True, standardize=False, sample_weight=None,
+                    penalty_factor=None, dtype=None) -> float:  # fmt: skip
     """The top of the default ridge grid: the lasso alpha_max at l1_ratio=0.001.
 
     ``max_j |x̃_jᵀ(ỹ - ȳ)| / (n·0.001·p_j)`` over the penalized features on the
     centred, weighted (and standardized) data with the unpenalized features
     projected out; the max over targets for 2-D y. This is glmnet's choice.
     """
-    setup = _Setup(X, y, fit_intercept=fit_intercept, standardize=standardize,
-                   sample_weight=sample_weight, penalty_factor=penalty_factor,
-                   method="auto", dtype=dtype, device=None, need_u=True,
-                   factor=False)
-    return setup.alpha_max
+    return _Setup(locals(), need_u=True, factor=False).alpha_max
 
 
 def _check_conversion(alpha, n_samples, sample_weight):

@@ -41,8 +41,15 @@ import numpy as np
 from jaxreg.datafits import dot
 from jaxreg.solvers import closed_form
 
-__all__ = ["Frame", "Members", "design_member", "gram_member", "reduce", "to_original",
-           "unreduce"]
+__all__ = [
+    "Frame",
+    "Members",
+    "design_member",
+    "gram_member",
+    "reduce",
+    "to_original",
+    "unreduce",
+]
 
 _EIN = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
 
@@ -109,12 +116,28 @@ def _precondition(diag, diag_before, enabled):
 
 
 def _no_free(pP, T, dtype):
-    return (jnp.zeros((0, 0), dtype), jnp.zeros((0, pP), dtype),
-            jnp.zeros((0, T), dtype))
+    return (
+        jnp.zeros((0, 0), dtype),
+        jnp.zeros((0, pP), dtype),
+        jnp.zeros((0, T), dtype),
+    )
 
 
-def gram_member(S0, Sx, Sy, Sxx, Sxy, Syy, const, idx_P, idx_U, *, fit_intercept,
-                standardize, precondition):
+def gram_member(
+    S0,
+    Sx,
+    Sy,
+    Sxx,
+    Sxy,
+    Syy,
+    const,
+    idx_P,
+    idx_U,
+    *,
+    fit_intercept,
+    standardize,
+    precondition,
+):
     """One member's reduced Gram problem from its weighted moments about a shift.
 
     ``S0 = Σ s``, ``Sx = Σ s·x``, ``Sy``, ``Sxx = Σ s·xxᵀ``, ``Sxy``, ``Syy`` with x, y
@@ -152,12 +175,27 @@ def gram_member(S0, Sx, Sy, Sxx, Sxy, Syy, const, idx_P, idx_U, *, fit_intercept
     GP = GP / jnp.outer(g, g)
     cP = cP / g[:, None]
     rank0 = rank0 + (1 if fit_intercept else 0)
-    return Members(GP, cP, jnp.maximum(yy_red, 0.0), yy, cP, mx, scale, my, g, M,
-                   G_UP, c_U, jnp.zeros((0,), G.dtype), rank0)
+    return Members(
+        GP,
+        cP,
+        jnp.maximum(yy_red, 0.0),
+        yy,
+        cP,
+        mx,
+        scale,
+        my,
+        g,
+        M,
+        G_UP,
+        c_U,
+        jnp.zeros((0,), G.dtype),
+        rank0,
+    )
 
 
-def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
-                  precondition):
+def design_member(
+    Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize, precondition
+):
     """One member's reduced design problem; ``s`` (n,) its weights summing to n,
     ``pos`` (n,) its rows with a positive weight, ``Xc``/``Yc`` about the shift."""
     n = Xc.shape[0]
@@ -171,8 +209,9 @@ def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
         mx = jnp.zeros(Xc.shape[1], Xc.dtype)
         my = jnp.zeros(Yc.shape[1], Xc.dtype)
         Xm, Ym = Xc, Yc
-    scale = (_standardize_scale(dot(s, Xm * Xm) / n) if standardize
-             else jnp.ones_like(mx))
+    scale = (
+        _standardize_scale(dot(s, Xm * Xm) / n) if standardize else jnp.ones_like(mx)
+    )
     root = jnp.sqrt(s)[:, None]
     Xs, Ys = Xm / scale * root, Ym * root
     yy_total = jnp.sum(Ys * Ys, axis=0) / n
@@ -194,8 +233,22 @@ def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
     g = _precondition(jnp.sum(XP * XP, axis=0) / n, diag_before, precondition)
     XP = XP / g
     yy = jnp.sum(Ys * Ys, axis=0) / n
-    return Members(XP, Ys, yy, yy_total, dot(XP.T, Ys) / n, mx, scale, my, g, M, G_UP,
-                   c_U, lev, rank0)
+    return Members(
+        XP,
+        Ys,
+        yy,
+        yy_total,
+        dot(XP.T, Ys) / n,
+        mx,
+        scale,
+        my,
+        g,
+        M,
+        G_UP,
+        c_U,
+        lev,
+        rank0,
+    )
 
 
 def _constant_columns(Xc, pos):
@@ -234,11 +287,35 @@ def _gram_members(Xc, Yc, sw, gidx, gex, pos, partition, member):
     return jax.vmap(member)(S0, Sx, Sy, Sxx, Sxy, Syy, const)
 
 
-@functools.partial(jax.jit, static_argnames=(
-    "fit_intercept", "standardize", "gram", "partition", "precondition",
-    "column_exponents"))
-def reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, fit_intercept, standardize,
-           gram, partition, precondition=True, column_exponents=True):
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "fit_intercept",
+        "standardize",
+        "gram",
+        "partition",
+        "precondition",
+        "column_exponents",
+    ),
+)
+def reduce(
+    X,
+    Y,
+    sw,
+    s,
+    pos,
+    gidx,
+    gex,
+    idx_P,
+    idx_U,
+    *,
+    fit_intercept,
+    standardize,
+    gram,
+    partition,
+    precondition=True,
+    column_exponents=True,
+):
     """Every member's reduced problem, the frame, and the shifted held-out rows.
 
     ``X`` (n, p), ``Y`` (n, T); ``sw`` (n,) sample weights summing to n; ``s``
@@ -271,11 +348,12 @@ def reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, fit_intercept, standard
         # A constant y centres to exactly 0 (then alpha_max is exactly 0); rounding
         # in its mean would leave noise for the solver to fit.
         used = (sw > 0)[:, None]
-        flat = (jnp.max(jnp.where(used, Ys, -jnp.inf), axis=0)
-                == jnp.min(jnp.where(used, Ys, jnp.inf), axis=0))
+        flat = jnp.max(jnp.where(used, Ys, -jnp.inf), axis=0) == jnp.min(
+            jnp.where(used, Ys, jnp.inf), axis=0
+        )
         Yc = jnp.where(flat, 0.0, Yc)
-    common = dict(idx_P=idx_P, idx_U=idx_U, fit_intercept=fit_intercept,
-                  standardize=standardize, precondition=precondition)
+    common = dict(idx_P=idx_P, idx_U=idx_U, precondition=precondition)
+    common.update(fit_intercept=fit_intercept, standardize=standardize)
     if gram:
         if not fit_intercept:
             pos = jnp.zeros_like(pos)  # no centring: no constant-column rule
@@ -305,7 +383,8 @@ def unreduce(coef, members, frame, idx_P, idx_U):
     if idx_U.shape[0]:
         # w_U = M (c_U - G_UP w_P), the least-squares fit of the free features.
         rhs = jnp.swapaxes(members.c_U, 1, 2)[:, :, None, :] - _EIN(
-            "fuq,ftkq->ftku", members.G_UP, w_P)
+            "fuq,ftkq->ftku", members.G_UP, w_P
+        )
         full = full.at[..., idx_U].set(_EIN("fvu,ftku->ftkv", members.M, rhs))
     w = full / members.x_scale[:, None, None, :]
     b = members.y_mean[:, :, None] - _EIN("fp,ftkp->ftk", members.x_mean, w)
@@ -318,5 +397,7 @@ def to_original(w, b_total, frame):
     (exact powers of two; a result beyond float64's range becomes inf)."""
     x_exp, y_exp = np.asarray(frame.x_exp), int(frame.y_exp)
     with np.errstate(over="ignore"):
-        return (np.ldexp(np.asarray(w, np.float64), y_exp - x_exp),
-                np.ldexp(np.asarray(b_total, np.float64), y_exp))
+        return (
+            np.ldexp(np.asarray(w, np.float64), y_exp - x_exp),
+            np.ldexp(np.asarray(b_total, np.float64), y_exp),
+        )

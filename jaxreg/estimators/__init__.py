@@ -31,5 +31,12 @@ from jaxreg.estimators._base import FISTA_STEPS_PER_ITER
 from jaxreg.estimators.enet import ElasticNet, ElasticNetCV, Lasso, LassoCV
 from jaxreg.estimators.ridge import Ridge, RidgeCV
 
-__all__ = ["ElasticNet", "ElasticNetCV", "FISTA_STEPS_PER_ITER", "Lasso", "LassoCV",
-           "Ridge", "RidgeCV"]
+__all__ = [
+    "ElasticNet",
+    "ElasticNetCV",
+    "FISTA_STEPS_PER_ITER",
+    "Lasso",
+    "LassoCV",
+    "Ridge",
+    "RidgeCV",
+]

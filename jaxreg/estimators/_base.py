@@ -26,6 +26,14 @@ TINY_TOL = 1e-300
 DTYPES = [np.float64, np.float32]
 
 
+def store(estimator, params):
+    """Store each constructor parameter as the attribute of its name and nothing
+    else (scikit-learn's rule: ``__init__`` stores, ``fit`` validates)."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def l1_ratio(value, name="l1_ratio"):
     value = V.check_real(name, value)
     if value > 1.0:
@@ -61,6 +69,17 @@ def cd_params(est):
     return max_iter * FISTA_STEPS_PER_ITER, max(tol, TINY_TOL)
 
 
+def cd_fit(est, X, y, sw):
+    """Validated X and y, and the keywords of the jaxreg call shared by the
+    coordinate-descent estimators' fits."""
+    steps, tol = cd_params(est)
+    X, y = est._validate(X, y)
+    sw, _ = sample_weight(sw, X.shape[0], scalar_is_none=True)
+    mode_ = mode(est.precompute, X.shape[1])
+    kw = dict(fit_intercept=est.fit_intercept, sample_weight=sw, mode=mode_)
+    return X, y, dict(kw, positive=est.positive, tol=tol, max_iter=steps)
+
+
 def sample_weight(sw, n, *, scalar_is_none):
     """Raw float64 weights and their sum (None and n without weights).
     scikit-learn's coordinate-descent estimators ignore a scalar weight; Ridge
@@ -85,11 +104,21 @@ def quietly(func, *args, **kwargs):
 def warn_not_converged(name, alphas, gaps, gap_tol, n_iter, converged, tol, max_iter):
     """scikit-learn's ConvergenceWarning for the alphas the estimator reports."""
     results.warn_not_converged(
-        alphas, gaps, gap_tol, n_iter, converged, tol=tol, max_iter=max_iter,
-        subject=name, steps="FISTA steps",
+        alphas,
+        gaps,
+        gap_tol,
+        n_iter,
+        converged,
+        tol=tol,
+        max_iter=max_iter,
+        subject=name,
+        steps="FISTA steps",
         allows=f" allows {FISTA_STEPS_PER_ITER * max_iter}",
         remedy="Increase max_iter, loosen tol, or scale the features (e.g. "
-               "StandardScaler).", category=ConvergenceWarning, stacklevel=3)
+        "StandardScaler).",
+        category=ConvergenceWarning,
+        stacklevel=3,
+    )
 
 
 class LinearRegressor(RegressorMixin, BaseEstimator):
@@ -98,8 +127,15 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     _multi_output = True
 
     def _validate(self, X, y):
-        X, y = validate_data(self, X, y, dtype=DTYPES, y_numeric=True,
-                             multi_output=self._multi_output, ensure_min_samples=2)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=DTYPES,
+            y_numeric=True,
+            multi_output=self._multi_output,
+            ensure_min_samples=2,
+        )
         return X, np.asarray(y, dtype=np.float64)
 
     def predict(self, X):
@@ -121,8 +157,11 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         """coef (T, p), intercept (T,): stored with sklearn's shapes and X's dtype."""
         if y.ndim == 1 or y.shape[1] == 1:
             self.coef_ = np.asarray(coef[0], dtype=dtype)
-            self.intercept_ = (np.asarray(intercept, dtype=dtype) if y.ndim == 2
-                               else dtype.type(intercept[0]))
+            self.intercept_ = (
+                np.asarray(intercept, dtype=dtype)
+                if y.ndim == 2
+                else dtype.type(intercept[0])
+            )
         else:
             self.coef_ = np.asarray(coef, dtype=dtype)
             self.intercept_ = np.asarray(intercept, dtype=dtype)

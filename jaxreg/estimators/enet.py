@@ -73,31 +73,19 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from jaxreg.estimators import ElasticNet
+    >>> import numpy as np, jaxreg
     >>> X = np.random.default_rng(0).normal(size=(50, 4))
-    >>> model = ElasticNet(alpha=0.1).fit(X, X @ [1.0, 0.0, -1.0, 0.0])
+    >>> model = jaxreg.ElasticNet(alpha=0.1).fit(X, X @ [1.0, 0.0, -1.0, 0.0])
     >>> model.coef_.shape
     (4,)
     """
 
     _estimator_name = "ElasticNet"
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True,
-                 precompute=False, max_iter=1000, copy_X=True, tol=1e-4,
-                 warm_start=False, positive=False, random_state=None,
-                 selection="cyclic"):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.max_iter = max_iter
-        self.copy_X = copy_X
-        self.tol = tol
-        self.warm_start = warm_start
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False,
+                 max_iter=1000, copy_X=True, tol=1e-4, warm_start=False, positive=False,
+                 random_state=None, selection="cyclic"):  # fmt: skip
+        B.store(self, locals())
 
     def _l1(self):
         return B.l1_ratio(self.l1_ratio)
@@ -120,15 +108,11 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
         """
         alpha = V.check_real("alpha", self.alpha)
         l1_ratio = self._l1()
-        steps, tol = B.cd_params(self)
         V.check_flag("warm_start", self.warm_start)
-        X, y = self._validate(X, y)
-        n, p = X.shape
-        sw, _ = B.sample_weight(sample_weight, n, scalar_is_none=True)
-        res = B.quietly(multi_target_path, X, y, l1_ratio=l1_ratio, alphas=[alpha],
-                        fit_intercept=self.fit_intercept, sample_weight=sw,
-                        positive=self.positive, tol=tol, max_iter=steps,
-                        mode=B.mode(self.precompute, p))
+        X, y, kw = B.cd_fit(self, X, y, sample_weight)
+        res = B.quietly(
+            multi_target_path, X, y, l1_ratio=l1_ratio, alphas=[alpha], **kw
+        )
         self._set_coef(res.coefs[0], res.intercepts[0], y, X.dtype)
         gaps = res.target_gaps[0]
         n_iter = np.maximum(res.target_n_iter[0], 1)
@@ -138,9 +122,16 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
         else:
             self.n_iter_ = [int(i) for i in n_iter]
             self.dual_gap_ = np.asarray(gaps, dtype=X.dtype)
-        B.warn_not_converged(self._estimator_name, np.full(len(gaps), alpha), gaps,
-                             res.target_gap_tol, n_iter, res.target_converged[0],
-                             self.tol, self.max_iter)
+        B.warn_not_converged(
+            self._estimator_name,
+            np.full(len(gaps), alpha),
+            gaps,
+            res.target_gap_tol,
+            n_iter,
+            res.target_converged[0],
+            self.tol,
+            self.max_iter,
+        )
         return self
 
     @property
@@ -169,20 +160,11 @@ class Lasso(ElasticNet):
 
     _estimator_name = "Lasso"
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False,
-                 copy_X=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 positive=False, random_state=None, selection="cyclic"):
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True,
+                 max_iter=1000, tol=1e-4, warm_start=False, positive=False,
+                 random_state=None, selection="cyclic"):  # fmt: skip
         # No l1_ratio: get_params reads the signature, and fit uses _l1().
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.warm_start = warm_start
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
+        B.store(self, locals())
 
     def _l1(self):
         return 1.0
@@ -242,22 +224,8 @@ class ElasticNetCV(B.LinearRegressor):
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True,
                  precompute="auto", max_iter=1000, tol=1e-4, cv=None, copy_X=True,
                  verbose=0, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic", selection_rule="min"):
-        self.l1_ratio = l1_ratio
-        self.eps = eps
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.max_iter = max_iter
-        self.tol = tol
-        self.cv = cv
-        self.copy_X = copy_X
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
-        self.selection_rule = selection_rule
+                 selection="cyclic", selection_rule="min"):  # fmt: skip
+        B.store(self, locals())
 
     def _l1_ratios(self):
         value = self.l1_ratio
@@ -284,7 +252,6 @@ class ElasticNetCV(B.LinearRegressor):
         self
         """
         ratios, _ = self._l1_ratios()
-        steps, tol = B.cd_params(self)
         V.check_real("eps", self.eps, low_open=True)
         V.check_choice("selection_rule", self.selection_rule, ("min", "1se"))
         alphas = self.alphas
@@ -304,23 +271,20 @@ class ElasticNetCV(B.LinearRegressor):
                     f"alphas must be non-negative finite values, got {alphas!r}."
                 )
             alphas = arr
-        X, y = self._validate(X, y)
-        n, p = X.shape
-        sw, _ = B.sample_weight(sample_weight, n, scalar_is_none=True)
-        results = B.quietly(
-            cv_paths, X, y, l1_ratio=ratios, cv=check_cv(self.cv), alphas=alphas,
-            eps=self.eps, fit_intercept=self.fit_intercept, sample_weight=sw,
-            positive=self.positive, tol=tol, max_iter=steps,
-            mode=B.mode(self.precompute, p))
-        self._store(results, ratios, X.dtype, p)
+        X, y, kw = B.cd_fit(self, X, y, sample_weight)
+        kw.update(l1_ratio=ratios, cv=check_cv(self.cv), alphas=alphas, eps=self.eps)
+        results = B.quietly(cv_paths, X, y, **kw)
+        self._store(results, ratios, X.dtype, X.shape[1])
         return self
 
     def _store(self, results, ratios, dtype, p):
         # Best l1_ratio as scikit-learn: strictly smaller minimum, in list order.
         best = 0
         for i, r in enumerate(results):
-            if r.mse_mean[r.index_min] < results[best].mse_mean[
-                    results[best].index_min]:
+            if (
+                r.mse_mean[r.index_min]
+                < results[best].mse_mean[results[best].index_min]
+            ):
                 best = i
         res = results[best]
         index = res.index_min if self.selection_rule == "min" else res.index_1se
@@ -330,18 +294,29 @@ class ElasticNetCV(B.LinearRegressor):
         self.mse_path_ = np.squeeze(mse).astype(dtype)
         self.mse_se_ = np.squeeze(np.stack([r.mse_se for r in results])).astype(dtype)
         alphas = np.stack([r.alphas for r in results])
-        self.alphas_ = (alphas[0] if len(results) == 1 or not isinstance(
-            self.alphas, numbers.Integral) else alphas).astype(dtype)
+        self.alphas_ = (
+            alphas[0]
+            if len(results) == 1 or not isinstance(self.alphas, numbers.Integral)
+            else alphas
+        ).astype(dtype)
         path = res.path
-        self._set_coef(path.coefs[index][None, :p], path.intercepts[index][None],
-                       np.empty(1), dtype)
+        self._set_coef(
+            path.coefs[index][None, :p],
+            path.intercepts[index][None],
+            np.empty(1),
+            dtype,
+        )
         self.dual_gap_ = float(path.gaps[index])
         self.n_iter_ = max(int(path.n_iter[index]), 1)
         B.warn_not_converged(
-            self._estimator_name, path.alphas[index:index + 1],
-            path.gaps[index:index + 1], np.array([path.gap_tol]),
-            np.array([path.n_iter[index]]), path.converged[index:index + 1],
-            self.tol, self.max_iter,
+            self._estimator_name,
+            path.alphas[index : index + 1],
+            path.gaps[index : index + 1],
+            np.array([path.gap_tol]),
+            np.array([path.n_iter[index]]),
+            path.converged[index : index + 1],
+            self.tol,
+            self.max_iter,
         )
 
 
@@ -366,24 +341,11 @@ class LassoCV(ElasticNetCV):
 
     _estimator_name = "LassoCV"
 
-    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True,
-                 precompute="auto", max_iter=1000, tol=1e-4, copy_X=True, cv=None,
-                 verbose=False, n_jobs=None, positive=False, random_state=None,
-                 selection="cyclic", selection_rule="min"):
-        self.eps = eps
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.precompute = precompute
-        self.max_iter = max_iter
-        self.tol = tol
-        self.copy_X = copy_X
-        self.cv = cv
-        self.verbose = verbose
-        self.n_jobs = n_jobs
-        self.positive = positive
-        self.random_state = random_state
-        self.selection = selection
-        self.selection_rule = selection_rule
+    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, precompute="auto",
+                 max_iter=1000, tol=1e-4, copy_X=True, cv=None, verbose=False,
+                 n_jobs=None, positive=False, random_state=None, selection="cyclic",
+                 selection_rule="min"):  # fmt: skip
+        B.store(self, locals())
 
     def _l1_ratios(self):
         return [1.0], False

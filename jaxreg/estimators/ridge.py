@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, check_cv
 
+from jaxreg import _docs
 from jaxreg import _validation as V
 from jaxreg.cv import solve as cv_solve
 from jaxreg.estimators import _base as B
@@ -24,8 +25,16 @@ from jaxreg.ridge import ridge_loo, ridge_path
 __all__ = ["Ridge", "RidgeCV"]
 
 
-_RIDGE_SOLVERS = ("auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga",
-                  "lbfgs")
+_RIDGE_SOLVERS = (
+    "auto",
+    "svd",
+    "cholesky",
+    "lsqr",
+    "sparse_cg",
+    "sag",
+    "saga",
+    "lbfgs",
+)
 
 
 def _ridge_alpha(alpha, n_targets):
@@ -84,37 +93,17 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
     """
 
     def __init__(self, alpha=1.0, *, fit_intercept=True, copy_X=True, max_iter=None,
-                 tol=1e-4, solver="auto", positive=False, random_state=None):
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.max_iter = max_iter
-        self.tol = tol
-        self.solver = solver
-        self.positive = positive
-        self.random_state = random_state
+                 tol=1e-4, solver="auto", positive=False,
+                 random_state=None):  # fmt: skip
+        B.store(self, locals())
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the ridge model.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : float or array-like of shape (n_samples,), optional
-            Raw weights (not rescaled: scaling them rescales alpha, as in
-            scikit-learn).
-
-        Returns
-        -------
-        self
-        """
+    def _params(self):
         fit_intercept = V.check_flag("fit_intercept", self.fit_intercept)
         V.check_flag("copy_X", self.copy_X)
         positive = V.check_flag("positive", self.positive)
         tol = max(V.check_real("tol", self.tol), B.TINY_TOL)
-        max_iter = 15000 if self.max_iter is None else V.check_int("max_iter",
-                                                                self.max_iter)
+        max_iter = 15000 if self.max_iter is None else self.max_iter
+        max_iter = V.check_int("max_iter", max_iter)
         solver = V.check_choice("solver", self.solver, _RIDGE_SOLVERS)
         if positive and solver not in ("auto", "lbfgs"):
             raise ValueError(
@@ -126,34 +115,64 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
                 "'lbfgs' solver can be used only when positive=True. Please use "
                 "another solver."
             )
+        return fit_intercept, positive, tol, max_iter
+
+    def _positive(self, X, Y, alpha, total, tol, max_iter, kw):  # fmt: skip
+        """Non-negative ridge: the elastic-net path at l1_ratio=0, by FISTA."""
+        steps = max_iter * B.FISTA_STEPS_PER_ITER
+        res = B.quietly(
+            multi_target_path,
+            X,
+            Y,
+            l1_ratio=0.0,
+            alphas=[alpha],
+            positive=True,
+            tol=tol,
+            max_iter=steps,
+            **kw,
+        )
+        B.warn_not_converged(
+            "Ridge",
+            np.full(Y.shape[1], alpha * total),
+            res.target_gaps[0],
+            res.target_gap_tol,
+            np.maximum(res.target_n_iter[0], 1),
+            res.target_converged[0],
+            self.tol,
+            max_iter,
+        )
+        self.solver_ = "fista"
+        return res
+
+    @_docs.shared
+    def fit(self, X, y, sample_weight=None):
+        """Fit the ridge model.
+
+        Parameters
+        ----------
+        [ridge_fit]
+
+        Returns
+        -------
+        self
+        """
+        fit_intercept, positive, tol, max_iter = self._params()
         X, y = self._validate(X, y)
         n = X.shape[0]
         Y = y[:, None] if y.ndim == 1 else y
         T = Y.shape[1]
-        alpha = _ridge_alpha(self.alpha, T)
         sw, total = B.sample_weight(sample_weight, n, scalar_is_none=False)
-        path_alpha = alpha / total
-        p = X.shape[1]
-        coef = np.zeros((T, p))
-        intercept = np.zeros(T)
+        path_alpha = _ridge_alpha(self.alpha, T) / total
+        coef, intercept = np.zeros((T, X.shape[1])), np.zeros(T)
         n_iter = np.ones(T, dtype=np.int64)
+        kw = dict(fit_intercept=fit_intercept, sample_weight=sw)
         for a in np.unique(path_alpha):
             targets = np.flatnonzero(path_alpha == a)
             if positive:
-                res = B.quietly(
-                    multi_target_path, X, Y[:, targets], l1_ratio=0.0, alphas=[a],
-                    fit_intercept=fit_intercept, sample_weight=sw, positive=True,
-                    tol=tol, max_iter=max_iter * B.FISTA_STEPS_PER_ITER)
+                res = self._positive(X, Y[:, targets], a, total, tol, max_iter, kw)
                 n_iter[targets] = np.maximum(res.target_n_iter[0], 1)
-                B.warn_not_converged(
-                    "Ridge", np.full(len(targets), a * total), res.target_gaps[0],
-                    res.target_gap_tol, n_iter[targets], res.target_converged[0],
-                    self.tol, max_iter,
-                )
-                self.solver_ = "fista"
             else:
-                res = ridge_path(X, Y[:, targets], alphas=[a],
-                                 fit_intercept=fit_intercept, sample_weight=sw)
+                res = ridge_path(X, Y[:, targets], alphas=[a], **kw)
                 self.solver_ = res.mode
             coef[targets] = np.asarray(res.coefs[0]).reshape(len(targets), -1)
             intercept[targets] = np.asarray(res.intercepts[0]).reshape(-1)
@@ -236,14 +255,8 @@ n_alphas)
 
     def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,
                  cv=None, gcv_mode=None, store_cv_results=False,
-                 alpha_per_target=False):
-        self.alphas = alphas
-        self.fit_intercept = fit_intercept
-        self.scoring = scoring
-        self.cv = cv
-        self.gcv_mode = gcv_mode
-        self.store_cv_results = store_cv_results
-        self.alpha_per_target = alpha_per_target
+                 alpha_per_target=False):  # fmt: skip
+        B.store(self, locals())
 
     def _check_alphas(self, strict):
         arr = np.atleast_1d(np.asarray(self.alphas, dtype=np.float64)).ravel()
@@ -255,16 +268,14 @@ n_alphas)
                 raise ValueError(f"alphas[{i}] must be {rule}, got {float(a)!r}.")
         return arr
 
+    @_docs.shared
     def fit(self, X, y, sample_weight=None):
         """Fit ridge for every alpha and keep the best by cross-validation.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : float or array-like of shape (n_samples,), optional
-            Raw weights (they rescale alpha, as in scikit-learn); they also weight
-            the held-out scores.
+        [ridge_fit]
+            They also weight the held-out scores.
 
         Returns
         -------
@@ -286,37 +297,47 @@ n_alphas)
         Xf = np.asarray(X, np.float64)
         Y = y[:, None] if y.ndim == 1 else y
         if self.cv is None:
-            best_alpha, best_score = self._fit_loo(Xf, y, Y, sw, alphas, total,
-                                                   fit_intercept, store, per_target)
+            best_alpha, best_score = self._fit_loo(
+                Xf, y, Y, sw, alphas, total, fit_intercept, store, per_target
+            )
         elif self.scoring is None:
-            best_alpha, best_score = self._fit_kfold(Xf, y, Y, sw, alphas,
-                                                     fit_intercept)
+            best_alpha, best_score = self._fit_kfold(
+                Xf, y, Y, sw, alphas, fit_intercept
+            )
         else:
-            search = GridSearchCV(Ridge(fit_intercept=fit_intercept),
-                                  {"alpha": list(alphas)}, cv=self.cv,
-                                  scoring=self.scoring)
+            search = GridSearchCV(
+                Ridge(fit_intercept=fit_intercept),
+                {"alpha": list(alphas)},
+                cv=self.cv,
+                scoring=self.scoring,
+            )
             search.fit(Xf, y, sample_weight=sw)
             best_alpha = float(search.best_params_["alpha"])
             best_score = float(search.best_score_)
         model = Ridge(alpha=best_alpha, fit_intercept=fit_intercept)
         model.fit(Xf, y, sample_weight=sw)
-        self._set_coef(np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_),
-                       y, X.dtype)
+        self._set_coef(
+            np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_), y, X.dtype
+        )
         self.alpha_ = best_alpha
         self.best_score_ = best_score
         return self
 
-    def _fit_loo(self, X, y, Y, sw, alphas, total, fit_intercept, store, per_target):
+    def _fit_loo(self, X, y, Y, sw, alphas, total, fit_intercept, store,
+                 per_target):  # fmt: skip
         path_alphas = alphas / total
         T = Y.shape[1]
         per_target = per_target and T > 1
         if self.scoring is None and not store:
             n, p = X.shape
-            method = "svd" if self.gcv_mode == "svd" else ("eigh" if n >= p else
-                                                           "dual")
+            method = "svd" if self.gcv_mode == "svd" else ("eigh" if n >= p else "dual")
             loo = ridge_loo(
-                X, Y, alphas=path_alphas, fit_intercept=fit_intercept,
-                sample_weight=sw, method=method,
+                X,
+                Y,
+                alphas=path_alphas,
+                fit_intercept=fit_intercept,
+                sample_weight=sw,
+                method=method,
                 multioutput="raw_values" if per_target else "uniform_average",
             )
             # ridge_loo averages with weights summing to n; sklearn's raw weights.
@@ -329,25 +350,41 @@ n_alphas)
                 scores = -scores
                 values = sq
             else:
-                ys = (Y - (sw if sw is not None else np.ones(len(Y))) @ Y
-                      / total) if fit_intercept else Y
+                ys = (
+                    (Y - (sw if sw is not None else np.ones(len(Y))) @ Y / total)
+                    if fit_intercept
+                    else Y
+                )
                 offset = Y - ys
-                pred = (ys[..., None] * root[:, None, None] - err) / root[:, None,
-                                                                        None]
+                pred = (ys[..., None] * root[:, None, None] - err) / root[:, None, None]
                 pred = pred + offset[..., None]
                 values = pred
                 scorer = check_scoring(self, scoring=self.scoring)
                 params = {} if sw is None else {"sample_weight": sw}
                 ident = _Identity()
                 if per_target:
-                    scores = np.array([[scorer(ident, pred[:, t, j], Y[:, t],
-                                               **params) for t in range(T)]
-                                       for j in range(len(alphas))])
+                    scores = np.array(
+                        [
+                            [
+                                scorer(ident, pred[:, t, j], Y[:, t], **params)
+                                for t in range(T)
+                            ]
+                            for j in range(len(alphas))
+                        ]
+                    )
                 else:
                     yy = y if y.ndim == 1 else Y
-                    scores = np.array([
-                        scorer(ident, pred[:, 0, j] if y.ndim == 1 else pred[:, :, j],
-                               yy, **params) for j in range(len(alphas))])
+                    scores = np.array(
+                        [
+                            scorer(
+                                ident,
+                                pred[:, 0, j] if y.ndim == 1 else pred[:, :, j],
+                                yy,
+                                **params,
+                            )
+                            for j in range(len(alphas))
+                        ]
+                    )
             if store:
                 self.cv_results_ = values[:, 0, :] if y.ndim == 1 else values
         scores = np.where(np.isnan(scores), -np.inf, scores)
@@ -359,10 +396,9 @@ n_alphas)
     def _fit_kfold(self, X, y, Y, sw, alphas, fit_intercept):
         # Each training fold solves scikit-learn's Ridge(alpha): the path alpha
         # alpha / Σ_train weights, which differs between folds ("sum" units).
-        _, solved = B.quietly(
-            cv_solve, X, Y, [0.0], cv=check_cv(self.cv), alphas=alphas, eps=1e-3,
-            groups=None, model=dict(fit_intercept=fit_intercept, sample_weight=sw),
-            solver={}, alpha_units="sum", y_ndim=(2,))
+        kw = dict(X=X, y=Y, cv=check_cv(self.cv), alphas=alphas, sample_weight=sw)
+        kw.update(fit_intercept=fit_intercept)
+        _, solved = B.quietly(cv_solve, kw, [0.0], alpha_units="sum", y_ndim=(2,))
         # R² (K, T, k): uniform average over targets (r2_score), mean over folds
         # (GridSearchCV). The grid is sorted decreasing; report in the user's order.
         mean_r2 = solved[0][6].mean(axis=(0, 1))

@@ -104,8 +104,9 @@ def factor_gram(G, c, l2, *, terms: int):
     keep = _keep(e, "eigh", G.shape[0], terms)
     e_safe = jnp.where(keep, e, 1.0)
     # u = UᵀY/√n with U = A V / (√n σ), so u = Vᵀc / σ.
-    u = jnp.where(keep[:, None], _dot(V.T, d[:, None] * c) / jnp.sqrt(e_safe)[:, None],
-                  0.0)
+    u = jnp.where(
+        keep[:, None], _dot(V.T, d[:, None] * c) / jnp.sqrt(e_safe)[:, None], 0.0
+    )
     n_dummy = jnp.zeros((0, e.shape[0]), G.dtype)
     return Factor(jnp.where(keep, e, 0.0), keep, u, V, n_dummy, d)
 
@@ -144,8 +145,14 @@ def factorize(A, Y, l2, method: str, need_u: bool):
     e, Q = jnp.linalg.eigh(_dot(A, A.T) / n)
     keep = _keep(e, "dual", n, m)
     U = Q * keep
-    return Factor(jnp.where(keep, e, 0.0), keep, _dot(U.T, Y) / root_n,
-                  jnp.zeros((m, 0), dt), U, d)
+    return Factor(
+        jnp.where(keep, e, 0.0),
+        keep,
+        _dot(U.T, Y) / root_n,
+        jnp.zeros((m, 0), dt),
+        U,
+        d,
+    )
 
 
 def shrinkage(fac, alphas):
@@ -213,8 +220,9 @@ def loo(fac, Y, lev, rank0, alphas, inv):
     # divide both by alpha, which also gives the alpha -> 0 limit (the
     # minimum-norm interpolant's leave-one-out error).
     inside = d0 == 0.0
-    num = jnp.where(inside[None, :, None], num_s,
-                    r0[None] + alphas[:, None, None] * num_s)
+    num = jnp.where(
+        inside[None, :, None], num_s, r0[None] + alphas[:, None, None] * num_s
+    )
     den = jnp.where(inside[None, :], den_s, d0[None, :] + alphas[:, None] * den_s)
     den_safe = jnp.where(den > 0, den, 1.0)[:, :, None]
     err = jnp.where(den[:, :, None] > 0, num / den_safe, jnp.inf)
@@ -231,7 +239,9 @@ def gcv(fac, n_pos, rank0, alphas, inv, rss):
     plain = rss / (resid_trace / n_pos)[:, None] ** 2
     # An interpolating fit (rank n): RSS and (n - df)² are both O(alpha²).
     scaled_u = inv[:, :, None] * fac.u[None]
-    interp = n_pos**2 * jnp.sum(scaled_u * scaled_u, axis=1) / (
-        jnp.sum(inv, axis=1)[:, None] ** 2
+    interp = (
+        n_pos**2
+        * jnp.sum(scaled_u * scaled_u, axis=1)
+        / (jnp.sum(inv, axis=1)[:, None] ** 2)
     )
     return jnp.where(n_out > 0, plain, interp)

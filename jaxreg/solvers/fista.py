@@ -72,8 +72,18 @@ def duality_gap(datafit, penalty, W):
     return gap, rr, q
 
 
-def fista_batch(datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, *,
-                check_every: int, unroll: int = 1) -> FistaResult:
+def fista_batch(
+    datafit,
+    penalty,
+    coef0,
+    active0,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    check_every: int,
+    unroll: int = 1,
+) -> FistaResult:
     """Solve the B problems of ``penalty``'s levels, sharing the datafit.
 
     ``coef0`` (B, p) the starts (made feasible first); ``active0`` (B,) the
@@ -93,15 +103,22 @@ def fista_batch(datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, 
 
     def body(state):
         w, z, t, it, gap, rr, active = state
-        (w2, z2, t2), _ = jax.lax.scan(one_step, (w, z, t), None, length=check_every,
-                                       unroll=unroll)
+        (w2, z2, t2), _ = jax.lax.scan(
+            one_step, (w, z, t), None, length=check_every, unroll=unroll
+        )
         gap2, rr2, _ = duality_gap(datafit, penalty, w2)
         keep = active[:, None]
         it = it + check_every * active.astype(it.dtype)
         new_active = active & (gap2 > tol_abs) & (it < max_iter)
-        return (jnp.where(keep, w2, w), jnp.where(keep, z2, z),
-                jnp.where(active, t2, t), it, jnp.where(active, gap2, gap),
-                jnp.where(active, rr2, rr), new_active)
+        return (
+            jnp.where(keep, w2, w),
+            jnp.where(keep, z2, z),
+            jnp.where(active, t2, t),
+            it,
+            jnp.where(active, gap2, gap),
+            jnp.where(active, rr2, rr),
+            new_active,
+        )
 
     def cond(state):
         return jnp.any(state[-1])
@@ -109,16 +126,34 @@ def fista_batch(datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, 
     coef0 = jnp.where(active0[:, None], penalty.prox(coef0, 0.0), coef0)
     gap0, rr0, _ = duality_gap(datafit, penalty, coef0)
     B = coef0.shape[0]
-    state = (coef0, coef0, jnp.ones(B, coef0.dtype), jnp.zeros(B, jnp.int32), gap0,
-             rr0, active0 & (gap0 > tol_abs))
+    state = (
+        coef0,
+        coef0,
+        jnp.ones(B, coef0.dtype),
+        jnp.zeros(B, jnp.int32),
+        gap0,
+        rr0,
+        active0 & (gap0 > tol_abs),
+    )
     w, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
     # A non-finite gap (overflow, NaN data) never counts as converged.
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 
 
 @functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll"))
-def solve_path(datafit, penalty, lipschitz, tol_abs, max_iter, fixed_coef, fixed, *,
-               check_every: int = 10, chunk: int, unroll: int = 1) -> FistaResult:
+def solve_path(
+    datafit,
+    penalty,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    fixed_coef,
+    fixed,
+    *,
+    check_every: int = 10,
+    chunk: int,
+    unroll: int = 1,
+) -> FistaResult:
     """Every level of ``penalty`` (k of them, ordered from the sparsest), in chunks.
 
     Each chunk of ``chunk`` levels is one batched solve warm-started from the last
@@ -141,10 +176,20 @@ def solve_path(datafit, penalty, lipschitz, tol_abs, max_iter, fixed_coef, fixed
     def run_chunk(coef_prev, xs):
         lam, fix = xs
         coef0 = jnp.where(fix[:, None], fixed_coef, coef_prev)
-        res = fista_batch(datafit, penalty.with_levels(lam), coef0, ~fix, lipschitz,
-                          tol_abs, max_iter, check_every=check_every, unroll=unroll)
-        res = res._replace(gap=jnp.where(fix, 0.0, res.gap),
-                           converged=res.converged | fix)
+        res = fista_batch(
+            datafit,
+            penalty.with_levels(lam),
+            coef0,
+            ~fix,
+            lipschitz,
+            tol_abs,
+            max_iter,
+            check_every=check_every,
+            unroll=unroll,
+        )
+        res = res._replace(
+            gap=jnp.where(fix, 0.0, res.gap), converged=res.converged | fix
+        )
         return res.coef[-1], res
 
     _, res = jax.lax.scan(run_chunk, jnp.zeros(p, fixed_coef.dtype), (levels, fixed))

@@ -46,8 +46,20 @@ def width(size: int, p: int) -> int:
 
 
 @functools.partial(jax.jit, static_argnames=("check_every", "exact"))
-def _solve_subset(datafits, penalties, idx, mask, coef0, active0, lipschitz, tol_abs,
-                  max_iter, *, check_every, exact):
+def _solve_subset(
+    datafits,
+    penalties,
+    idx,
+    mask,
+    coef0,
+    active0,
+    lipschitz,
+    tol_abs,
+    max_iter,
+    *,
+    check_every,
+    exact,
+):
     """FISTA for every member on the columns ``idx`` (padded entries masked)."""
 
     def one(df, pen, w0, act, lip, tol):
@@ -57,12 +69,21 @@ def _solve_subset(datafits, penalties, idx, mask, coef0, active0, lipschitz, tol
         # rho·|S| against rho·p), and FISTA's iterations grow with its square root.
         lip = jnp.minimum(lip, df_s.lipschitz(exact))
         # Padded coordinates have no data, a zero start and a [0, 0] box.
-        return fista.fista_batch(df_s, pen_s, w0[:, idx] * mask, act, lip, tol,
-                                 max_iter, check_every=check_every)
+        return fista.fista_batch(
+            df_s,
+            pen_s,
+            w0[:, idx] * mask,
+            act,
+            lip,
+            tol,
+            max_iter,
+            check_every=check_every,
+        )
 
     axes = (0, penalties.member_axes(), 0, None, 0, 0)
-    return jax.vmap(one, in_axes=axes)(datafits, penalties, coef0, active0, lipschitz,
-                                       tol_abs)
+    return jax.vmap(one, in_axes=axes)(
+        datafits, penalties, coef0, active0, lipschitz, tol_abs
+    )
 
 
 @jax.jit
@@ -98,65 +119,91 @@ def _candidates(in_set, score, lam_next, lam_prev):
     return in_set
 
 
-def solve_path(datafits, penalties, levels, q0, lipschitz, tol_abs, max_iter,
-               fixed_coef, fixed, *, chunk, check_every, exact):
+def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
+    """One chunk: solve on the working set, check every feature on the full
+    problem, add the violators and solve again until there are none."""
+    F, chunk, p = coef0.shape
+    dt = opts["dtype"]
+    iters = np.zeros((F, chunk), np.int64)
+    while True:
+        S = np.flatnonzero(in_set)
+        W = width(max(S.size, 1), p)
+        idx = np.zeros(W, np.int64)
+        idx[: S.size] = S
+        res = _solve_subset(
+            datafits,
+            pen,
+            jnp.asarray(idx),
+            jnp.asarray(np.arange(W) < S.size),
+            jnp.asarray(coef0, dt),
+            jnp.asarray(~fix),
+            opts["lipschitz"],
+            opts["tol_abs"],
+            opts["max_iter"],
+            check_every=opts["check_every"],
+            exact=opts["exact"],
+        )
+        iters += np.asarray(res.n_iter)
+        full = np.zeros((F, chunk, p))
+        full[:, :, S] = np.asarray(res.coef, np.float64)[:, :, : S.size]
+        full = np.where(fix[None, :, None], fixed_coef[:, None, :], full)
+        checked = _check(datafits, pen, jnp.asarray(full, dt), jnp.asarray(fix))
+        violators = ~in_set & np.asarray(checked[3])
+        if not violators.any():
+            return full, iters, checked[:3]
+        in_set = in_set | violators
+        coef0 = full
+
+
+def _result_fields(F, k, p):
+    """The shapes and types of the fields of a FistaResult (F, k, ...)."""
+    return [
+        ((F, k, p), float),
+        ((F, k), np.int64),
+        ((F, k), float),
+        ((F, k), float),
+        ((F, k), bool),
+    ]
+
+
+def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     """Every level (k, decreasing, a multiple of ``chunk``) for F members sharing
     one working set per chunk.
 
     ``datafits``/``penalties``: pytrees with a leading member axis F (the
     penalties' levels are replaced chunk by chunk); ``q0`` (F, p) the negative
-    gradient at 0; ``lipschitz``, ``tol_abs`` (F,); ``fixed``/``fixed_coef`` as in
-    :func:`jaxreg.solvers.fista.solve_path` ((k,) and (F, p)). Returns a
+    gradient at 0; ``fixed``/``fixed_coef`` as in
+    :func:`jaxreg.solvers.fista.solve_path` ((k,) and (F, p)); ``opts``:
+    ``lipschitz`` and ``tol_abs`` (F,), ``max_iter``, ``chunk``, ``check_every``
+    and ``exact`` (the step-size method). Returns a
     :class:`~jaxreg.solvers.fista.FistaResult` of NumPy arrays (F, k, ...), with the
     gaps of the full problems.
     """
     F, p = q0.shape
-    k = len(levels)
-    dt = q0.dtype
-    l1 = np.asarray(penalties.l1)
-    must = (l1 == 0).any(axis=0)  # unpenalized (bounded) features stay in
+    k, chunk = len(levels), opts["chunk"]
+    opts["dtype"] = q0.dtype
+    must = (np.asarray(penalties.l1) == 0).any(axis=0)  # unpenalized: stay in
     fixed_coef = np.asarray(fixed_coef)
     w_prev = np.zeros((F, p))
     score = np.max(np.asarray(_scores(penalties, q0)), axis=0)
     lam_prev = float(levels[0])
-    out = dict(coef=np.zeros((F, k, p)), n_iter=np.zeros((F, k), np.int64),
-               gap=np.zeros((F, k)), rr=np.zeros((F, k)))
+    out = fista.FistaResult(
+        *(np.zeros(shape, t) for shape, t in _result_fields(F, k, p))
+    )
     for start in range(0, k, chunk):
         sl = slice(start, start + chunk)
-        lam = np.asarray(levels[sl])
-        fix = np.asarray(fixed[sl])
-        pen = penalties._replace(alpha=jnp.asarray(lam, dt))
-        in_set = _candidates((w_prev != 0).any(axis=0) | must, score, lam[-1],
-                             lam_prev)
-        coef0 = np.where(fix[None, :, None], fixed_coef[:, None, :],
-                         w_prev[:, None, :])
-        iters = np.zeros((F, chunk), np.int64)
-        while True:
-            S = np.flatnonzero(in_set)
-            W = width(max(S.size, 1), p)
-            idx = np.zeros(W, np.int64)
-            idx[:S.size] = S
-            mask = np.arange(W) < S.size
-            res = _solve_subset(datafits, pen, jnp.asarray(idx), jnp.asarray(mask),
-                                jnp.asarray(coef0, dt), jnp.asarray(~fix), lipschitz,
-                                tol_abs, max_iter, check_every=check_every,
-                                exact=exact)
-            iters += np.asarray(res.n_iter)
-            full = np.zeros((F, chunk, p))
-            full[:, :, S] = np.asarray(res.coef, np.float64)[:, :, :S.size]
-            full = np.where(fix[None, :, None], fixed_coef[:, None, :], full)
-            gap, rr, q_last, bad = _check(datafits, pen, jnp.asarray(full, dt),
-                                          jnp.asarray(fix))
-            violators = ~in_set & np.asarray(bad)
-            if not violators.any():
-                break
-            in_set |= violators
-            coef0 = full
-        out["coef"][:, sl], out["n_iter"][:, sl] = full, iters
-        out["gap"][:, sl] = np.where(fix, 0.0, np.asarray(gap))
-        out["rr"][:, sl] = np.asarray(rr)
+        lam, fix = np.asarray(levels[sl]), np.asarray(fixed[sl])
+        pen = penalties._replace(alpha=jnp.asarray(lam, q0.dtype))
+        in_set = _candidates((w_prev != 0).any(axis=0) | must, score, lam[-1], lam_prev)
+        coef0 = np.where(fix[None, :, None], fixed_coef[:, None, :], w_prev[:, None, :])
+        full, iters, (gap, rr, q_last) = _solve_chunk(
+            datafits, pen, in_set, coef0, fix, fixed_coef, opts
+        )
+        out.coef[:, sl], out.n_iter[:, sl] = full, iters
+        out.gap[:, sl] = np.where(fix, 0.0, np.asarray(gap))
+        out.rr[:, sl] = np.asarray(rr)
         w_prev, lam_prev = full[:, -1], float(lam[-1])
         score = np.max(np.asarray(_scores(pen, q_last)), axis=0)
-    conv = (out["gap"] <= np.asarray(tol_abs)[:, None]) & np.isfinite(out["gap"])
-    return fista.FistaResult(out["coef"], out["n_iter"], out["gap"], out["rr"],
-                             conv | fixed[None, :])
+    tol = np.asarray(opts["tol_abs"])[:, None]
+    conv = (out.gap <= tol) & np.isfinite(out.gap)
+    return out._replace(converged=conv | fixed[None, :])
