@@ -25,6 +25,8 @@ demo: $(VENV)/.installed-demo
 # XLA's optimizations off cuts it by about a third. Numerics are unchanged; the
 # benchmarks run fully optimized and validate every result they time.
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	JAX_DISABLE_MOST_OPTIMIZATIONS=1 $(BIN)/python -m pytest -q
 
 bench-smoke: $(VENV)/.installed-test

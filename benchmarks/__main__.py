@@ -27,8 +27,10 @@ def main(argv=None) -> int:
         from benchmarks import report
 
         return report.main(rest)
-    print(f"benchmarks: error: command must be 'run' or 'report', got {command!r}.",
-          file=sys.stderr)
+    print(
+        f"benchmarks: error: command must be 'run' or 'report', got {command!r}.",
+        file=sys.stderr,
+    )
     return 2
 
 

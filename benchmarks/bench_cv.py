@@ -61,10 +61,19 @@ def run(n, p, *, n_alphas, n_folds, tol, repeats, sklearn_repeats, seed):
 
     X, y, _ = reference.make_glmnet_design(n, p, rho=0.5, snr=3.0, seed=seed)
     folds = KFold(n_folds)
-    row = dict(n_samples=n, n_features=p, n_alphas=n_alphas, n_folds=n_folds, tol=tol,
-               jax=jax.__version__, sklearn=sklearn.__version__,
-               numpy=np.__version__, python=platform.python_version(),
-               cpu_count=os.cpu_count(), device=str(jax.devices()[0]))
+    row = dict(
+        n_samples=n,
+        n_features=p,
+        n_alphas=n_alphas,
+        n_folds=n_folds,
+        tol=tol,
+        jax=jax.__version__,
+        sklearn=sklearn.__version__,
+        numpy=np.__version__,
+        python=platform.python_version(),
+        cpu_count=os.cpu_count(),
+        device=str(jax.devices()[0]),
+    )
 
     def jaxreg_cv():
         return cv_path(X, y, cv=n_folds, alphas=n_alphas, tol=tol)
@@ -83,8 +92,9 @@ def run(n, p, *, n_alphas, n_folds, tol, repeats, sklearn_repeats, seed):
     row["jaxreg_LassoCV_times_s"] = times
 
     sk = SkLassoCV(cv=folds, alphas=n_alphas, tol=tol)
-    _, row["sklearn_LassoCV_s"], times = _median_time(lambda: sk.fit(X, y),
-                                                      sklearn_repeats)
+    _, row["sklearn_LassoCV_s"], times = _median_time(
+        lambda: sk.fit(X, y), sklearn_repeats
+    )
     row["sklearn_LassoCV_times_s"] = times
 
     # Checks: certificates, the grid, the curves, the selected alpha.
@@ -96,13 +106,20 @@ def run(n, p, *, n_alphas, n_folds, tol, repeats, sklearn_repeats, seed):
     # Our choice evaluated on scikit-learn's curve, relative to its minimum.
     regret = float(sk_curve[i_ours] / sk_curve.min() - 1.0)
     coef_err = float(np.max(np.abs(est.coef_ - sk.coef_)) / np.max(np.abs(sk.coef_)))
-    row.update(certified=ok_cert, grid_rel_err=grid_err, cv_curve_rel_err=curve_err,
-               alpha_jaxreg=float(est.alpha_), alpha_sklearn=float(sk.alpha_),
-               alpha_index_jaxreg=i_ours,
-               alpha_index_sklearn=int(np.argmin(np.abs(sk.alphas_ - sk.alpha_))),
-               selected_mse_regret=regret, coef_rel_err=coef_err)
-    row["ok"] = bool(ok_cert and grid_err < 1e-10 and curve_err < 1e-2
-                     and regret < 1e-3)
+    row.update(
+        certified=ok_cert,
+        grid_rel_err=grid_err,
+        cv_curve_rel_err=curve_err,
+        alpha_jaxreg=float(est.alpha_),
+        alpha_sklearn=float(sk.alpha_),
+        alpha_index_jaxreg=i_ours,
+        alpha_index_sklearn=int(np.argmin(np.abs(sk.alphas_ - sk.alpha_))),
+        selected_mse_regret=regret,
+        coef_rel_err=coef_err,
+    )
+    row["ok"] = bool(
+        ok_cert and grid_err < 1e-10 and curve_err < 1e-2 and regret < 1e-3
+    )
     row["speedup_cv_path"] = row["sklearn_LassoCV_s"] / row["jaxreg_cv_path_s"]
     row["speedup_LassoCV"] = row["sklearn_LassoCV_s"] / row["jaxreg_LassoCV_s"]
     return row
@@ -120,25 +137,42 @@ def main(argv=None):
     parser.add_argument("--out", help="append the result as one JSON line here")
     args = parser.parse_args(argv)
     n, p = PRESETS[args.preset]
-    row = run(n, p, n_alphas=args.alphas, n_folds=args.folds, tol=args.tol,
-              repeats=args.repeats, sklearn_repeats=args.sklearn_repeats,
-              seed=args.seed)
+    row = run(
+        n,
+        p,
+        n_alphas=args.alphas,
+        n_folds=args.folds,
+        tol=args.tol,
+        repeats=args.repeats,
+        sklearn_repeats=args.sklearn_repeats,
+        seed=args.seed,
+    )
     row["preset"] = args.preset
-    print(f"{args.folds}-fold x {args.alphas} alphas, n={n}, p={p}, tol={args.tol:g}, "
-          f"{row['device']} ({row['cpu_count']} CPUs)")
-    print(f"  jaxreg cv_path   first {row['jaxreg_cv_path_first_s']:8.2f} s   "
-          f"median {row['jaxreg_cv_path_s']:8.2f} s   "
-          f"speedup x{row['speedup_cv_path']:.1f}")
-    print(f"  jaxreg LassoCV   first {row['jaxreg_LassoCV_first_s']:8.2f} s   "
-          f"median {row['jaxreg_LassoCV_s']:8.2f} s   "
-          f"speedup x{row['speedup_LassoCV']:.1f}")
-    print(f"  sklearn LassoCV                      median "
-          f"{row['sklearn_LassoCV_s']:8.2f} s")
-    print(f"  checks: certified={row['certified']} curve_rel_err="
-          f"{row['cv_curve_rel_err']:.1e} alpha jaxreg/sklearn="
-          f"{row['alpha_jaxreg']:.4g}/{row['alpha_sklearn']:.4g} (regret "
-          f"{row['selected_mse_regret']:.1e}) coef_rel_err={row['coef_rel_err']:.1e} "
-          f"-> ok={row['ok']}")
+    print(
+        f"{args.folds}-fold x {args.alphas} alphas, n={n}, p={p}, tol={args.tol:g}, "
+        f"{row['device']} ({row['cpu_count']} CPUs)"
+    )
+    print(
+        f"  jaxreg cv_path   first {row['jaxreg_cv_path_first_s']:8.2f} s   "
+        f"median {row['jaxreg_cv_path_s']:8.2f} s   "
+        f"speedup x{row['speedup_cv_path']:.1f}"
+    )
+    print(
+        f"  jaxreg LassoCV   first {row['jaxreg_LassoCV_first_s']:8.2f} s   "
+        f"median {row['jaxreg_LassoCV_s']:8.2f} s   "
+        f"speedup x{row['speedup_LassoCV']:.1f}"
+    )
+    print(
+        f"  sklearn LassoCV                      median "
+        f"{row['sklearn_LassoCV_s']:8.2f} s"
+    )
+    print(
+        f"  checks: certified={row['certified']} curve_rel_err="
+        f"{row['cv_curve_rel_err']:.1e} alpha jaxreg/sklearn="
+        f"{row['alpha_jaxreg']:.4g}/{row['alpha_sklearn']:.4g} (regret "
+        f"{row['selected_mse_regret']:.1e}) coef_rel_err={row['coef_rel_err']:.1e} "
+        f"-> ok={row['ok']}"
+    )
     if args.out:
         with open(args.out, "a") as fh:
             fh.write(json.dumps(row) + "\n")

@@ -72,18 +72,21 @@ def run_problem(name, n, p, *, n_alphas, repeats, loop_alphas, seed, rtol):
     grid = path.alphas
 
     # scikit-learn Ridge looped over the alphas (all of them, or an even subset).
-    idx = np.unique(np.linspace(0, n_alphas - 1, min(loop_alphas, n_alphas))
-                    .round().astype(int))
+    idx = np.unique(
+        np.linspace(0, n_alphas - 1, min(loop_alphas, n_alphas)).round().astype(int)
+    )
     t0 = time.perf_counter()
     sk_coefs = [Ridge(alpha=grid[i] * n).fit(X, y).coef_ for i in idx]
     loop_s = time.perf_counter() - t0
     row["sklearn_loop_alphas"] = int(len(idx))
     row["sklearn_loop_s"] = loop_s
     row["sklearn_loop_per_100_s"] = loop_s / len(idx) * 100
-    row["speedup_vs_loop"] = row["sklearn_loop_per_100_s"] / row["jaxreg_path_s"] * (
-        n_alphas / 100)
+    row["speedup_vs_loop"] = (
+        row["sklearn_loop_per_100_s"] / row["jaxreg_path_s"] * (n_alphas / 100)
+    )
     row["coef_rel_err_vs_sklearn"] = max(
-        _rel_err(path.coefs[i], c) for i, c in zip(idx, sk_coefs, strict=True))
+        _rel_err(path.coefs[i], c) for i, c in zip(idx, sk_coefs, strict=True)
+    )
     if p <= REFERENCE_MAX_FEATURES:
         pick = [0, n_alphas // 2, n_alphas - 1]
         ref = reference.ridge_path(X, y, alphas=grid[pick])
@@ -103,8 +106,12 @@ def run_problem(name, n, p, *, n_alphas, repeats, loop_alphas, seed, rtol):
     row["best_score_rel_err"] = _rel_err(-cv.cv_values[cv.index_best], est.best_score_)
     row["cv_coef_rel_err"] = _rel_err(cv.coef, est.coef_)
 
-    errs = [row["coef_rel_err_vs_sklearn"], row["best_score_rel_err"],
-            row["cv_coef_rel_err"], row.get("coef_rel_err_vs_reference", 0.0)]
+    errs = [
+        row["coef_rel_err_vs_sklearn"],
+        row["best_score_rel_err"],
+        row["cv_coef_rel_err"],
+        row.get("coef_rel_err_vs_reference", 0.0),
+    ]
     row["ok"] = bool(row["alpha_agrees"] and max(errs) <= rtol)
     return row
 
@@ -114,9 +121,13 @@ def _environment():
     import sklearn
 
     return dict(
-        jax=jax.__version__, sklearn=sklearn.__version__, numpy=np.__version__,
-        python=platform.python_version(), backend=jax.default_backend(),
-        cpu_count=os.cpu_count(), dtype="float64",
+        jax=jax.__version__,
+        sklearn=sklearn.__version__,
+        numpy=np.__version__,
+        python=platform.python_version(),
+        backend=jax.default_backend(),
+        cpu_count=os.cpu_count(),
+        dtype="float64",
     )
 
 
@@ -141,27 +152,45 @@ def _report(rows, env):
             f"{'yes' if r['ok'] else 'NO'} |"
         )
     lines.append("")
-    lines.append("First calls (compilation included): " + ", ".join(
-        f"{r['problem']} path {r['jaxreg_path_first_s']:.2f} s / path+LOO "
-        f"{r['jaxreg_cv_first_s']:.2f} s" for r in rows))
-    lines.append("Max relative errors: " + ", ".join(
-        f"{r['problem']} coef vs sklearn {r['coef_rel_err_vs_sklearn']:.1e}, "
-        f"best score {r['best_score_rel_err']:.1e}" for r in rows))
+    lines.append(
+        "First calls (compilation included): "
+        + ", ".join(
+            f"{r['problem']} path {r['jaxreg_path_first_s']:.2f} s / path+LOO "
+            f"{r['jaxreg_cv_first_s']:.2f} s"
+            for r in rows
+        )
+    )
+    lines.append(
+        "Max relative errors: "
+        + ", ".join(
+            f"{r['problem']} coef vs sklearn {r['coef_rel_err_vs_sklearn']:.1e}, "
+            f"best score {r['best_score_rel_err']:.1e}"
+            for r in rows
+        )
+    )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", choices=sorted(PRESETS), default="large")
-    ap.add_argument("--problems", default=None,
-                    help="comma-separated subset of the preset: tall,wide")
+    ap.add_argument(
+        "--problems",
+        default=None,
+        help="comma-separated subset of the preset: tall,wide",
+    )
     ap.add_argument("--n-alphas", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--loop-alphas", type=int, default=100,
-                    help="how many of the alphas scikit-learn's Ridge is looped over")
+    ap.add_argument(
+        "--loop-alphas",
+        type=int,
+        default=100,
+        help="how many of the alphas scikit-learn's Ridge is looped over",
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rtol", type=float, default=1e-6,
-                    help="largest relative error accepted as ok")
+    ap.add_argument(
+        "--rtol", type=float, default=1e-6, help="largest relative error accepted as ok"
+    )
     ap.add_argument("--json", default=None, help="write the rows to this file")
     args = ap.parse_args(argv)
     for name in ("n_alphas", "repeats", "loop_alphas"):
@@ -178,9 +207,18 @@ def main(argv=None) -> int:
     rows = []
     for name, n, p in problems:
         print(f"running {name} n={n} p={p} ...", file=sys.stderr, flush=True)
-        rows.append(run_problem(name, n, p, n_alphas=args.n_alphas,
-                                repeats=args.repeats, loop_alphas=args.loop_alphas,
-                                seed=args.seed, rtol=args.rtol))
+        rows.append(
+            run_problem(
+                name,
+                n,
+                p,
+                n_alphas=args.n_alphas,
+                repeats=args.repeats,
+                loop_alphas=args.loop_alphas,
+                seed=args.seed,
+                rtol=args.rtol,
+            )
+        )
     print(_report(rows, env))
     if args.json:
         with open(args.json, "w") as fh:

@@ -54,8 +54,9 @@ class Implementation:
         Computes in float64 whatever the case's dtype (the NumPy reference).
     """
 
-    def __init__(self, name, tasks, build, *, module=None, compiles=False,
-                 float64_only=False):
+    def __init__(
+        self, name, tasks, build, *, module=None, compiles=False, float64_only=False
+    ):
         self.name = name
         self.tasks = tuple(tasks)
         self._build = build
@@ -76,8 +77,11 @@ class Implementation:
     def version(self) -> str | None:
         mod = self.module or "jaxreg"
         try:
-            return str(getattr(importlib.import_module(mod.split(".")[0]),
-                               "__version__", "unknown"))
+            return str(
+                getattr(
+                    importlib.import_module(mod.split(".")[0]), "__version__", "unknown"
+                )
+            )
         except Exception:
             return None
 
@@ -95,8 +99,9 @@ def _solution(alphas, coefs, intercepts, *, n_iter=None, path_alphas=None, **ext
     it = None if n_iter is None else np.asarray(n_iter).ravel()
     sol = dict(
         alphas=np.asarray(alphas, dtype=np.float64),
-        path_alphas=np.asarray(alphas if path_alphas is None else path_alphas,
-                               dtype=np.float64),
+        path_alphas=np.asarray(
+            alphas if path_alphas is None else path_alphas, dtype=np.float64
+        ),
         coefs=coefs,
         intercepts=np.atleast_1d(np.asarray(intercepts)),
         n_iter=None if it is None else int(it.sum()),
@@ -114,8 +119,9 @@ def _jaxreg(case, X, y, grid, *, device, strategy):
         from jaxreg.path import enet_path
 
         def fit():
-            return enet_path(X, y, l1_ratio=case.l1_ratio, tol=case.tol,
-                             strategy=strategy, **kw)
+            return enet_path(
+                X, y, l1_ratio=case.l1_ratio, tol=case.tol, strategy=strategy, **kw
+            )
     elif case.task == "ridge":
         from jaxreg.ridge import ridge_path
 
@@ -125,8 +131,15 @@ def _jaxreg(case, X, y, grid, *, device, strategy):
         from jaxreg.cv import cv_path
 
         def fit():
-            return cv_path(X, y, l1_ratio=case.l1_ratio, cv=case.n_folds,
-                           tol=case.tol, strategy=strategy, **kw)
+            return cv_path(
+                X,
+                y,
+                l1_ratio=case.l1_ratio,
+                cv=case.n_folds,
+                tol=case.tol,
+                strategy=strategy,
+                **kw,
+            )
 
     def run():
         with warnings.catch_warnings():
@@ -135,8 +148,13 @@ def _jaxreg(case, X, y, grid, *, device, strategy):
             res = fit()
         if case.task == "cv":
             path = res.path
-            sol = _solution(res.alphas, path.coefs, path.intercepts,
-                            n_iter=path.n_iter, mse_mean=res.mse_mean)
+            sol = _solution(
+                res.alphas,
+                path.coefs,
+                path.intercepts,
+                n_iter=path.n_iter,
+                mse_mean=res.mse_mean,
+            )
             folds_ok = int(np.asarray(res.fold_converged).sum())
             sol["info"]["solver_converged"] = (
                 f"path {int(path.converged.sum())}/{len(path.converged)}, folds "
@@ -144,8 +162,9 @@ def _jaxreg(case, X, y, grid, *, device, strategy):
             )
         else:
             path = res
-            sol = _solution(path.alphas, path.coefs, path.intercepts,
-                            n_iter=path.n_iter)
+            sol = _solution(
+                path.alphas, path.coefs, path.intercepts, n_iter=path.n_iter
+            )
             sol["info"]["solver_converged"] = (
                 f"{int(path.converged.sum())}/{len(path.converged)}"
             )
@@ -168,8 +187,9 @@ def _reference(case, X, y, grid, *, device, strategy):
         if case.task == "ridge":
             r = reference.ridge_path(Xs, ys, alphas=grid)
             return r["alphas"], r["coefs"], r["intercepts"], None
-        r = reference.enet_path(Xs, ys, l1_ratio=case.l1_ratio, alphas=grid,
-                                tol=case.tol)
+        r = reference.enet_path(
+            Xs, ys, l1_ratio=case.l1_ratio, alphas=grid, tol=case.tol
+        )
         return r["alphas"], r["coefs"], r["intercepts"], r["n_iter"]
 
     def run():
@@ -201,8 +221,13 @@ def _sklearn(case, X, y, grid, *, device, strategy):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 alphas, coefs, _, n_iter = lm.enet_path(
-                    X - x_mean, y - y_mean, l1_ratio=case.l1_ratio, alphas=grid,
-                    tol=case.tol, max_iter=PEER_MAX_ITER, return_n_iter=True,
+                    X - x_mean,
+                    y - y_mean,
+                    l1_ratio=case.l1_ratio,
+                    alphas=grid,
+                    tol=case.tol,
+                    max_iter=PEER_MAX_ITER,
+                    return_n_iter=True,
                 )
             coefs = coefs.T
             return _solution(alphas, coefs, y_mean - coefs @ x_mean, n_iter=n_iter)
@@ -222,11 +247,20 @@ def _sklearn(case, X, y, grid, *, device, strategy):
         def run():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                m = lm.LassoCV(alphas=grid, cv=KFold(case.n_folds), tol=case.tol,
-                               max_iter=PEER_MAX_ITER).fit(X, y)
-            return _solution(m.alphas_, m.coef_, m.intercept_, n_iter=m.n_iter_,
-                             path_alphas=[m.alpha_],
-                             mse_mean=m.mse_path_.mean(axis=1))
+                m = lm.LassoCV(
+                    alphas=grid,
+                    cv=KFold(case.n_folds),
+                    tol=case.tol,
+                    max_iter=PEER_MAX_ITER,
+                ).fit(X, y)
+            return _solution(
+                m.alphas_,
+                m.coef_,
+                m.intercept_,
+                n_iter=m.n_iter_,
+                path_alphas=[m.alpha_],
+                mse_mean=m.mse_path_.mean(axis=1),
+            )
 
     return run
 
@@ -247,8 +281,7 @@ def _warm_loop(make):
                     coefs.append(np.array(est.coef_, copy=True))
                     intercepts.append(float(est.intercept_))
                     n_iter.append(int(np.sum(getattr(est, "n_iter_", 0))))
-            return _solution(grid, np.array(coefs), np.array(intercepts),
-                             n_iter=n_iter)
+            return _solution(grid, np.array(coefs), np.array(intercepts), n_iter=n_iter)
 
         return run
 
@@ -259,20 +292,28 @@ def _celer_estimator(case):
     import celer
 
     if case.task == "lasso":
-        return celer.Lasso(alpha=1.0, tol=case.tol, fit_intercept=True,
-                           warm_start=True)
-    return celer.ElasticNet(alpha=1.0, l1_ratio=case.l1_ratio, tol=case.tol,
-                            fit_intercept=True, warm_start=True)
+        return celer.Lasso(alpha=1.0, tol=case.tol, fit_intercept=True, warm_start=True)
+    return celer.ElasticNet(
+        alpha=1.0,
+        l1_ratio=case.l1_ratio,
+        tol=case.tol,
+        fit_intercept=True,
+        warm_start=True,
+    )
 
 
 def _skglm_estimator(case):
     import skglm
 
     if case.task == "lasso":
-        return skglm.Lasso(alpha=1.0, tol=case.tol, fit_intercept=True,
-                           warm_start=True)
-    return skglm.ElasticNet(alpha=1.0, l1_ratio=case.l1_ratio, tol=case.tol,
-                            fit_intercept=True, warm_start=True)
+        return skglm.Lasso(alpha=1.0, tol=case.tol, fit_intercept=True, warm_start=True)
+    return skglm.ElasticNet(
+        alpha=1.0,
+        l1_ratio=case.l1_ratio,
+        tol=case.tol,
+        fit_intercept=True,
+        warm_start=True,
+    )
 
 
 # -------------------------------------------------------------------- python-glmnet
@@ -280,9 +321,14 @@ def _glmnet(case, X, y, grid, *, device, strategy):
     import glmnet
 
     def run():
-        m = glmnet.ElasticNet(alpha=case.l1_ratio, lambda_path=grid,
-                              standardize=False, fit_intercept=True, tol=case.tol,
-                              n_splits=0)
+        m = glmnet.ElasticNet(
+            alpha=case.l1_ratio,
+            lambda_path=grid,
+            standardize=False,
+            fit_intercept=True,
+            tol=case.tol,
+            n_splits=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m.fit(X, y)
@@ -293,17 +339,25 @@ def _glmnet(case, X, y, grid, *, device, strategy):
 
 PATHS = ("lasso", "enet")
 IMPLEMENTATIONS = {
-    "jaxreg": Implementation("jaxreg", ("lasso", "enet", "ridge", "cv"), _jaxreg,
-                             compiles=True),
-    "reference": Implementation("reference", ("lasso", "enet", "ridge", "cv"),
-                                _reference, module="jaxreg.reference",
-                                float64_only=True),
-    "sklearn": Implementation("sklearn", ("lasso", "enet", "ridge", "cv"),
-                              _sklearn, module="sklearn"),
-    "celer": Implementation("celer", PATHS, _warm_loop(_celer_estimator),
-                            module="celer"),
-    "skglm": Implementation("skglm", PATHS, _warm_loop(_skglm_estimator),
-                            module="skglm"),
+    "jaxreg": Implementation(
+        "jaxreg", ("lasso", "enet", "ridge", "cv"), _jaxreg, compiles=True
+    ),
+    "reference": Implementation(
+        "reference",
+        ("lasso", "enet", "ridge", "cv"),
+        _reference,
+        module="jaxreg.reference",
+        float64_only=True,
+    ),
+    "sklearn": Implementation(
+        "sklearn", ("lasso", "enet", "ridge", "cv"), _sklearn, module="sklearn"
+    ),
+    "celer": Implementation(
+        "celer", PATHS, _warm_loop(_celer_estimator), module="celer"
+    ),
+    "skglm": Implementation(
+        "skglm", PATHS, _warm_loop(_skglm_estimator), module="skglm"
+    ),
     "glmnet": Implementation("glmnet", PATHS, _glmnet, module="glmnet"),
 }
 PEERS = ("sklearn", "celer", "skglm", "glmnet")

@@ -94,13 +94,25 @@ class Problem:
 def glmnet_problem(n, p, rho=0.5, *, family="glmnet", seed=0) -> Problem:
     """The glmnet-paper design of shape (n, p) with correlation ``rho``."""
     return Problem(
-        name=f"{family}-n{n}-p{p}-rho{rho:g}", source="glmnet", n_samples=n,
-        n_features=p, rho=rho, seed=seed, family=family,
+        name=f"{family}-n{n}-p{p}-rho{rho:g}",
+        source="glmnet",
+        n_samples=n,
+        n_features=p,
+        rho=rho,
+        seed=seed,
+        family=family,
     )
 
 
-DIABETES = Problem(name="diabetes", source="diabetes", n_samples=442, n_features=10,
-                   rho=float("nan"), snr=float("nan"), family="real")
+DIABETES = Problem(
+    name="diabetes",
+    source="diabetes",
+    n_samples=442,
+    n_features=10,
+    rho=float("nan"),
+    snr=float("nan"),
+    family="real",
+)
 
 
 def make_data(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +130,13 @@ def make_data(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     if problem.source == "glmnet":
         from jaxreg.reference import make_glmnet_design
 
-        X, y, _ = make_glmnet_design(problem.n_samples, problem.n_features,
-                                     problem.rho, problem.snr, problem.seed)
+        X, y, _ = make_glmnet_design(
+            problem.n_samples,
+            problem.n_features,
+            problem.rho,
+            problem.snr,
+            problem.seed,
+        )
     elif problem.source == "diabetes":
         X, y = _load_diabetes()
     else:
@@ -205,9 +222,7 @@ class Case:
 
     @property
     def l1_ratio(self) -> float:
-        return {"lasso": 1.0, "cv": 1.0, "enet": ENET_L1_RATIO, "ridge": 0.0}[
-            self.task
-        ]
+        return {"lasso": 1.0, "cv": 1.0, "enet": ENET_L1_RATIO, "ridge": 0.0}[self.task]
 
     @property
     def name(self) -> str:
@@ -217,11 +232,16 @@ class Case:
         """One line: task, shape, correlation, grid, tol, dtype."""
         pr = self.problem
         rho = "" if pr.source != "glmnet" else f", ρ={pr.rho:g}"
-        what = {"lasso": "lasso path", "enet": f"elastic-net path (l1_ratio="
-                f"{self.l1_ratio:g})", "ridge": "ridge path",
-                "cv": f"{self.n_folds}-fold CV of the lasso path"}[self.task]
-        return (f"{what} on {pr.name} (n={pr.n_samples}, p={pr.n_features}{rho}), "
-                f"{self.n_alphas} α, tol={self.tol:g}, {self.dtype}")
+        what = {
+            "lasso": "lasso path",
+            "enet": f"elastic-net path (l1_ratio={self.l1_ratio:g})",
+            "ridge": "ridge path",
+            "cv": f"{self.n_folds}-fold CV of the lasso path",
+        }[self.task]
+        return (
+            f"{what} on {pr.name} (n={pr.n_samples}, p={pr.n_features}{rho}), "
+            f"{self.n_alphas} α, tol={self.tol:g}, {self.dtype}"
+        )
 
 
 def alpha_grid(case: Case, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -301,8 +321,12 @@ def _smoke() -> Preset:
         Case(DIABETES, "lasso", n_alphas=20),
     )
     return Preset(
-        "smoke", "tiny problems, every task and code path; under a minute on a CPU",
-        cases, repeats=2, repeat_budget_s=5.0, peer_timeout_s=60.0,
+        "smoke",
+        "tiny problems, every task and code path; under a minute on a CPU",
+        cases,
+        repeats=2,
+        repeat_budget_s=5.0,
+        peer_timeout_s=60.0,
         isolate_peers=False,
     )
 
@@ -329,9 +353,13 @@ def _small() -> Preset:
         Case(DIABETES, "cv"),
     ]
     return Preset(
-        "small", "the CPU suite (about 10 minutes on a loaded 2-core CPU): the "
-        "issue-2 comparison, the CPU strategies, every task", tuple(cases),
-        repeats=3, repeat_budget_s=30.0, peer_timeout_s=120.0,
+        "small",
+        "the CPU suite (about 10 minutes on a loaded 2-core CPU): the "
+        "issue-2 comparison, the CPU strategies, every task",
+        tuple(cases),
+        repeats=3,
+        repeat_budget_s=30.0,
+        peer_timeout_s=120.0,
         reference_max_size=5_000_000,
     )
 
@@ -344,8 +372,13 @@ def _large() -> Preset:
     tall = glmnet_problem(1_000_000, 1000, 0.5, family="tall")
     gpu_only, sk, none = ("gpu",), ("sklearn",), ()
     cases = [
-        Case(head, "lasso", gpu_strategies=("auto", "parallel", "hybrid"),
-             peers=sk, headline=True),
+        Case(
+            head,
+            "lasso",
+            gpu_strategies=("auto", "parallel", "hybrid"),
+            peers=sk,
+            headline=True,
+        ),
         Case(head, "lasso", "float32", peers=sk, devices=gpu_only),
         Case(head, "enet", peers=none, devices=gpu_only),
         Case(head, "ridge", peers=none),
@@ -356,15 +389,27 @@ def _large() -> Preset:
     ]
     for p in (20_000, 50_000, 100_000):
         # scikit-learn's coordinate descent needs far longer than the cap here.
-        cases.append(Case(glmnet_problem(500, p, 0.5, family="wide"), "lasso",
-                          peers=none, devices=gpu_only))
+        cases.append(
+            Case(
+                glmnet_problem(500, p, 0.5, family="wide"),
+                "lasso",
+                peers=none,
+                devices=gpu_only,
+            )
+        )
     cases.append(Case(DIABETES, "lasso", peers=sk))
     return Preset(
-        "large", "the GPU suite: n=100k p=1k paths, ridge and CV, tall 1M×1k, "
+        "large",
+        "the GPU suite: n=100k p=1k paths, ridge and CV, tall 1M×1k, "
         "wide 500×20k..100k, diabetes; jaxreg on the GPU (and on the host CPU for "
         "the headline, ridge and diabetes), scikit-learn on the CPU within a cap",
-        tuple(cases), repeats=5, repeat_budget_s=20.0, peer_timeout_s=150.0,
-        reference_max_size=5_000_000, isolate_jaxreg=True, jaxreg_timeout_s=240.0,
+        tuple(cases),
+        repeats=5,
+        repeat_budget_s=20.0,
+        peer_timeout_s=150.0,
+        reference_max_size=5_000_000,
+        isolate_jaxreg=True,
+        jaxreg_timeout_s=240.0,
     )
 
 

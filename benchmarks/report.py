@@ -40,8 +40,13 @@ def _key(rec):
 
 def _jaxreg_main(records):
     """jaxreg records with jaxreg's own strategy choice, that produced a time."""
-    return [r for r in records if r["implementation"] == "jaxreg"
-            and r["strategy"] in (None, "auto") and r["median_s"] is not None]
+    return [
+        r
+        for r in records
+        if r["implementation"] == "jaxreg"
+        and r["strategy"] in (None, "auto")
+        and r["median_s"] is not None
+    ]
 
 
 def speedups(records):
@@ -53,8 +58,11 @@ def speedups(records):
     out = []
     for jr in _jaxreg_main(records):
         for r in records:
-            if (r["implementation"] != "jaxreg" and r["median_s"] is not None
-                    and _key(r) == _key(jr)):
+            if (
+                r["implementation"] != "jaxreg"
+                and r["median_s"] is not None
+                and _key(r) == _key(jr)
+            ):
                 out.append((jr, r, r["median_s"] / jr["median_s"]))
     return out
 
@@ -70,12 +78,15 @@ def headline_lines(records):
     heads = [r for r in _jaxreg_main(records) if r.get("headline")]
     for jr in heads:
         peers = [(r, q) for j, r, q in speedups(records) if j is jr]
-        text = (f"{jr['task']} path {jr['problem']} ({jr['n_alphas']} α, "
-                f"tol={jr['tol']:g}, {jr['dtype']}): jaxreg on {jr['device']} "
-                f"{jr['median_s']:.3g} s{'' if jr['ok'] else ' (NOT OK)'}")
+        text = (
+            f"{jr['task']} path {jr['problem']} ({jr['n_alphas']} α, "
+            f"tol={jr['tol']:g}, {jr['dtype']}): jaxreg on {jr['device']} "
+            f"{jr['median_s']:.3g} s{'' if jr['ok'] else ' (NOT OK)'}"
+        )
         for r, q in peers:
-            text += (f"; {r['label']} {r['median_s']:.3g} s, ratio "
-                     f"{_ratio_text(jr, r, q)}")
+            text += (
+                f"; {r['label']} {r['median_s']:.3g} s, ratio {_ratio_text(jr, r, q)}"
+            )
         lines.append(text)
     return lines
 
@@ -83,11 +94,18 @@ def headline_lines(records):
 def _meta_lines(meta):
     kinds = meta.get("device_kind") or {}
     gpu = kinds.get("gpu") or meta.get("gpu_unavailable") or "not requested"
-    runs = [
-        f"- merged from {len(meta['runs'])} runs on the same machine: " + "; ".join(
-            f"{r.get('date')} ({len(r.get('cases') or [])} cases, "
-            f"{_fmt(r.get('wall_s'), '.0f')} s)" for r in meta["runs"])
-    ] if meta.get("runs") else []
+    runs = (
+        [
+            f"- merged from {len(meta['runs'])} runs on the same machine: "
+            + "; ".join(
+                f"{r.get('date')} ({len(r.get('cases') or [])} cases, "
+                f"{_fmt(r.get('wall_s'), '.0f')} s)"
+                for r in meta["runs"]
+            )
+        ]
+        if meta.get("runs")
+        else []
+    )
     return runs + [
         f"- date: {meta.get('date')}; host: {meta.get('host')}; wall time "
         f"{_fmt(meta.get('wall_s'), '.0f')} s",
@@ -122,17 +140,30 @@ def _notes(r):
     if r.get("h2d_s") is not None:
         parts.append(f"h2d {r['h2d_s']:.3g} s")
     if r.get("peak_memory_bytes"):
-        parts.append(f"GPU peak {r['peak_memory_bytes'] / 2**20:.0f} MiB "
-                     f"({r['peak_memory_scope']})")
+        parts.append(
+            f"GPU peak {r['peak_memory_bytes'] / 2**20:.0f} MiB "
+            f"({r['peak_memory_scope']})"
+        )
     return "; ".join(parts).replace("|", "/")
 
 
 def _case_table(recs, all_records):
-    jaxreg = {(r["device"]): r for r in _jaxreg_main(all_records)
-              if _key(r) == _key(recs[0])}
+    jaxreg = {
+        (r["device"]): r for r in _jaxreg_main(all_records) if _key(r) == _key(recs[0])
+    }
     devs = sorted(jaxreg)
-    head = ["implementation", "device", "dtype", "median s", "compile s", "calls",
-            "n_iter", "max gap", "rel obj diff", "ok"]
+    head = [
+        "implementation",
+        "device",
+        "dtype",
+        "median s",
+        "compile s",
+        "calls",
+        "n_iter",
+        "max gap",
+        "rel obj diff",
+        "ok",
+    ]
     head += [f"jaxreg-{d} speed-up" for d in devs] + ["notes"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in recs:
@@ -146,21 +177,38 @@ def _case_table(recs, all_records):
                 ups.append(_ratio_text(jr, r, r["median_s"] / jr["median_s"]))
             else:
                 ups.append("")
-        cells = [r["label"], r["device"], r["dtype"], _fmt(r["median_s"], ".4g"),
-                 _fmt(r["compile_s"], ".3g"), str(r["n_repeats"]),
-                 _fmt(r["n_iter"], "d"), _fmt(r["max_gap"], ".1e"),
-                 _fmt(r["rel_obj_diff"], ".1e"), _status(r)] + ups + [_notes(r)]
+        cells = (
+            [
+                r["label"],
+                r["device"],
+                r["dtype"],
+                _fmt(r["median_s"], ".4g"),
+                _fmt(r["compile_s"], ".3g"),
+                str(r["n_repeats"]),
+                _fmt(r["n_iter"], "d"),
+                _fmt(r["max_gap"], ".1e"),
+                _fmt(r["rel_obj_diff"], ".1e"),
+                _status(r),
+            ]
+            + ups
+            + [_notes(r)]
+        )
         rows.append("| " + " | ".join(cells) + " |")
     return rows
 
 
 def _describe(r):
     rho = "" if r.get("rho") is None else f", ρ={r['rho']:g}"
-    what = {"lasso": "lasso path", "enet": f"elastic-net path (l1_ratio="
-            f"{r['l1_ratio']:g})", "ridge": "ridge path (closed form)",
-            "cv": f"{r.get('n_folds')}-fold CV, lasso path"}[r["task"]]
-    return (f"{what}: {r['problem']} (n={r['n']}, p={r['p']}{rho}), "
-            f"{r['n_alphas']} α, tol={r['tol']:g}")
+    what = {
+        "lasso": "lasso path",
+        "enet": f"elastic-net path (l1_ratio={r['l1_ratio']:g})",
+        "ridge": "ridge path (closed form)",
+        "cv": f"{r.get('n_folds')}-fold CV, lasso path",
+    }[r["task"]]
+    return (
+        f"{what}: {r['problem']} (n={r['n']}, p={r['p']}{rho}), "
+        f"{r['n_alphas']} α, tol={r['tol']:g}"
+    )
 
 
 def _strategy_table(records):
@@ -173,15 +221,26 @@ def _strategy_table(records):
         if len(recs) < 2:
             continue
         # "auto" is an alias of one of the others: the winner is a named strategy.
-        timed = [r for r in recs if r["median_s"] is not None and r["ok"]
-                 and r["strategy"] != "auto"]
+        timed = [
+            r
+            for r in recs
+            if r["median_s"] is not None and r["ok"] and r["strategy"] != "auto"
+        ]
         best = min(timed, key=lambda r: r["median_s"]) if timed else None
-        rows.append(f"\n**{case}** on {device}"
-                    + (f": fastest validated strategy **{best['strategy']}**"
-                       f" (auto chose {_auto_choice(recs)})" if best else ""))
+        rows.append(
+            f"\n**{case}** on {device}"
+            + (
+                f": fastest validated strategy **{best['strategy']}**"
+                f" (auto chose {_auto_choice(recs)})"
+                if best
+                else ""
+            )
+        )
         rows.append("")
-        rows.append("| strategy | median s | compile s | n_iter (sum) | n_iter (max) "
-                    "| max gap | ok |")
+        rows.append(
+            "| strategy | median s | compile s | n_iter (sum) | n_iter (max) "
+            "| max gap | ok |"
+        )
         rows.append("|---|---|---|---|---|---|---|")
         for r in recs:
             rows.append(
@@ -230,13 +289,18 @@ def render(payload, plot_note: str) -> str:
         lines += ["## Headline", ""] + [f"- {h}" for h in head] + [""]
     ups = speedups(records)
     if ups:
-        lines += ["## jaxreg speed-up against each implementation (same dtype)", "",
-                  "| case | jaxreg device | jaxreg s | other | other s | speed-up |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "## jaxreg speed-up against each implementation (same dtype)",
+            "",
+            "| case | jaxreg device | jaxreg s | other | other s | speed-up |",
+            "|---|---|---|---|---|---|",
+        ]
         for jr, r, q in ups:
-            lines.append(f"| {jr['case']} | {jr['device']} | "
-                         f"{jr['median_s']:.4g} | {r['label']} | {r['median_s']:.4g}"
-                         f" | {_ratio_text(jr, r, q)} |")
+            lines.append(
+                f"| {jr['case']} | {jr['device']} | "
+                f"{jr['median_s']:.4g} | {r['label']} | {r['median_s']:.4g}"
+                f" | {_ratio_text(jr, r, q)} |"
+            )
         lines.append("")
     lines += ["## Results by case", ""]
     seen = []
@@ -301,15 +365,28 @@ def plot_times(records, path: Path) -> str:
             for sweep in sweeps.values():
                 if len(sweep) > 1:
                     sweep.sort(key=lambda r: r["n"] * r["p"])
-                    ax.plot([r["n"] * r["p"] for r in sweep],
-                            [r["median_s"] for r in sweep], "-", color=c, alpha=0.7)
+                    ax.plot(
+                        [r["n"] * r["p"] for r in sweep],
+                        [r["median_s"] for r in sweep],
+                        "-",
+                        color=c,
+                        alpha=0.7,
+                    )
             for ok, marker in ((True, "o"), (False, "x")):
-                pts = [(r["n"] * r["p"], r["median_s"]) for r in recs
-                       if bool(r["ok"]) is ok]
+                pts = [
+                    (r["n"] * r["p"], r["median_s"])
+                    for r in recs
+                    if bool(r["ok"]) is ok
+                ]
                 if pts:
-                    ax.plot(*zip(*pts, strict=True), marker, color=c, ms=7 if ok
-                            else 9, label=name if ok or len(pts) == len(recs)
-                            else None, linestyle="none")
+                    ax.plot(
+                        *zip(*pts, strict=True),
+                        marker,
+                        color=c,
+                        ms=7 if ok else 9,
+                        label=name if ok or len(pts) == len(recs) else None,
+                        linestyle="none",
+                    )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("n·p")
@@ -317,10 +394,12 @@ def plot_times(records, path: Path) -> str:
         ax.set_title(f"{task}, {dtype}")
         ax.legend(fontsize=7)
         ax.grid(True, which="both", alpha=0.3)
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
-    fig.suptitle("time against problem size (x: failed validation; lines join "
-                 "size sweeps of one design)")
+    fig.suptitle(
+        "time against problem size (x: failed validation; lines join "
+        "size sweeps of one design)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -338,8 +417,14 @@ def write_report(payload, out: Path, *, plot: bool = True) -> Path:
     return path
 
 
-_SAME_MACHINE = ("host", "cpu_model", "jax_version", "jaxlib_version",
-                 "jaxreg_version", "preset")
+_SAME_MACHINE = (
+    "host",
+    "cpu_model",
+    "jax_version",
+    "jaxlib_version",
+    "jaxreg_version",
+    "preset",
+)
 
 
 def merge(payloads):
@@ -372,9 +457,14 @@ def merge(payloads):
         for dev, kind in (p["meta"].get("device_kind") or {}).items():
             kinds[dev] = kinds.get(dev) or kind
     meta["device_kind"] = kinds
-    meta["runs"] = [dict(date=p["meta"].get("date"), wall_s=p["meta"].get("wall_s"),
-                         cases=sorted({r["case"] for r in p["records"]}))
-                    for p in payloads]
+    meta["runs"] = [
+        dict(
+            date=p["meta"].get("date"),
+            wall_s=p["meta"].get("wall_s"),
+            cases=sorted({r["case"] for r in p["records"]}),
+        )
+        for p in payloads
+    ]
     meta["wall_s"] = sum(p["meta"].get("wall_s") or 0 for p in payloads)
     meta["devices"] = sorted({d for p in payloads for d in p["meta"].get("devices")})
     meta["peers"] = sorted({d for p in payloads for d in p["meta"].get("peers")})
@@ -396,13 +486,18 @@ def _read(folder):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks report",
-                                description="Rebuild report.md and the plot of a "
-                                            "run from its results.json.")
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks report",
+        description="Rebuild report.md and the plot of a run from its results.json.",
+    )
     p.add_argument("dir", help="folder holding results.json (written with --merge)")
-    p.add_argument("--merge", nargs="+", metavar="RUN_DIR",
-                   help="merge the results.json of these runs (same machine and "
-                        "preset) into DIR/results.json first")
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="RUN_DIR",
+        help="merge the results.json of these runs (same machine and "
+        "preset) into DIR/results.json first",
+    )
     p.add_argument("--no-plot", action="store_true")
     args = p.parse_args(argv)
     out = Path(args.dir)

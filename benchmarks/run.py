@@ -65,19 +65,26 @@ def _probe_gpu(in_child: bool):
     isolated runs).
     """
     if in_child:
-        code = ("import json, jax\ntry:\n    d = jax.devices('gpu')\n"
-                "except RuntimeError:\n    d = []\n"
-                "print(json.dumps([d[0].device_kind if d else '', ','.join(sorted("
-                "{x.platform for x in jax.devices()}))]))")
+        code = (
+            "import json, jax\ntry:\n    d = jax.devices('gpu')\n"
+            "except RuntimeError:\n    d = []\n"
+            "print(json.dumps([d[0].device_kind if d else '', ','.join(sorted("
+            "{x.platform for x in jax.devices()}))]))"
+        )
         try:
-            proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                  text=True, timeout=300)
+            proc = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             kind, backends = json.loads(proc.stdout.strip().splitlines()[-1])
         except subprocess.TimeoutExpired:
             return None, "probing for a GPU timed out"
         except (IndexError, ValueError):
             return None, "probing for a GPU failed: " + (
-                proc.stderr.strip().splitlines() or ["no output"])[-1]
+                proc.stderr.strip().splitlines() or ["no output"]
+            )[-1]
     else:
         import jax
 
@@ -171,35 +178,67 @@ def _record(env, case, impl_name, device, strategy, res, val, *, isolated):
     skipped = res.skipped
     ok = None if skipped else (False if res.error else bool(val and val.ok))
     rec = dict(
-        problem=pr.name, family=pr.family, task=case.task, case=case.name,
-        implementation=impl_name, strategy=strategy,
-        label=_label(impl_name, strategy), device=device,
+        problem=pr.name,
+        family=pr.family,
+        task=case.task,
+        case=case.name,
+        implementation=impl_name,
+        strategy=strategy,
+        label=_label(impl_name, strategy),
+        device=device,
         device_kind=env["device_kind"].get(device),
         dtype="float64" if impl.float64_only else case.dtype,
-        n=pr.n_samples, p=pr.n_features, rho=pr.rho, n_alphas=case.n_alphas,
-        eps=case.eps, l1_ratio=case.l1_ratio, tol=case.tol,
+        n=pr.n_samples,
+        p=pr.n_features,
+        rho=pr.rho,
+        n_alphas=case.n_alphas,
+        eps=case.eps,
+        l1_ratio=case.l1_ratio,
+        tol=case.tol,
         n_folds=case.n_folds if case.task == "cv" else None,
-        compile_s=t.compile_s if t else None, first_s=t.first_s if t else None,
-        median_s=t.median_s if t else None, min_s=t.min_s if t else None,
-        n_repeats=len(t.times_s) if t else 0, times_s=list(t.times_s) if t else [],
-        n_iter=sol.get("n_iter"), n_iter_max=sol.get("n_iter_max"),
+        compile_s=t.compile_s if t else None,
+        first_s=t.first_s if t else None,
+        median_s=t.median_s if t else None,
+        min_s=t.min_s if t else None,
+        n_repeats=len(t.times_s) if t else 0,
+        times_s=list(t.times_s) if t else [],
+        n_iter=sol.get("n_iter"),
+        n_iter_max=sol.get("n_iter_max"),
         max_gap=val.max_gap if val else None,
         rel_obj_diff=val.rel_obj_diff if val else None,
         max_coef_diff=val.max_coef_diff if val else None,
         cv_mse_diff=val.cv_mse_diff if val else None,
-        ok=ok, checks=val.checks if val else None,
+        ok=ok,
+        checks=val.checks if val else None,
         why=(res.error if res.error else (val.why if val else None)) or None,
-        skipped=skipped, headline=case.headline,
+        skipped=skipped,
+        headline=case.headline,
         solver_info=sol.get("info") or {},
         implementation_version=impl.version(),
         peak_memory_bytes=res.peak_memory_bytes,
-        peak_memory_scope=(None if res.peak_memory_bytes is None else
-                           "record" if isolated else "process, cumulative"),
-        h2d_s=res.h2d_s, host_peak_rss_bytes=res.host_peak_rss_bytes,
-        isolated=isolated, sync=SYNC_NOTE if impl_name == "jaxreg" else None,
+        peak_memory_scope=(
+            None
+            if res.peak_memory_bytes is None
+            else "record"
+            if isolated
+            else "process, cumulative"
+        ),
+        h2d_s=res.h2d_s,
+        host_peak_rss_bytes=res.host_peak_rss_bytes,
+        isolated=isolated,
+        sync=SYNC_NOTE if impl_name == "jaxreg" else None,
     )
-    for key in ("date", "host", "python_version", "jax_version", "jaxlib_version",
-                "jaxreg_version", "numpy_version", "sklearn_version", "cpu_count"):
+    for key in (
+        "date",
+        "host",
+        "python_version",
+        "jax_version",
+        "jaxlib_version",
+        "jaxreg_version",
+        "numpy_version",
+        "sklearn_version",
+        "cpu_count",
+    ):
         rec[key] = env[key]
     return _clean(rec)
 
@@ -211,8 +250,11 @@ def _progress(i, total, rec, stream):
     elif rec["median_s"] is None:
         line = f"{head}: FAILED: {rec['why']}"
     else:
-        comp = (f", first call {rec['first_s']:.3g} s" if rec["compile_s"] is not None
-                else "")
+        comp = (
+            f", first call {rec['first_s']:.3g} s"
+            if rec["compile_s"] is not None
+            else ""
+        )
         gap = "" if rec["max_gap"] is None else f", gap {rec['max_gap']:.1e}"
         verdict = "ok" if rec["ok"] else f"NOT OK: {rec['why']}"
         line = f"{head}: {rec['median_s']:.4g} s{comp}{gap}, {verdict}"
@@ -226,9 +268,19 @@ def _write_json(path: Path, payload) -> None:
 
 
 # ------------------------------------------------------------------------------ run
-def run(preset, devices, out: Path, *, peers=implementations.PEERS, repeats=None,
-        isolate=None, only=(), plot=True, peer_timeout=None,
-        stream=sys.stderr) -> dict:
+def run(
+    preset,
+    devices,
+    out: Path,
+    *,
+    peers=implementations.PEERS,
+    repeats=None,
+    isolate=None,
+    only=(),
+    plot=True,
+    peer_timeout=None,
+    stream=sys.stderr,
+) -> dict:
     """Run a preset and write ``results.json``, ``report.md`` and the plot.
 
     Parameters
@@ -292,17 +344,28 @@ def run(preset, devices, out: Path, *, peers=implementations.PEERS, repeats=None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     env = environment(devices, isolate=preset.isolate_jaxreg)
-    meta = dict(preset=preset.name, description=preset.description,
-                devices=list(devices), peers=list(peers), repeats=preset.repeats,
-                peer_timeout_s=preset.peer_timeout_s,
-                reference_max_size=preset.reference_max_size,
-                isolate_peers=preset.isolate_peers,
-                isolate_jaxreg=preset.isolate_jaxreg,
-                gap_slack=validate.GAP_SLACK, obj_slack=validate.OBJ_SLACK, **env)
+    meta = dict(
+        preset=preset.name,
+        description=preset.description,
+        devices=list(devices),
+        peers=list(peers),
+        repeats=preset.repeats,
+        peer_timeout_s=preset.peer_timeout_s,
+        reference_max_size=preset.reference_max_size,
+        isolate_peers=preset.isolate_peers,
+        isolate_jaxreg=preset.isolate_jaxreg,
+        gap_slack=validate.GAP_SLACK,
+        obj_slack=validate.OBJ_SLACK,
+        **env,
+    )
     payload = {"meta": _clean(meta), "records": []}
     steps = _plan(preset, devices, peers)
-    print(f"benchmarks: preset {preset.name}, {len(steps)} records, devices "
-          f"{','.join(devices)}, writing {out}", file=stream, flush=True)
+    print(
+        f"benchmarks: preset {preset.name}, {len(steps)} records, devices "
+        f"{','.join(devices)}, writing {out}",
+        file=stream,
+        flush=True,
+    )
     scratch = Path(tempfile.mkdtemp(prefix="jaxreg-bench-"))
     t_start = time.perf_counter()
     try:
@@ -327,45 +390,65 @@ def _execute(preset, steps, env, payload, out, scratch, stream):
         if case.name not in grid_of:
             grid_of[case.name] = problems.alpha_grid(case, X, y)
         grid = grid_of[case.name]
-        ref_key = (case.problem.name, case.task, case.n_alphas, case.eps,
-                   case.n_folds)
-        isolated = (preset.isolate_jaxreg if impl_name == "jaxreg"
-                    else preset.isolate_peers)
+        ref_key = (case.problem.name, case.task, case.n_alphas, case.eps, case.n_folds)
+        isolated = (
+            preset.isolate_jaxreg if impl_name == "jaxreg" else preset.isolate_peers
+        )
         res = None
         if impl_name == "reference" and case.problem.size > preset.reference_max_size:
             res = worker.TaskResult(
                 skipped=f"n·p = {case.problem.size:.3g} exceeds the reference's "
-                        f"limit of {preset.reference_max_size:.3g} in this preset")
+                f"limit of {preset.reference_max_size:.3g} in this preset"
+            )
         elif impl_name == "jaxreg" and device == "gpu" and env["gpu_unavailable"]:
             res = worker.TaskResult(skipped=env["gpu_unavailable"])
         elif isolated:
             if data_dir is None:
                 data_dir = scratch / "data"
                 worker.write_data(data_dir, X, y)
-            timeout = (preset.peer_timeout_s if impl_name != "jaxreg"
-                       else preset.jaxreg_timeout_s)
+            timeout = (
+                preset.peer_timeout_s
+                if impl_name != "jaxreg"
+                else preset.jaxreg_timeout_s
+            )
             res = worker.run_isolated(
-                impl_name, case, data_dir, grid, device=device,
-                strategy=strategy or "auto", repeats=preset.repeats,
-                budget_s=preset.repeat_budget_s, timeout_s=timeout,
-                work_dir=scratch / "tasks")
+                impl_name,
+                case,
+                data_dir,
+                grid,
+                device=device,
+                strategy=strategy or "auto",
+                repeats=preset.repeats,
+                budget_s=preset.repeat_budget_s,
+                timeout_s=timeout,
+                work_dir=scratch / "tasks",
+            )
         else:
-            res = worker.run_task(impl_name, case, X, y, grid, device=device,
-                                  strategy=strategy or "auto",
-                                  repeats=preset.repeats,
-                                  budget_s=preset.repeat_budget_s)
+            res = worker.run_task(
+                impl_name,
+                case,
+                X,
+                y,
+                grid,
+                device=device,
+                strategy=strategy or "auto",
+                repeats=preset.repeats,
+                budget_s=preset.repeat_budget_s,
+            )
         val = None
         if res.solution is not None:
             ref = None if impl_name == "reference" else refs.get(ref_key)
             try:
                 val = validate.validate(case, X, y, res.solution, grid, ref)
             except Exception as exc:  # a malformed result fails, loudly
-                val = validate.Validation(ok=False, checks="shape",
-                                          why=f"{type(exc).__name__}: {exc}")
+                val = validate.Validation(
+                    ok=False, checks="shape", why=f"{type(exc).__name__}: {exc}"
+                )
             if impl_name == "reference" and val.ok:
                 refs[ref_key] = res.solution
-        rec = _record(env, case, impl_name, device, strategy, res, val,
-                      isolated=isolated)
+        rec = _record(
+            env, case, impl_name, device, strategy, res, val, isolated=isolated
+        )
         payload["records"].append(rec)
         _write_json(out / "results.json", payload)
         _progress(i, len(steps), rec, stream)
@@ -383,8 +466,9 @@ def _check_devices(devices):
         raise ValueError("devices must name at least one of 'cpu', 'gpu', got ''.")
     for d in devices:
         if d not in DEVICES:
-            raise ValueError(f"devices must be a comma-separated list of 'cpu' and "
-                             f"'gpu', got {d!r}.")
+            raise ValueError(
+                f"devices must be a comma-separated list of 'cpu' and 'gpu', got {d!r}."
+            )
     return tuple(dict.fromkeys(devices))
 
 
@@ -393,31 +477,60 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks run",
         description="Run a benchmark preset: jaxreg on each device, the NumPy "
-                    "reference and the installed peers, every result validated.",
+        "reference and the installed peers, every result validated.",
     )
     p.add_argument("--preset", choices=tuple(problems.PRESETS), default="smoke")
-    p.add_argument("--devices", default="cpu",
-                   help="comma-separated devices for jaxreg: cpu, gpu (default cpu)")
+    p.add_argument(
+        "--devices",
+        default="cpu",
+        help="comma-separated devices for jaxreg: cpu, gpu (default cpu)",
+    )
     p.add_argument("--out", help="output folder (required unless --list)")
-    p.add_argument("--peers", default=",".join(implementations.PEERS),
-                   help="comma-separated peers to run when installed, or 'none' "
-                        f"(default {','.join(implementations.PEERS)})")
-    p.add_argument("--peer-timeout", type=float, default=None, metavar="S",
-                   help="stop a peer (or the reference) after S seconds "
-                        "(default: the preset's)")
-    p.add_argument("--repeats", type=int, default=None,
-                   help="timed calls after the first (default: the preset's)")
-    p.add_argument("--only", action="append", default=[], metavar="TEXT",
-                   help="keep the cases whose name contains TEXT (repeatable), "
-                        "e.g. --only lasso/glmnet")
+    p.add_argument(
+        "--peers",
+        default=",".join(implementations.PEERS),
+        help="comma-separated peers to run when installed, or 'none' "
+        f"(default {','.join(implementations.PEERS)})",
+    )
+    p.add_argument(
+        "--peer-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop a peer (or the reference) after S seconds (default: the preset's)",
+    )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed calls after the first (default: the preset's)",
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="keep the cases whose name contains TEXT (repeatable), "
+        "e.g. --only lasso/glmnet",
+    )
     iso = p.add_mutually_exclusive_group()
-    iso.add_argument("--isolate", dest="isolate", action="store_true", default=None,
-                     help="run every jaxreg record in its own process")
-    iso.add_argument("--no-isolate", dest="isolate", action="store_false",
-                     help="run jaxreg in this process")
+    iso.add_argument(
+        "--isolate",
+        dest="isolate",
+        action="store_true",
+        default=None,
+        help="run every jaxreg record in its own process",
+    )
+    iso.add_argument(
+        "--no-isolate",
+        dest="isolate",
+        action="store_false",
+        help="run jaxreg in this process",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG plot")
-    p.add_argument("--list", action="store_true",
-                   help="print the cases of the preset and exit")
+    p.add_argument(
+        "--list", action="store_true", help="print the cases of the preset and exit"
+    )
     return p
 
 
@@ -430,15 +543,27 @@ def main(argv=None) -> int:
             print(f"{case.name}: {case.describe()}")
         return 0
     if not args.out:
-        print("benchmarks: error: --out is required (the output folder).",
-              file=sys.stderr)
+        print(
+            "benchmarks: error: --out is required (the output folder).", file=sys.stderr
+        )
         return 2
-    peers = () if args.peers.strip().lower() == "none" else tuple(
-        s.strip() for s in args.peers.split(",") if s.strip())
+    peers = (
+        ()
+        if args.peers.strip().lower() == "none"
+        else tuple(s.strip() for s in args.peers.split(",") if s.strip())
+    )
     try:
-        run(preset, args.devices, Path(args.out), peers=peers, repeats=args.repeats,
-            isolate=args.isolate, only=tuple(args.only), plot=not args.no_plot,
-            peer_timeout=args.peer_timeout)
+        run(
+            preset,
+            args.devices,
+            Path(args.out),
+            peers=peers,
+            repeats=args.repeats,
+            isolate=args.isolate,
+            only=tuple(args.only),
+            plot=not args.no_plot,
+            peer_timeout=args.peer_timeout,
+        )
     except ValueError as exc:
         print(f"benchmarks: error: {exc}", file=sys.stderr)
         return 2

@@ -265,8 +265,9 @@ def validate(case, X, y, solution: dict, grid, reference: dict | None = None):
     yy = total_sum_of_squares(y)
     checks, why = ["grid"], []
     alphas = np.asarray(solution["alphas"], dtype=np.float64)
-    if alphas.shape != grid.shape or not np.allclose(alphas, grid, rtol=_GRID_RTOL,
-                                                     atol=0.0):
+    if alphas.shape != grid.shape or not np.allclose(
+        alphas, grid, rtol=_GRID_RTOL, atol=0.0
+    ):
         why.append("the solver did not use the alphas of the case")
     path_alphas = np.asarray(solution.get("path_alphas", alphas), dtype=np.float64)
     coefs = np.atleast_2d(np.asarray(solution["coefs"], dtype=np.float64))
@@ -286,22 +287,33 @@ def validate(case, X, y, solution: dict, grid, reference: dict | None = None):
         )
 
     if reference is not None:
-        ref_alphas = np.asarray(reference["path_alphas"]
-                                if "path_alphas" in reference
-                                else reference["alphas"], dtype=np.float64)
+        ref_alphas = np.asarray(
+            reference["path_alphas"]
+            if "path_alphas" in reference
+            else reference["alphas"],
+            dtype=np.float64,
+        )
         rows = _match_rows(path_alphas, ref_alphas)
         have = rows >= 0
         if have.any():
             checks.append("objective")
             ref_coefs = np.atleast_2d(np.asarray(reference["coefs"], np.float64))
             ref_int = np.atleast_1d(np.asarray(reference["intercepts"], np.float64))
-            p_sol = objectives(X, y, coefs[have], intercepts[have],
-                               path_alphas[have], case.l1_ratio)
-            p_ref = objectives(X, y, ref_coefs[rows[have]], ref_int[rows[have]],
-                               path_alphas[have], case.l1_ratio)
+            p_sol = objectives(
+                X, y, coefs[have], intercepts[have], path_alphas[have], case.l1_ratio
+            )
+            p_ref = objectives(
+                X,
+                y,
+                ref_coefs[rows[have]],
+                ref_int[rows[have]],
+                path_alphas[have],
+                case.l1_ratio,
+            )
             out.rel_obj_diff = float(np.max(np.abs(p_sol - p_ref)) / yy)
-            out.max_coef_diff = float(np.max(np.abs(coefs[have]
-                                                    - ref_coefs[rows[have]])))
+            out.max_coef_diff = float(
+                np.max(np.abs(coefs[have] - ref_coefs[rows[have]]))
+            )
             if not out.rel_obj_diff <= OBJ_SLACK * tol:
                 why.append(
                     f"objective differs from the reference by {out.rel_obj_diff:.2e}"

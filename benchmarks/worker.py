@@ -99,8 +99,18 @@ def to_device(X, y, case, device):
     return Xd, yd, dt
 
 
-def run_task(impl_name, case, X, y, grid, *, device="cpu", strategy="auto",
-             repeats=3, budget_s=60.0) -> TaskResult:
+def run_task(
+    impl_name,
+    case,
+    X,
+    y,
+    grid,
+    *,
+    device="cpu",
+    strategy="auto",
+    repeats=3,
+    budget_s=60.0,
+) -> TaskResult:
     """Time ``impl_name`` on ``case`` in this process.
 
     Parameters
@@ -165,9 +175,19 @@ def write_data(folder: Path, X, y) -> None:
     np.save(folder / "y.npy", y)
 
 
-def run_isolated(impl_name, case, data_dir: Path, grid, *, device="cpu",
-                 strategy="auto", repeats=3, budget_s=60.0, timeout_s=None,
-                 work_dir: Path) -> TaskResult:
+def run_isolated(
+    impl_name,
+    case,
+    data_dir: Path,
+    grid,
+    *,
+    device="cpu",
+    strategy="auto",
+    repeats=3,
+    budget_s=60.0,
+    timeout_s=None,
+    work_dir: Path,
+) -> TaskResult:
     """:func:`run_task` in a child process, killed after ``timeout_s`` seconds.
 
     ``data_dir`` holds ``X.npy`` and ``y.npy`` (see :func:`write_data`).
@@ -175,9 +195,17 @@ def run_isolated(impl_name, case, data_dir: Path, grid, *, device="cpu",
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = work_dir / f"task-{os.getpid()}-{time.monotonic_ns()}"
     np.save(f"{stem}-grid.npy", grid)
-    task = dict(impl=impl_name, case=_case_to_dict(case), data_dir=str(data_dir),
-                grid=f"{stem}-grid.npy", device=device, strategy=strategy,
-                repeats=repeats, budget_s=budget_s, out=str(stem))
+    task = dict(
+        impl=impl_name,
+        case=_case_to_dict(case),
+        data_dir=str(data_dir),
+        grid=f"{stem}-grid.npy",
+        device=device,
+        strategy=strategy,
+        repeats=repeats,
+        budget_s=budget_s,
+        out=str(stem),
+    )
     Path(f"{stem}.task.json").write_text(json.dumps(task))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -188,16 +216,23 @@ def run_isolated(impl_name, case, data_dir: Path, grid, *, device="cpu",
         env["JAX_PLATFORMS"] = "cpu"
     cmd = [sys.executable, "-m", "benchmarks.worker", f"{stem}.task.json"]
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True,
-                              text=True, timeout=timeout_s)
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
     except subprocess.TimeoutExpired:
         _cleanup(stem)
         return TaskResult(skipped=f"stopped after the time cap of {timeout_s:g} s")
     try:
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            return TaskResult(error=f"child process failed ({proc.returncode}): "
-                                    f"{last[:500]}")
+            return TaskResult(
+                error=f"child process failed ({proc.returncode}): {last[:500]}"
+            )
         return _read_result(stem)
     finally:
         _cleanup(stem)
@@ -210,9 +245,18 @@ def _cleanup(stem):
 
 def _read_result(stem) -> TaskResult:
     meta = json.loads(Path(f"{stem}.json").read_text())
-    res = TaskResult(**{k: meta[k] for k in ("peak_memory_bytes", "h2d_s",
-                                             "host_peak_rss_bytes", "skipped",
-                                             "error")})
+    res = TaskResult(
+        **{
+            k: meta[k]
+            for k in (
+                "peak_memory_bytes",
+                "h2d_s",
+                "host_peak_rss_bytes",
+                "skipped",
+                "error",
+            )
+        }
+    )
     if meta["timing"] is not None:
         t = dict(meta["timing"])
         t["times_s"] = tuple(t["times_s"])
@@ -231,8 +275,11 @@ def _write_result(stem, res: TaskResult) -> None:
     meta["timing"] = None if res.timing is None else dataclasses.asdict(res.timing)
     meta["solution"] = None
     if res.solution is not None:
-        arrays = {k: np.asarray(v) for k, v in res.solution.items()
-                  if k in _ARRAYS and v is not None}
+        arrays = {
+            k: np.asarray(v)
+            for k, v in res.solution.items()
+            if k in _ARRAYS and v is not None
+        }
         np.savez(f"{stem}.npz", **arrays)
         meta["solution"] = {k: v for k, v in res.solution.items() if k not in arrays}
     Path(f"{stem}.json").write_text(json.dumps(meta))
@@ -246,9 +293,17 @@ def main(argv=None) -> int:
     X = np.load(data / "X.npy")
     y = np.load(data / "y.npy")
     grid = np.load(task["grid"])
-    res = run_task(task["impl"], case, X, y, grid, device=task["device"],
-                   strategy=task["strategy"], repeats=task["repeats"],
-                   budget_s=task["budget_s"])
+    res = run_task(
+        task["impl"],
+        case,
+        X,
+        y,
+        grid,
+        device=task["device"],
+        strategy=task["strategy"],
+        repeats=task["repeats"],
+        budget_s=task["budget_s"],
+    )
     # ru_maxrss is in KiB on Linux.
     res.host_peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     _write_result(task["out"], res)

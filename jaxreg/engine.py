@@ -311,7 +311,7 @@ class Problem:
                 out[i]["strategy"] = pl.strategy
         return out
 
-    def _levels(self, grids, l1_ratios):
+    def levels(self, grids, l1_ratios):
         """Internal levels alpha/alpha_ref (O(1), safe in float32) and the weights
         scaled by alpha_ref."""
         refs = [self.alpha_max(r) for r in l1_ratios]
@@ -334,7 +334,7 @@ class Problem:
 
     def _solve_fista(self, grids, l1_ratios, pl):
         dt = self.dtype
-        levels, w, lower, upper = self._levels(grids, l1_ratios)
+        levels, w, lower, upper = self.levels(grids, l1_ratios)
         L, k = levels.shape
         padded = -(-k // pl.chunk) * pl.chunk
         levels = np.concatenate([levels, np.repeat(levels[:, -1:], padded - k, 1)], 1)

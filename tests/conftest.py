@@ -65,8 +65,9 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-def heldout_mse_bound(X, y, train, test, alpha, l1_ratio, gap, coef, intercept,
-                      sample_weight=None):
+def heldout_mse_bound(
+    X, y, train, test, alpha, l1_ratio, gap, coef, intercept, sample_weight=None
+):
     """How far the held-out MSE of a fold can be from its value at the optimum when
     the training fit (coef, intercept) is certified by a duality gap ``gap``.
 

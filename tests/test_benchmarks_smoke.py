@@ -57,8 +57,9 @@ def test_duality_gaps_equal_primal_minus_dual(data, l1_ratio):
     W = 0.4 * rng.normal(size=(3, X.shape[1]))
     b = rng.normal(size=3)
     gaps = validate.duality_gaps(X, y, W, b, alphas, l1_ratio)
-    brute = [_primal_minus_dual(X, y, W[i], b[i], alphas[i], l1_ratio)
-             for i in range(3)]
+    brute = [
+        _primal_minus_dual(X, y, W[i], b[i], alphas[i], l1_ratio) for i in range(3)
+    ]
     np.testing.assert_allclose(gaps, brute, rtol=1e-10)
     assert np.all(gaps > 0)
 
@@ -73,10 +74,14 @@ def test_gap_and_objective_match_the_reference(data, l1_ratio):
     gaps = validate.duality_gaps(X, y, W, b, alphas, l1_ratio)
     objs = validate.objectives(X, y, W, b, alphas, l1_ratio)
     for i in range(2):
-        assert gaps[i] == pytest.approx(reference.duality_gap(
-            X, y, W[i], b[i], alphas[i], l1_ratio=l1_ratio), rel=1e-10)
-        assert objs[i] == pytest.approx(reference.objective(
-            X, y, W[i], b[i], alphas[i], l1_ratio=l1_ratio), rel=1e-12)
+        assert gaps[i] == pytest.approx(
+            reference.duality_gap(X, y, W[i], b[i], alphas[i], l1_ratio=l1_ratio),
+            rel=1e-10,
+        )
+        assert objs[i] == pytest.approx(
+            reference.objective(X, y, W[i], b[i], alphas[i], l1_ratio=l1_ratio),
+            rel=1e-12,
+        )
 
 
 def test_gap_of_an_exact_solution_is_zero(data):
@@ -134,11 +139,13 @@ def test_validate_cv_errors(data):
     grid = problems.alpha_grid(case, X, y)
     ref = _reference_solution(case, X, y, grid)
     mse = np.linspace(2.0, 1.0, len(grid))
-    ok = validate.validate(case, X, y, dict(ref, mse_mean=mse), grid,
-                           dict(ref, mse_mean=mse))
+    ok = validate.validate(
+        case, X, y, dict(ref, mse_mean=mse), grid, dict(ref, mse_mean=mse)
+    )
     assert ok.ok and "cv-mse" in ok.checks and ok.cv_mse_diff == 0.0
-    bad = validate.validate(case, X, y, dict(ref, mse_mean=1.1 * mse), grid,
-                            dict(ref, mse_mean=mse))
+    bad = validate.validate(
+        case, X, y, dict(ref, mse_mean=1.1 * mse), grid, dict(ref, mse_mean=mse)
+    )
     assert not bad.ok and "CV mse" in bad.why
 
 
@@ -149,8 +156,11 @@ def test_kfold_bounds_match_sklearn():
         ours = validate.kfold_bounds(n, k)
         theirs = [(int(t[0]), int(t[-1]) + 1) for _, t in KFold(k).split(np.zeros(n))]
         assert ours == theirs
-    with pytest.raises(ValueError, match=r"n_folds must be in \[2, n_samples=3\], "
-                                         r"got 5\."):
+    with pytest.raises(
+        ValueError,
+        match=r"n_folds must be in \[2, n_samples=3\], "
+        r"got 5\.",
+    ):
         validate.kfold_bounds(3, 5)
 
 
@@ -180,9 +190,18 @@ def test_case_and_preset_arguments_are_checked():
         assert len({c.name for c in preset.cases}) == len(preset.cases)
     small = problems.get_preset("small")
     head = [c for c in small.cases if c.headline]
-    assert [(c.task, c.problem.n_samples, c.problem.n_features, c.problem.rho,
-             c.n_alphas, c.tol, c.dtype) for c in head] == [
-        ("lasso", 5000, 500, 0.5, 100, 1e-6, "float64")]
+    assert [
+        (
+            c.task,
+            c.problem.n_samples,
+            c.problem.n_features,
+            c.problem.rho,
+            c.n_alphas,
+            c.tol,
+            c.dtype,
+        )
+        for c in head
+    ] == [("lasso", 5000, 500, 0.5, 100, 1e-6, "float64")]
 
 
 def test_time_call_counts_and_budget():
@@ -209,15 +228,30 @@ def test_isolated_peer_run_and_time_cap(tmp_path, data):
     case = _case(tol=1e-6)
     grid = problems.alpha_grid(case, X, y)
     worker.write_data(tmp_path / "data", X, y)
-    res = worker.run_isolated("sklearn", case, tmp_path / "data", grid, repeats=1,
-                              budget_s=1.0, timeout_s=120, work_dir=tmp_path / "w")
+    res = worker.run_isolated(
+        "sklearn",
+        case,
+        tmp_path / "data",
+        grid,
+        repeats=1,
+        budget_s=1.0,
+        timeout_s=120,
+        work_dir=tmp_path / "w",
+    )
     assert res.error is None and res.skipped is None
     assert res.host_peak_rss_bytes > 0
     val = validate.validate(case, X, y, res.solution, grid)
     assert val.ok, val.why
-    capped = worker.run_isolated("sklearn", case, tmp_path / "data", grid,
-                                 repeats=1, budget_s=1.0, timeout_s=0.01,
-                                 work_dir=tmp_path / "w")
+    capped = worker.run_isolated(
+        "sklearn",
+        case,
+        tmp_path / "data",
+        grid,
+        repeats=1,
+        budget_s=1.0,
+        timeout_s=0.01,
+        work_dir=tmp_path / "w",
+    )
     assert capped.skipped == "stopped after the time cap of 0.01 s"
     assert list((tmp_path / "w").iterdir()) == []
 
@@ -227,8 +261,16 @@ def test_isolated_jaxreg_record(tmp_path, data):
     case = _case(tol=1e-6)
     grid = problems.alpha_grid(case, X, y)
     worker.write_data(tmp_path / "data", X, y)
-    res = worker.run_isolated("jaxreg", case, tmp_path / "data", grid, repeats=1,
-                              budget_s=1.0, timeout_s=300, work_dir=tmp_path / "w")
+    res = worker.run_isolated(
+        "jaxreg",
+        case,
+        tmp_path / "data",
+        grid,
+        repeats=1,
+        budget_s=1.0,
+        timeout_s=300,
+        work_dir=tmp_path / "w",
+    )
     assert res.error is None and res.skipped is None
     assert res.timing.compile_s >= 0 and res.h2d_s >= 0
     assert res.solution["info"]["solver_converged"] == f"{len(grid)}/{len(grid)}"
@@ -246,17 +288,50 @@ def test_gpu_probe_agrees_in_and_out_of_process():
 
 
 def test_speedups_only_between_the_same_dtype():
-    base = dict(task="lasso", problem="toy", n=10, p=3, n_alphas=5, tol=1e-6,
-                headline=True, skipped=None)
+    base = dict(
+        task="lasso",
+        problem="toy",
+        n=10,
+        p=3,
+        n_alphas=5,
+        tol=1e-6,
+        headline=True,
+        skipped=None,
+    )
     recs = [
-        dict(base, case="lasso/toy/float32", implementation="jaxreg", label="jaxreg",
-             strategy="auto", device="cpu", dtype="float32", median_s=1.0, ok=True),
-        dict(base, case="lasso/toy/float32", implementation="reference",
-             label="reference", strategy=None, device="cpu", dtype="float64",
-             median_s=9.0, ok=True),
-        dict(base, case="lasso/toy/float32", implementation="sklearn",
-             label="sklearn", strategy=None, device="cpu", dtype="float32",
-             median_s=3.0, ok=False),
+        dict(
+            base,
+            case="lasso/toy/float32",
+            implementation="jaxreg",
+            label="jaxreg",
+            strategy="auto",
+            device="cpu",
+            dtype="float32",
+            median_s=1.0,
+            ok=True,
+        ),
+        dict(
+            base,
+            case="lasso/toy/float32",
+            implementation="reference",
+            label="reference",
+            strategy=None,
+            device="cpu",
+            dtype="float64",
+            median_s=9.0,
+            ok=True,
+        ),
+        dict(
+            base,
+            case="lasso/toy/float32",
+            implementation="sklearn",
+            label="sklearn",
+            strategy=None,
+            device="cpu",
+            dtype="float32",
+            median_s=3.0,
+            ok=False,
+        ),
     ]
     ups = report.speedups(recs)
     assert [(r["label"], q) for _, r, q in ups] == [("sklearn", 3.0)]
@@ -265,18 +340,25 @@ def test_speedups_only_between_the_same_dtype():
 
 
 def test_run_rejects_bad_arguments(tmp_path, capsys):
-    with pytest.raises(ValueError, match=r"devices must be a comma-separated list "
-                                         r"of 'cpu' and 'gpu', got 'tpu'\."):
+    with pytest.raises(
+        ValueError,
+        match=r"devices must be a comma-separated list "
+        r"of 'cpu' and 'gpu', got 'tpu'\.",
+    ):
         run.run("smoke", "cpu,tpu", tmp_path)
     with pytest.raises(ValueError, match=r"peers must be among .*, got 'glum'\."):
         run.run("smoke", "cpu", tmp_path, peers=("glum",))
     with pytest.raises(ValueError, match=r"only must match at least one case"):
         run.run("smoke", "cpu", tmp_path, only=("nothing-like-this",))
-    with pytest.raises(ValueError, match=r"repeats must be a positive integer, "
-                                         r"got 0\."):
+    with pytest.raises(
+        ValueError,
+        match=r"repeats must be a positive integer, "
+        r"got 0\.",
+    ):
         run.run("smoke", "cpu", tmp_path, repeats=0)
-    assert run.main(["--preset", "smoke", "--devices", "tpu", "--out",
-                     str(tmp_path)]) == 2
+    assert (
+        run.main(["--preset", "smoke", "--devices", "tpu", "--out", str(tmp_path)]) == 2
+    )
     assert "devices must be" in capsys.readouterr().err
     assert bench_cli.main(["frobnicate"]) == 2
     assert "command must be 'run' or 'report'" in capsys.readouterr().err
@@ -284,16 +366,42 @@ def test_run_rejects_bad_arguments(tmp_path, capsys):
     assert "lasso/diabetes/float64" in capsys.readouterr().out
 
 
-REQUIRED = ("problem", "implementation", "device", "dtype", "compile_s", "median_s",
-            "n_iter", "max_gap", "ok", "device_kind", "jax_version", "jaxlib_version",
-            "date", "n", "p", "rho", "n_alphas", "tol", "rel_obj_diff",
-            "max_coef_diff", "peak_memory_bytes", "skipped")
+REQUIRED = (
+    "problem",
+    "implementation",
+    "device",
+    "dtype",
+    "compile_s",
+    "median_s",
+    "n_iter",
+    "max_gap",
+    "ok",
+    "device_kind",
+    "jax_version",
+    "jaxlib_version",
+    "date",
+    "n",
+    "p",
+    "rho",
+    "n_alphas",
+    "tol",
+    "rel_obj_diff",
+    "max_coef_diff",
+    "peak_memory_bytes",
+    "skipped",
+)
 
 
 def test_smoke_run_writes_validated_records(tmp_path):
     out = tmp_path / "smoke"
-    payload = run.run("smoke", "cpu,gpu", out, only=("lasso/glmnet",), repeats=1,
-                      peers=("sklearn", "celer"))
+    payload = run.run(
+        "smoke",
+        "cpu,gpu",
+        out,
+        only=("lasso/glmnet",),
+        repeats=1,
+        peers=("sklearn", "celer"),
+    )
     saved = json.loads((out / "results.json").read_text())
     assert saved["records"] == payload["records"]
     recs = saved["records"]
@@ -319,7 +427,8 @@ def test_smoke_run_writes_validated_records(tmp_path):
             assert "not importable" in by[(case, "celer", "cpu")]["skipped"]
     # The reference runs once, at the float64 case's tighter tol.
     assert [r["dtype"] for r in recs if r["implementation"] == "reference"] == [
-        "float64"]
+        "float64"
+    ]
     text = (out / "report.md").read_text()
     assert "### lasso/glmnet-n200-p40-rho0.5/float64" in text
     assert "jaxreg speed-up against each implementation" in text

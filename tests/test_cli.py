@@ -56,8 +56,13 @@ def files(data, tmp_path_factory):
         "text": _write_csv(d / "d.csv.txt", X, y, delimiter=";"),
         "npy": d / "d.npy",
         "npz": d / "d.npz",
-        "mixed": _write_csv(d / "mixed.csv", X, y, None,
-                            extra={"city": ["paris"] * N, "name": ["x"] * N}),
+        "mixed": _write_csv(
+            d / "mixed.csv",
+            X,
+            y,
+            None,
+            extra={"city": ["paris"] * N, "name": ["x"] * N},
+        ),
     }
     np.save(out["npy"], np.column_stack([X, y]))
     np.savez(out["npz"], X=X, y=y, feature_names=np.array(NAMES))
@@ -89,8 +94,19 @@ def _png_size(path):
 
 def test_path_json_equals_the_api_and_scikit_learn(capsys, data, files):
     X, y, _ = data
-    res = run_json(capsys, "path", files["csv"], "--target", "y",
-                   "--features", "a,b,c,d", "--alphas", "10", "--tol", "1e-14")
+    res = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+        "--tol",
+        "1e-14",
+    )
     api = lasso_path(X, y, alphas=10, tol=1e-14)
     assert res["feature_names"] == NAMES and res["n_samples"] == N
     np.testing.assert_allclose(res["alphas"], api.alphas, rtol=1e-15)
@@ -99,48 +115,91 @@ def test_path_json_equals_the_api_and_scikit_learn(capsys, data, files):
     assert res["df"] == api.df.tolist()
     # scikit-learn on the centred data gives the same coefficients.
     Xc, yc = X - X.mean(0), y - y.mean()
-    _, sk, _ = sklearn_lm.lasso_path(Xc, yc, alphas=api.alphas, tol=1e-12,
-                                     max_iter=100_000)
+    _, sk, _ = sklearn_lm.lasso_path(
+        Xc, yc, alphas=api.alphas, tol=1e-12, max_iter=100_000
+    )
     np.testing.assert_allclose(res["coefs"], sk.T, atol=1e-6)
     # The selected alpha defaults to the smallest one.
     assert res["selected"]["index"] == 9
-    assert set(res["selected"]["coefs"]) == {NAMES[j] for j in range(P)
-                                              if api.coefs[9, j] != 0}
+    assert set(res["selected"]["coefs"]) == {
+        NAMES[j] for j in range(P) if api.coefs[9, j] != 0
+    }
 
 
 def test_path_elastic_net_explicit_alphas_and_feature_order(capsys, data, files):
     X, y, _ = data
     given = [0.05, 0.5, 0.1, 0.01, 1.0, 0.2, 0.02, 0.3, 0.005, 2.0]
-    res = run_json(capsys, "path", files["csv"], "--target", "y",
-                   "--features", "d,c,b,a", "--l1-ratio", "0.5",
-                   "--alphas", ",".join(map(str, given)), "--tol", "1e-14")
+    res = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "d,c,b,a",
+        "--l1-ratio",
+        "0.5",
+        "--alphas",
+        ",".join(map(str, given)),
+        "--tol",
+        "1e-14",
+    )
     assert res["feature_names"] == ["d", "c", "b", "a"]
     assert res["alphas"] == sorted(given, reverse=True)
     for i, a in enumerate(res["alphas"]):
-        sk = sklearn_lm.ElasticNet(alpha=a, l1_ratio=0.5, tol=1e-12,
-                                   max_iter=100_000).fit(X[:, ::-1], y)
+        sk = sklearn_lm.ElasticNet(
+            alpha=a, l1_ratio=0.5, tol=1e-12, max_iter=100_000
+        ).fit(X[:, ::-1], y)
         np.testing.assert_allclose(res["coefs"][i], sk.coef_, atol=1e-6)
         np.testing.assert_allclose(res["intercepts"][i], sk.intercept_, atol=1e-6)
 
 
 def test_path_standardize_and_sample_weight_column(capsys, data, files):
     X, y, w = data
-    res = run_json(capsys, "path", files["weighted"], "--target", "y",
-                   "--sample-weight", "w", "--standardize", "--alphas", "10")
+    res = run_json(
+        capsys,
+        "path",
+        files["weighted"],
+        "--target",
+        "y",
+        "--sample-weight",
+        "w",
+        "--standardize",
+        "--alphas",
+        "10",
+    )
     assert res["feature_names"] == NAMES  # the weight column is not a feature
-    api = enet_path(X, y, l1_ratio=1.0, alphas=10, standardize=True,
-                    sample_weight=w)
+    api = enet_path(X, y, l1_ratio=1.0, alphas=10, standardize=True, sample_weight=w)
     np.testing.assert_allclose(res["coefs"], api.coefs, rtol=1e-12, atol=1e-14)
 
 
 def test_device_and_dtype_options_reach_the_api(capsys, data, files):
     X, y, _ = data
-    res = run_json(capsys, "path", files["csv"], "--target", "y", "--alphas", "10",
-                   "--device", "cpu")
-    np.testing.assert_allclose(res["coefs"], lasso_path(X, y, alphas=10).coefs,
-                               rtol=1e-12, atol=1e-14)
-    res32 = run_json(capsys, "path", files["csv"], "--target", "y", "--alphas", "10",
-                     "--dtype", "float32")
+    res = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--alphas",
+        "10",
+        "--device",
+        "cpu",
+    )
+    np.testing.assert_allclose(
+        res["coefs"], lasso_path(X, y, alphas=10).coefs, rtol=1e-12, atol=1e-14
+    )
+    res32 = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--alphas",
+        "10",
+        "--dtype",
+        "float32",
+    )
     assert res32["dtype"] == "float32"
     api32 = lasso_path(X, y, alphas=10, dtype="float32")
     np.testing.assert_array_equal(np.float32(res32["coefs"]), api32.coefs)
@@ -148,8 +207,19 @@ def test_device_and_dtype_options_reach_the_api(capsys, data, files):
 
 def test_path_text_summary(capsys, data, files):
     X, y, _ = data
-    rc, out, err = run(capsys, "path", files["csv"], "--target", "y", "--features",
-                       "a,b,c,d", "--alphas", "10", "--select", "0.3")
+    rc, out, err = run(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+        "--select",
+        "0.3",
+    )
     assert rc == 0, err
     api = lasso_path(X, y, alphas=10)
     i = int(np.argmin(np.abs(np.log(api.alphas) - np.log(0.3))))
@@ -167,8 +237,17 @@ def test_path_text_summary(capsys, data, files):
 
 
 def test_input_formats_give_the_same_result(capsys, files, data, monkeypatch):
-    ref = run_json(capsys, "path", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--alphas", "10")["coefs"]
+    ref = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+    )["coefs"]
     for argv in (
         (files["tsv"], "--target", "y", "--features", "a,b,c,d"),
         (files["text"], "--target", "y", "--features", "a,b,c,d"),  # sniffed ';'
@@ -178,11 +257,14 @@ def test_input_formats_give_the_same_result(capsys, files, data, monkeypatch):
     ):
         got = run_json(capsys, "path", *argv, "--alphas", "10")
         np.testing.assert_allclose(got["coefs"], ref, rtol=1e-13, atol=1e-15)
-    assert run_json(capsys, "path", files["npz"], "--alphas", "10")[
-        "feature_names"] == NAMES
+    assert (
+        run_json(capsys, "path", files["npz"], "--alphas", "10")["feature_names"]
+        == NAMES
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO(Path(files["csv"]).read_text()))
-    got = run_json(capsys, "path", "-", "--target", "y", "--features", "a,b,c,d",
-                   "--alphas", "10")
+    got = run_json(
+        capsys, "path", "-", "--target", "y", "--features", "a,b,c,d", "--alphas", "10"
+    )
     np.testing.assert_allclose(got["coefs"], ref, rtol=1e-13, atol=1e-15)
 
 
@@ -191,13 +273,24 @@ def test_parquet_input(capsys, files, data, tmp_path):
     import pyarrow.parquet as pq
 
     X, y, _ = data
-    table = pa.table({**{n: X[:, j] for j, n in enumerate(NAMES)}, "y": y,
-                      "city": ["x"] * N})
+    table = pa.table(
+        {**{n: X[:, j] for j, n in enumerate(NAMES)}, "y": y, "city": ["x"] * N}
+    )
     pq.write_table(table, tmp_path / "d.parquet")
-    got = run_json(capsys, "path", tmp_path / "d.parquet", "--target", "y",
-                   "--features", "a,b,c,d", "--alphas", "10")
-    np.testing.assert_allclose(got["coefs"], lasso_path(X, y, alphas=10).coefs,
-                               rtol=1e-12, atol=1e-14)
+    got = run_json(
+        capsys,
+        "path",
+        tmp_path / "d.parquet",
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+    )
+    np.testing.assert_allclose(
+        got["coefs"], lasso_path(X, y, alphas=10).coefs, rtol=1e-12, atol=1e-14
+    )
     rc, _, err = run(capsys, "path", tmp_path / "d.parquet", "--target", "y")
     assert rc == 2 and "non-numeric column 'city' (type string)" in err
 
@@ -214,20 +307,52 @@ def test_parquet_without_pyarrow_says_what_to_install(capsys, tmp_path, monkeypa
 def test_out_coefs_csv_and_plot(capsys, files, tmp_path):
     pytest.importorskip("matplotlib")
     csv_out, png = tmp_path / "coefs.csv", tmp_path / "path.png"
-    rc, out, err = run(capsys, "path", files["csv"], "--target", "y", "--features",
-                       "a,b,c,d", "--alphas", "10", "--out-coefs", csv_out,
-                       "--plot", png, "--standardize")
+    rc, out, err = run(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+        "--out-coefs",
+        csv_out,
+        "--plot",
+        png,
+        "--standardize",
+    )
     assert rc == 0, err
     assert f"wrote {csv_out}" in out and f"wrote {png}" in out
-    table = np.genfromtxt(csv_out, delimiter=",", names=True, dtype=None,
-                          encoding="utf-8")
-    assert table.dtype.names == ("alpha", "df", "dev_ratio", "gap", "converged",
-                                 "intercept", *NAMES)
-    res = run_json(capsys, "path", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--alphas", "10", "--standardize")
+    table = np.genfromtxt(
+        csv_out, delimiter=",", names=True, dtype=None, encoding="utf-8"
+    )
+    assert table.dtype.names == (
+        "alpha",
+        "df",
+        "dev_ratio",
+        "gap",
+        "converged",
+        "intercept",
+        *NAMES,
+    )
+    res = run_json(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "10",
+        "--standardize",
+    )
     np.testing.assert_array_equal(table["alpha"], res["alphas"])
-    np.testing.assert_array_equal(np.column_stack([table[n] for n in NAMES]),
-                                  res["coefs"])
+    np.testing.assert_array_equal(
+        np.column_stack([table[n] for n in NAMES]), res["coefs"]
+    )
     np.testing.assert_array_equal(table["df"], res["df"])
     w, h, size = _png_size(png)
     assert 600 <= w <= 2000 and 400 <= h <= 1500 and size > 15_000
@@ -240,8 +365,17 @@ def test_out_coefs_csv_and_plot(capsys, files, tmp_path):
 def test_ridge_matches_scikit_learn_and_brute_force_loo(capsys, files, data):
     X, y, _ = data
     alphas = [1.0, 0.1, 0.01]
-    res = run_json(capsys, "ridge", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--alphas", ",".join(map(str, alphas)))
+    res = run_json(
+        capsys,
+        "ridge",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        ",".join(map(str, alphas)),
+    )
     assert res["alphas"] == alphas
     loo = []
     for i, a in enumerate(alphas):
@@ -250,9 +384,13 @@ def test_ridge_matches_scikit_learn_and_brute_force_loo(capsys, files, data):
         np.testing.assert_allclose(res["intercepts"][i], sk.intercept_, rtol=1e-9)
         # Leave-one-out by refitting without each sample (the penalty of the
         # full data, as documented).
-        err = [y[k] - sklearn_lm.Ridge(alpha=N * a).fit(
-            np.delete(X, k, 0), np.delete(y, k)).predict(X[k:k + 1])[0]
-            for k in range(N)]
+        err = [
+            y[k]
+            - sklearn_lm.Ridge(alpha=N * a)
+            .fit(np.delete(X, k, 0), np.delete(y, k))
+            .predict(X[k : k + 1])[0]
+            for k in range(N)
+        ]
         loo.append(np.mean(np.square(err)))
         # Effective df: the trace of the centred hat matrix.
         Xc = X - X.mean(0)
@@ -264,8 +402,18 @@ def test_ridge_matches_scikit_learn_and_brute_force_loo(capsys, files, data):
 
 def test_ridge_standardize_is_ridge_on_scaled_columns(capsys, files, data):
     X, y, _ = data
-    res = run_json(capsys, "ridge", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--alphas", "0.5,0.05,0.005", "--standardize")
+    res = run_json(
+        capsys,
+        "ridge",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--alphas",
+        "0.5,0.05,0.005",
+        "--standardize",
+    )
     sd = X.std(axis=0)
     for i, a in enumerate(res["alphas"]):
         sk = sklearn_lm.Ridge(alpha=N * a).fit(X / sd, y)
@@ -276,8 +424,19 @@ def test_ridge_standardize_is_ridge_on_scaled_columns(capsys, files, data):
 def test_ridge_default_grid_spans_the_effective_df(capsys, files, tmp_path):
     pytest.importorskip("matplotlib")
     png = tmp_path / "loo.png"
-    res = run_json(capsys, "ridge", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--plot", png, "--alphas", "3")
+    res = run_json(
+        capsys,
+        "ridge",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--plot",
+        png,
+        "--alphas",
+        "3",
+    )
     assert len(res["alphas"]) == 3
     assert res["effective_df"][0] < 0.1 and res["effective_df"][-1] > P - 0.05
     assert np.all(np.diff(res["effective_df"]) > 0)
@@ -290,8 +449,21 @@ def test_ridge_default_grid_spans_the_effective_df(capsys, files, tmp_path):
 
 def test_cv_matches_a_by_hand_k_fold(capsys, files, data):
     X, y, _ = data
-    res = run_json(capsys, "cv", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--cv", "5", "--alphas", "10", "--tol", "1e-10")
+    res = run_json(
+        capsys,
+        "cv",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--cv",
+        "5",
+        "--alphas",
+        "10",
+        "--tol",
+        "1e-10",
+    )
     alphas = np.array(res["alphas"])
     mse = np.empty((10, 5))
     for f in range(5):  # contiguous folds of 10 samples, as KFold(5)
@@ -299,11 +471,13 @@ def test_cv_matches_a_by_hand_k_fold(capsys, files, data):
         train = np.setdiff1d(np.arange(N), test)
         for i, a in enumerate(alphas):
             m = sklearn_lm.Lasso(alpha=a, tol=1e-12, max_iter=100_000).fit(
-                X[train], y[train])
+                X[train], y[train]
+            )
             mse[i, f] = np.mean((y[test] - m.predict(X[test])) ** 2)
     np.testing.assert_allclose(res["cv"]["mse_mean"], mse.mean(1), rtol=1e-6)
-    np.testing.assert_allclose(res["cv"]["mse_se"],
-                               mse.std(1, ddof=1) / np.sqrt(5), rtol=1e-5)
+    np.testing.assert_allclose(
+        res["cv"]["mse_se"], mse.std(1, ddof=1) / np.sqrt(5), rtol=1e-5
+    )
     i_min = int(np.argmin(mse.mean(1)))
     assert res["cv"]["index_min"] == i_min
     assert res["selected"]["index"] == i_min and res["selected"]["rule"] == "min"
@@ -315,9 +489,25 @@ def test_cv_seed_shuffles_folds_and_1se_selection(capsys, files, data, tmp_path)
 
     X, y, _ = data
     png = tmp_path / "cv.png"
-    res = run_json(capsys, "cv", files["csv"], "--target", "y", "--features",
-                   "a,b,c,d", "--cv", "5", "--seed", "3", "--alphas", "10",
-                   "--select", "1se", "--plot", png)
+    res = run_json(
+        capsys,
+        "cv",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--cv",
+        "5",
+        "--seed",
+        "3",
+        "--alphas",
+        "10",
+        "--select",
+        "1se",
+        "--plot",
+        png,
+    )
     foldid = np.random.default_rng(3).permutation(np.arange(N) % 5)
     api = cv_path(X, y, cv=foldid, alphas=10)
     np.testing.assert_allclose(res["cv"]["mse_mean"], api.mse_mean, rtol=1e-12)
@@ -326,8 +516,21 @@ def test_cv_seed_shuffles_folds_and_1se_selection(capsys, files, data, tmp_path)
 
 
 def test_cv_text_report(capsys, files):
-    rc, out, err = run(capsys, "cv", files["csv"], "--target", "y", "--features",
-                       "a,b,c,d", "--cv", "5", "--alphas", "10", "--rows", "0")
+    rc, out, err = run(
+        capsys,
+        "cv",
+        files["csv"],
+        "--target",
+        "y",
+        "--features",
+        "a,b,c,d",
+        "--cv",
+        "5",
+        "--alphas",
+        "10",
+        "--rows",
+        "0",
+    )
     assert rc == 0, err
     assert "alpha_min = " in out and "alpha_1se = " in out
     assert "<- min" in out or "<- min = 1se" in out
@@ -350,59 +553,109 @@ def _err_cases(files, tmp_path):
     np.savez(bad / "noy.npz", X=np.ones((3, 2)))
     c = files["csv"]
     return [
-        (["path", bad / "missing.csv", "--target", "y"], r"input file .*missing.csv "
-                                                         r"does not exist"),
+        (
+            ["path", bad / "missing.csv", "--target", "y"],
+            r"input file .*missing.csv "
+            r"does not exist",
+        ),
         (["path", c], r"--target is required for .*d.csv"),
-        (["path", c, "--target", "zz"], r"--target 'zz' is not a column of .*d.csv "
-                                        r"\(columns: a, b, c, d, y\)"),
+        (
+            ["path", c, "--target", "zz"],
+            r"--target 'zz' is not a column of .*d.csv "
+            r"\(columns: a, b, c, d, y\)",
+        ),
         (["path", c, "--target", "y", "--features", "a,q"], r"--features 'q' is not"),
-        (["path", c, "--target", "y", "--features", "a,a"],
-         r"lists 'a' more than once"),
-        (["path", c, "--target", "y", "--features", "a,y"], r"must not include the "
-                                                            r"target"),
+        (
+            ["path", c, "--target", "y", "--features", "a,a"],
+            r"lists 'a' more than once",
+        ),
+        (
+            ["path", c, "--target", "y", "--features", "a,y"],
+            r"must not include the "
+            r"target",
+        ),
         (["path", c, "--target", "y", "--features", "a,,b"], r"comma-separated list"),
-        (["path", files["mixed"], "--target", "y"],
-         r"non-numeric columns 'city' \(line 2: 'paris'\); 'name' \(line 2: 'x'\)\. "
-         r"Select numeric columns with --features"),
-        (["path", bad / "ragged.csv", "--target", "y"], r"line 3 has 2 fields, the "
-                                                        r"header has 3"),
+        (
+            ["path", files["mixed"], "--target", "y"],
+            r"non-numeric columns 'city' \(line 2: 'paris'\); 'name' \(line 2: 'x'\)\. "
+            r"Select numeric columns with --features",
+        ),
+        (
+            ["path", bad / "ragged.csv", "--target", "y"],
+            r"line 3 has 2 fields, the "
+            r"header has 3",
+        ),
         (["path", bad / "dup.csv", "--target", "y"], r"duplicate column names 'a'"),
-        (["path", bad / "nan.csv", "--target", "y"], r"column 'b' has 1 missing or "
-                                                     r"infinite value \(first in data "
-                                                     r"row 2\)"),
+        (
+            ["path", bad / "nan.csv", "--target", "y"],
+            r"column 'b' has 1 missing or "
+            r"infinite value \(first in data "
+            r"row 2\)",
+        ),
         (["path", bad / "empty.csv", "--target", "y"], r"empty.csv is empty"),
         (["path", bad / "header.csv", "--target", "y"], r"no data rows"),
         (["path", bad / "x.xlsx", "--target", "y"], r"cannot tell the format"),
         (["path", bad / "one.npy", "--target", "0"], r"must hold a 2-D array"),
         (["path", bad / "noy.npz"], r"must contain arrays named X and y, missing y"),
-        (["path", files["npz"], "--target", "y"], r"--target and --sample-weight do "
-                                                  r"not apply to .npz"),
-        (["path", c, "--target", "y", "--alphas", "abc"], r"--alphas must be a grid "
-                                                          r"size .* got 'abc'"),
-        (["path", c, "--target", "y", "--alphas", "0"], r"--alphas must be a positive "
-                                                        r"grid size, got '0'"),
-        (["path", c, "--target", "y", "--alphas=-1,2"], r"alphas must be a 1-D array "
-                                                        r"of non-negative finite "
-                                                        r"floats, got alphas\[0\] = "
-                                                        r"-1.0"),
-        (["path", c, "--target", "y", "--l1-ratio", "1.5"], r"--l1-ratio must be a "
-                                                            r"number in \[0, 1\], got "
-                                                            r"'1.5'"),
+        (
+            ["path", files["npz"], "--target", "y"],
+            r"--target and --sample-weight do "
+            r"not apply to .npz",
+        ),
+        (
+            ["path", c, "--target", "y", "--alphas", "abc"],
+            r"--alphas must be a grid "
+            r"size .* got 'abc'",
+        ),
+        (
+            ["path", c, "--target", "y", "--alphas", "0"],
+            r"--alphas must be a positive "
+            r"grid size, got '0'",
+        ),
+        (
+            ["path", c, "--target", "y", "--alphas=-1,2"],
+            r"alphas must be a 1-D array "
+            r"of non-negative finite "
+            r"floats, got alphas\[0\] = "
+            r"-1.0",
+        ),
+        (
+            ["path", c, "--target", "y", "--l1-ratio", "1.5"],
+            r"--l1-ratio must be a "
+            r"number in \[0, 1\], got "
+            r"'1.5'",
+        ),
         (["path", c, "--target", "y", "--l1-ratio", "0"], r"use `jaxreg ridge`"),
-        (["path", c, "--target", "y", "--eps", "2"], r"--eps must be in \(0, 1\), "
-                                                     r"got '2'"),
+        (
+            ["path", c, "--target", "y", "--eps", "2"],
+            r"--eps must be in \(0, 1\), "
+            r"got '2'",
+        ),
         (["path", c, "--target", "y", "--tol", "-1"], r"--tol must be positive"),
-        (["path", c, "--target", "y", "--max-iter", "0"], r"--max-iter must be a "
-                                                          r"positive integer"),
-        (["path", c, "--target", "y", "--dtype", "float16"], r"invalid choice: "
-                                                             r"'float16'"),
+        (
+            ["path", c, "--target", "y", "--max-iter", "0"],
+            r"--max-iter must be a "
+            r"positive integer",
+        ),
+        (
+            ["path", c, "--target", "y", "--dtype", "float16"],
+            r"invalid choice: "
+            r"'float16'",
+        ),
         (["path", c, "--target", "y", "--sample-weight", "y"], r"also the --target"),
-        (["path", files["weighted"], "--target", "y", "--sample-weight", "zz"],
-         r"--sample-weight 'zz' is not a column"),
-        (["cv", c, "--target", "y", "--cv", "1"], r"--cv must be between 2 and the "
-                                                  r"number of samples \(50\), got 1"),
-        (["path", c, "--target", "y", "--plot", bad / "no" / "p.png"],
-         r"cannot write .*p.png: folder .* does not exist"),
+        (
+            ["path", files["weighted"], "--target", "y", "--sample-weight", "zz"],
+            r"--sample-weight 'zz' is not a column",
+        ),
+        (
+            ["cv", c, "--target", "y", "--cv", "1"],
+            r"--cv must be between 2 and the "
+            r"number of samples \(50\), got 1",
+        ),
+        (
+            ["path", c, "--target", "y", "--plot", bad / "no" / "p.png"],
+            r"cannot write .*p.png: folder .* does not exist",
+        ),
         (["path", c, "--target", "y", "--out-coefs", bad], r"already exists"),
         (["frobnicate"], r"invalid choice: 'frobnicate'"),
         ([], r"the following arguments are required: COMMAND"),
@@ -433,8 +686,16 @@ def test_device_gpu_without_a_gpu(capsys, files):
 def test_existing_output_is_kept_without_force(capsys, files, tmp_path):
     target = tmp_path / "coefs.csv"
     target.write_text("precious\n")
-    argv = ["path", files["csv"], "--target", "y", "--alphas", "10",
-            "--out-coefs", target]
+    argv = [
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--alphas",
+        "10",
+        "--out-coefs",
+        target,
+    ]
     rc, _, err = run(capsys, *argv)
     assert rc == 2 and "coefs.csv already exists; pass --force" in err
     assert target.read_text() == "precious\n"
@@ -472,8 +733,9 @@ def test_atomic_write_never_clobbers_a_file_that_appears_meanwhile(tmp_path):
 
 def test_plot_without_matplotlib(capsys, files, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    rc, _, err = run(capsys, "path", files["csv"], "--target", "y", "--plot",
-                     tmp_path / "p.png")
+    rc, _, err = run(
+        capsys, "path", files["csv"], "--target", "y", "--plot", tmp_path / "p.png"
+    )
     assert rc == 2 and 'pip install "jaxreg[plot]"' in err
     assert list(tmp_path.iterdir()) == []
 
@@ -494,13 +756,26 @@ def test_a_bug_is_exit_1_with_one_line(capsys, files, monkeypatch):
     monkeypatch.setattr(jaxreg.path, "enet_path", boom)
     rc, _, err = run(capsys, "path", files["csv"], "--target", "y")
     assert rc == 1
-    assert err.strip() == ("jaxreg: internal error: RuntimeError: boom (rerun with "
-                           "--debug for the traceback)")
+    assert err.strip() == (
+        "jaxreg: internal error: RuntimeError: boom (rerun with "
+        "--debug for the traceback)"
+    )
 
 
 def test_convergence_warning_is_one_line(capsys, files):
-    rc, out, err = run(capsys, "path", files["csv"], "--target", "y", "--alphas", "10",
-                       "--max-iter", "1", "--tol", "1e-12")
+    rc, out, err = run(
+        capsys,
+        "path",
+        files["csv"],
+        "--target",
+        "y",
+        "--alphas",
+        "10",
+        "--max-iter",
+        "1",
+        "--tol",
+        "1e-12",
+    )
     assert rc == 0
     warn = [ln for ln in err.splitlines() if ln.startswith("jaxreg: warning:")]
     assert len(warn) == 1 and "did not converge" in warn[0]
@@ -510,9 +785,17 @@ def test_convergence_warning_is_one_line(capsys, files):
 # --------------------------------------------------------------------- help, misc
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["path", "--help"], ["cv", "--help"],
-                                  ["ridge", "--help"], ["demo", "--help"],
-                                  ["bench", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["path", "--help"],
+        ["cv", "--help"],
+        ["ridge", "--help"],
+        ["demo", "--help"],
+        ["bench", "--help"],
+    ],
+)
 def test_help(capsys, argv):
     rc, out, _ = run(capsys, *argv)
     assert rc == 0 and out.startswith("usage: jaxreg")
@@ -520,9 +803,21 @@ def test_help(capsys, argv):
 
 def test_help_lists_the_options_of_the_api(capsys):
     _, out, _ = run(capsys, "path", "--help")
-    for opt in ("--l1-ratio", "--alphas", "--eps", "--standardize", "--tol",
-                "--device", "--dtype", "--json", "--out-coefs", "--plot", "--force",
-                "--target", "--features"):
+    for opt in (
+        "--l1-ratio",
+        "--alphas",
+        "--eps",
+        "--standardize",
+        "--tol",
+        "--device",
+        "--dtype",
+        "--json",
+        "--out-coefs",
+        "--plot",
+        "--force",
+        "--target",
+        "--features",
+    ):
         assert opt in out
     _, out, _ = run(capsys, "cv", "--help")
     assert "--cv K" in out
@@ -539,8 +834,10 @@ def test_entry_order_ties_and_never():
     coefs = np.array([[0, 0, 0, 0], [0, 0.1, -3.0, 0], [0.2, 0.1, -3.0, 0]])
     assert cli.entry_order(coefs, list("abcd")) == [("c", 1), ("b", 1), ("a", 2)]
     # A scale makes sizes comparable: b's 0.1 is 100 units of its own SD.
-    assert cli.entry_order(coefs, list("abcd"), [1, 1000, 1, 1])[:2] == [("b", 1),
-                                                                         ("c", 1)]
+    assert cli.entry_order(coefs, list("abcd"), [1, 1000, 1, 1])[:2] == [
+        ("b", 1),
+        ("c", 1),
+    ]
 
 
 def test_load_table_reads_a_quoted_csv(tmp_path):
@@ -604,8 +901,9 @@ def test_progress_task_spinner(monkeypatch):
     with _progress.task("quiet", stream=pipe):
         pass
     assert pipe.getvalue() == ""
-    with pytest.raises(ValueError, match="total must be None or a non-negative int, "
-                                         "got -1"):
+    with pytest.raises(
+        ValueError, match="total must be None or a non-negative int, got -1"
+    ):
         _progress.Progress(-1, stream=pipe)
 
 
@@ -625,8 +923,13 @@ def test_demo_writes_the_plots_and_reports_the_lars_entry_order(capsys, tmp_path
         w, h, size = _png_size(out_dir / name)
         assert w >= 600 and h >= 400 and size > 20_000
     assert f"Plots written to {out_dir}/" in out
-    for section in ("1. Lasso path", "2. Lasso, 5-fold cross-validation",
-                    "3. Ridge, exact leave-one-out curve", "alpha_min", "alpha_1se"):
+    for section in (
+        "1. Lasso path",
+        "2. Lasso, 5-fold cross-validation",
+        "3. Ridge, exact leave-one-out curve",
+        "alpha_min",
+        "alpha_1se",
+    ):
         assert section in out
     # The order of entry equals the LARS order on the standardized data.
     X, y, feat = load_diabetes()
@@ -666,13 +969,23 @@ def test_installed_script(tmp_path):
     if script is None:
         pytest.skip("the jaxreg console script is not installed")
     env = {**os.environ, "JAXREG_PROGRESS": "0"}
-    r = subprocess.run([script, "path", str(tmp_path / "missing.csv"), "--target", "y"],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [script, "path", str(tmp_path / "missing.csv"), "--target", "y"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [
         f"jaxreg: error: input file {tmp_path / 'missing.csv'} does not exist."
     ]
-    r = subprocess.run([sys.executable, "-m", "jaxreg", "--help"],
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxreg", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0 and r.stdout.startswith("usage: jaxreg")
     assert "demo" in r.stdout

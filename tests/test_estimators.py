@@ -38,8 +38,9 @@ def synthetic():
 def assert_coef(actual, expected):
     """1e-6 relative to the largest coefficient (the issue's parity bar)."""
     expected = np.asarray(expected)
-    np.testing.assert_allclose(actual, expected, rtol=0,
-                               atol=1e-6 * max(np.abs(expected).max(), 1e-12))
+    np.testing.assert_allclose(
+        actual, expected, rtol=0, atol=1e-6 * max(np.abs(expected).max(), 1e-12)
+    )
 
 
 @pytest.mark.parametrize("dataset", ["diabetes", "synthetic"])
@@ -56,17 +57,18 @@ def test_lasso_and_elastic_net_match_sklearn(request, dataset, name, params):
     sw = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     for weights in (None, sw):
         ours = getattr(je, name)(**params, **TIGHT).fit(X, y, sample_weight=weights)
-        theirs = getattr(sk, name)(**params, **TIGHT).fit(X, y,
-                                                          sample_weight=weights)
+        theirs = getattr(sk, name)(**params, **TIGHT).fit(X, y, sample_weight=weights)
         assert_coef(ours.coef_, theirs.coef_)
-        np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-7,
-                                   atol=1e-8 * np.abs(y).max())
+        np.testing.assert_allclose(
+            ours.intercept_, theirs.intercept_, rtol=1e-7, atol=1e-8 * np.abs(y).max()
+        )
         assert isinstance(ours.n_iter_, int) and ours.n_iter_ >= 1
         s = np.ones(len(y)) if weights is None else weights / weights.mean()
         yc = y - np.average(y, weights=s) if params.get("fit_intercept", True) else y
         assert abs(ours.dual_gap_) <= 1e-14 * np.mean(s * yc**2) * 1.01
-        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=0,
-                                   atol=1e-6 * np.abs(y).max())
+        np.testing.assert_allclose(
+            ours.predict(X), theirs.predict(X), rtol=0, atol=1e-6 * np.abs(y).max()
+        )
 
 
 def test_ridge_matches_sklearn(diabetes, synthetic):
@@ -83,8 +85,9 @@ def test_ridge_matches_sklearn(diabetes, synthetic):
     assert ours.coef_.shape == (2, X.shape[1])
     assert_coef(ours.coef_, theirs.coef_)
     Xd, yd = diabetes
-    assert_coef(je.Ridge(alpha=1e-3).fit(Xd, yd).coef_,
-                sk.Ridge(alpha=1e-3).fit(Xd, yd).coef_)
+    assert_coef(
+        je.Ridge(alpha=1e-3).fit(Xd, yd).coef_, sk.Ridge(alpha=1e-3).fit(Xd, yd).coef_
+    )
 
 
 def test_positive_ridge_is_non_negative_least_squares(synthetic):
@@ -136,11 +139,16 @@ def test_elastic_net_cv_with_a_list_of_l1_ratios(synthetic):
     assert ours.alphas_.shape == theirs.alphas_.shape == (3, 20)
     np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-12)
     np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
-    assert (ours.l1_ratio_, ours.alpha_) == (theirs.l1_ratio_,
-                                             pytest.approx(theirs.alpha_))
+    assert (ours.l1_ratio_, ours.alpha_) == (
+        theirs.l1_ratio_,
+        pytest.approx(theirs.alpha_),
+    )
     assert_coef(ours.coef_, theirs.coef_)
-    with pytest.raises(ValueError, match=r"automatic alpha grid is not available "
-                                         r"for l1_ratio=0"):
+    with pytest.raises(
+        ValueError,
+        match=r"automatic alpha grid is not available "
+        r"for l1_ratio=0",
+    ):
         je.ElasticNetCV(l1_ratio=[0.0, 0.5]).fit(X, y)
 
 
@@ -152,10 +160,13 @@ def test_selection_rule_1se(synthetic):
     assert res.alpha_1se > res.alpha_min
     np.testing.assert_allclose(model.coef_, res.coef_1se, rtol=1e-6, atol=1e-9)
     assert model.mse_se_.shape == (20,)
-    enet = je.ElasticNetCV(l1_ratio=[0.5, 1.0], cv=4, alphas=20,
-                           selection_rule="1se").fit(X, y)
-    assert enet.alpha_ >= je.ElasticNetCV(l1_ratio=[0.5, 1.0], cv=4,
-                                          alphas=20).fit(X, y).alpha_
+    enet = je.ElasticNetCV(
+        l1_ratio=[0.5, 1.0], cv=4, alphas=20, selection_rule="1se"
+    ).fit(X, y)
+    assert (
+        enet.alpha_
+        >= je.ElasticNetCV(l1_ratio=[0.5, 1.0], cv=4, alphas=20).fit(X, y).alpha_
+    )
 
 
 def test_ridge_cv_leave_one_out_matches_sklearn(diabetes, synthetic):
@@ -175,21 +186,22 @@ def test_ridge_cv_leave_one_out_matches_sklearn(diabetes, synthetic):
         dict(fit=(X, y, sw), params={}),
         dict(fit=(X, Y, None), params=dict(alpha_per_target=True)),
         dict(fit=(X, y, sw), params=dict(store_cv_results=True)),
-        dict(fit=(X, Y, sw), params=dict(scoring="neg_mean_absolute_error",
-                                         store_cv_results=True)),
+        dict(
+            fit=(X, Y, sw),
+            params=dict(scoring="neg_mean_absolute_error", store_cv_results=True),
+        ),
     ]
     for case in cases:
         Xf, yf, w = case["fit"]
-        ours = je.RidgeCV(alphas=alphas, **case["params"]).fit(Xf, yf,
-                                                                sample_weight=w)
-        theirs = sk.RidgeCV(alphas=alphas, **case["params"]).fit(Xf, yf,
-                                                                  sample_weight=w)
+        ours = je.RidgeCV(alphas=alphas, **case["params"]).fit(Xf, yf, sample_weight=w)
+        theirs = sk.RidgeCV(alphas=alphas, **case["params"]).fit(
+            Xf, yf, sample_weight=w
+        )
         np.testing.assert_array_equal(ours.alpha_, theirs.alpha_)
         np.testing.assert_allclose(ours.best_score_, theirs.best_score_, rtol=1e-9)
         assert_coef(ours.coef_, theirs.coef_)
         if "store_cv_results" in case["params"]:
-            np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_,
-                                       rtol=1e-8)
+            np.testing.assert_allclose(ours.cv_results_, theirs.cv_results_, rtol=1e-8)
 
 
 def test_ridge_cv_k_fold_matches_sklearn(synthetic):
@@ -198,18 +210,17 @@ def test_ridge_cv_k_fold_matches_sklearn(synthetic):
     alphas = [0.01, 1.0, 30.0, 300.0, 3000.0]
     sw = np.random.default_rng(5).uniform(0.5, 2.0, n)
     for folds, w in [(5, None), (KFold(3, shuffle=True, random_state=1), sw)]:
-        ours = je.RidgeCV(alphas=alphas, cv=folds).fit(X[:n - 1], y[:n - 1],
-                                                       sample_weight=None if w is None
-                                                       else w[:n - 1])
-        theirs = sk.RidgeCV(alphas=alphas, cv=folds).fit(X[:n - 1], y[:n - 1],
-                                                         sample_weight=None if w is
-                                                         None else w[:n - 1])
+        ours = je.RidgeCV(alphas=alphas, cv=folds).fit(
+            X[: n - 1], y[: n - 1], sample_weight=None if w is None else w[: n - 1]
+        )
+        theirs = sk.RidgeCV(alphas=alphas, cv=folds).fit(
+            X[: n - 1], y[: n - 1], sample_weight=None if w is None else w[: n - 1]
+        )
         assert ours.alpha_ == theirs.alpha_
         assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
         assert_coef(ours.coef_, theirs.coef_)
     ours = je.RidgeCV(alphas=alphas, cv=4, scoring="neg_mean_squared_error").fit(X, y)
-    theirs = sk.RidgeCV(alphas=alphas, cv=4, scoring="neg_mean_squared_error").fit(
-        X, y)
+    theirs = sk.RidgeCV(alphas=alphas, cv=4, scoring="neg_mean_squared_error").fit(X, y)
     assert ours.alpha_ == theirs.alpha_
     assert ours.best_score_ == pytest.approx(theirs.best_score_, rel=1e-9)
 
@@ -230,8 +241,10 @@ def test_two_dimensional_y_fits_each_target(synthetic):
 
 def test_convergence_warning_states_gap_tol_and_remedy(diabetes):
     X, y = diabetes
-    match = (r"did not converge for alpha=.*duality gap .* > tol 1e-12.* after .* "
-             r"FISTA steps \(max_iter=1 allows 10\)\. Increase max_iter, loosen tol")
+    match = (
+        r"did not converge for alpha=.*duality gap .* > tol 1e-12.* after .* "
+        r"FISTA steps \(max_iter=1 allows 10\)\. Increase max_iter, loosen tol"
+    )
     with pytest.warns(ConvergenceWarning, match=match):
         je.Lasso(alpha=1e-3, tol=1e-12, max_iter=1).fit(X, y)
     with pytest.warns(ConvergenceWarning, match="LassoCV did not converge"):
@@ -250,8 +263,11 @@ def test_pipeline_grid_search_clone_and_pickle(synthetic):
     ours = GridSearchCV(je.Lasso(**TIGHT), grid, cv=3).fit(X, y)
     theirs = GridSearchCV(sk.Lasso(**TIGHT), grid, cv=3).fit(X, y)
     assert ours.best_params_ == theirs.best_params_
-    np.testing.assert_allclose(ours.cv_results_["mean_test_score"],
-                               theirs.cv_results_["mean_test_score"], rtol=1e-6)
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"],
+        theirs.cv_results_["mean_test_score"],
+        rtol=1e-6,
+    )
     model = je.ElasticNet(alpha=0.2, l1_ratio=0.4, positive=True)
     copy = clone(model)
     assert copy is not model and copy.get_params() == model.get_params()
@@ -262,8 +278,12 @@ def test_pipeline_grid_search_clone_and_pickle(synthetic):
 
 def test_fitted_attributes_are_numpy(synthetic):
     X, y = synthetic
-    fitted = [je.Lasso(alpha=0.1).fit(X, y), je.Ridge().fit(X, y),
-              je.LassoCV(cv=4, alphas=20).fit(X, y), je.RidgeCV().fit(X, y)]
+    fitted = [
+        je.Lasso(alpha=0.1).fit(X, y),
+        je.Ridge().fit(X, y),
+        je.LassoCV(cv=4, alphas=20).fit(X, y),
+        je.RidgeCV().fit(X, y),
+    ]
     for model in fitted:
         for name, value in vars(model).items():
             if name.endswith("_") and hasattr(value, "shape"):
@@ -277,15 +297,20 @@ def test_float32_input_gives_float32_attributes(synthetic):
     model = je.Lasso(alpha=0.1).fit(X.astype(np.float32), y)
     assert model.coef_.dtype == np.float32
     assert model.predict(X.astype(np.float32)).dtype == np.float32
-    np.testing.assert_allclose(model.coef_, je.Lasso(alpha=0.1).fit(X, y).coef_,
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        model.coef_, je.Lasso(alpha=0.1).fit(X, y).coef_, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_compatibility_parameters_change_nothing(synthetic):
     X, y = synthetic
     base = je.ElasticNet(alpha=0.05, **TIGHT).fit(X, y).coef_
-    for params in (dict(precompute=True), dict(selection="random", random_state=0),
-                   dict(warm_start=True), dict(copy_X=False)):
+    for params in (
+        dict(precompute=True),
+        dict(selection="random", random_state=0),
+        dict(warm_start=True),
+        dict(copy_X=False),
+    ):
         coef = je.ElasticNet(alpha=0.05, **TIGHT, **params).fit(X, y).coef_
         np.testing.assert_allclose(coef, base, rtol=1e-7, atol=1e-10)
 
@@ -293,32 +318,68 @@ def test_compatibility_parameters_change_nothing(synthetic):
 @pytest.mark.parametrize(
     "model, error, match",
     [
-        (je.Lasso(alpha=-1.0), ValueError,
-         r"alpha must be finite and >= 0, got -1\.0\."),
+        (
+            je.Lasso(alpha=-1.0),
+            ValueError,
+            r"alpha must be finite and >= 0, got -1\.0\.",
+        ),
         (je.Lasso(alpha="big"), TypeError, r"alpha must be a real number, got 'big'\."),
-        (je.ElasticNet(l1_ratio=1.5), ValueError, r"l1_ratio must be in \[0, 1\], "
-                                                  r"got 1\.5\."),
-        (je.Lasso(max_iter=0), ValueError,
-         r"max_iter must be a positive integer, got 0\."),
-        (je.Lasso(selection="best"), ValueError,
-         r"selection must be one of \('cyclic', 'random'\), got 'best'\."),
-        (je.Lasso(precompute=np.eye(2)), ValueError, r"precompute must be True, "
-                                                     r"False, 'auto' or a Gram matrix"),
-        (je.LassoCV(selection_rule="2se"), ValueError, r"selection_rule must be one "
-                                                       r"of \('min', '1se'\)"),
+        (
+            je.ElasticNet(l1_ratio=1.5),
+            ValueError,
+            r"l1_ratio must be in \[0, 1\], "
+            r"got 1\.5\.",
+        ),
+        (
+            je.Lasso(max_iter=0),
+            ValueError,
+            r"max_iter must be a positive integer, got 0\.",
+        ),
+        (
+            je.Lasso(selection="best"),
+            ValueError,
+            r"selection must be one of \('cyclic', 'random'\), got 'best'\.",
+        ),
+        (
+            je.Lasso(precompute=np.eye(2)),
+            ValueError,
+            r"precompute must be True, "
+            r"False, 'auto' or a Gram matrix",
+        ),
+        (
+            je.LassoCV(selection_rule="2se"),
+            ValueError,
+            r"selection_rule must be one "
+            r"of \('min', '1se'\)",
+        ),
         (je.LassoCV(eps=0.0), ValueError, r"eps must be finite and > 0, got 0\.0\."),
         (je.ElasticNetCV(l1_ratio=[]), ValueError, r"l1_ratio must not be empty"),
         (je.Ridge(solver="magic"), ValueError, r"solver must be one of"),
-        (je.Ridge(solver="lbfgs"), ValueError, r"'lbfgs' solver can be used only "
-                                               r"when positive=True"),
-        (je.Ridge(alpha=[1.0, 2.0, 3.0]), ValueError, r"alpha must be a float or have "
-                                                      r"one value per target \(1\), "
-                                                      r"got 3 values\."),
-        (je.RidgeCV(alphas=[1.0, 0.0]), ValueError, r"alphas\[1\] must be > 0 with "
-                                                    r"cv=None \(leave-one-out\), got "
-                                                    r"0\.0\."),
-        (je.RidgeCV(cv=3, store_cv_results=True), ValueError,
-         r"cv!=None and store_cv_results=True are incompatible"),
+        (
+            je.Ridge(solver="lbfgs"),
+            ValueError,
+            r"'lbfgs' solver can be used only "
+            r"when positive=True",
+        ),
+        (
+            je.Ridge(alpha=[1.0, 2.0, 3.0]),
+            ValueError,
+            r"alpha must be a float or have "
+            r"one value per target \(1\), "
+            r"got 3 values\.",
+        ),
+        (
+            je.RidgeCV(alphas=[1.0, 0.0]),
+            ValueError,
+            r"alphas\[1\] must be > 0 with "
+            r"cv=None \(leave-one-out\), got "
+            r"0\.0\.",
+        ),
+        (
+            je.RidgeCV(cv=3, store_cv_results=True),
+            ValueError,
+            r"cv!=None and store_cv_results=True are incompatible",
+        ),
         (je.RidgeCV(gcv_mode="qr"), ValueError, r"gcv_mode must be one of"),
     ],
 )
@@ -330,11 +391,17 @@ def test_bad_parameters(synthetic, model, error, match):
 
 def test_bad_sample_weight(synthetic):
     X, y = synthetic
-    with pytest.raises(ValueError, match=r"sample_weight must be non-negative, got "
-                                         r"sample_weight\[0\] = -1\.0\."):
+    with pytest.raises(
+        ValueError,
+        match=r"sample_weight must be non-negative, got "
+        r"sample_weight\[0\] = -1\.0\.",
+    ):
         je.Lasso().fit(X, y, sample_weight=np.r_[-1.0, np.ones(len(y) - 1)])
-    with pytest.raises(ValueError, match=r"sample_weight must have shape \(120,\), "
-                                         r"got shape \(3,\)\."):
+    with pytest.raises(
+        ValueError,
+        match=r"sample_weight must have shape \(120,\), "
+        r"got shape \(3,\)\.",
+    ):
         je.Ridge().fit(X, y, sample_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"sample_weight must not be all zero"):
         je.LassoCV().fit(X, y, sample_weight=np.zeros(len(y)))

@@ -8,9 +8,9 @@ each other (in units of ||y - ȳ||²/n).
 
 import numpy as np
 import pytest
+from conftest import centred_yy, enet_objective, make_data
 
 import jaxreg
-from conftest import centred_yy, enet_objective, make_data
 
 pytestmark = pytest.mark.gpu
 
@@ -18,16 +18,20 @@ TOL = 1e-8
 
 
 def _objectives(X, y, path, l1_ratio=1.0):
-    return np.array([
-        enet_objective(X, y, w, b, a, l1_ratio)
-        for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=True)
-    ])
+    return np.array(
+        [
+            enet_objective(X, y, w, b, a, l1_ratio)
+            for w, b, a in zip(path.coefs, path.intercepts, path.alphas, strict=True)
+        ]
+    )
 
 
 # Gram mode (lasso, elastic net) and design mode (p > n, where the smallest
 # alphas are slow for any first-order method: the grid stops at 1e-2·alpha_max).
-@pytest.mark.parametrize(("n", "p", "l1_ratio", "eps"), [
-    (3000, 200, 1.0, 1e-3), (2000, 100, 0.5, 1e-3), (80, 400, 1.0, 1e-2)])
+@pytest.mark.parametrize(
+    ("n", "p", "l1_ratio", "eps"),
+    [(3000, 200, 1.0, 1e-3), (2000, 100, 0.5, 1e-3), (80, 400, 1.0, 1e-2)],
+)
 def test_path_gpu_matches_cpu(n, p, l1_ratio, eps):
     X, y = make_data(n, p, rho=0.5, seed=4)
     kw = dict(l1_ratio=l1_ratio, alphas=30, eps=eps, tol=TOL)

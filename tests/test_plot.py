@@ -107,8 +107,11 @@ def test_coef_path_marks_alphas_and_names_the_model(small_path):
     path = enet_path(X, y, l1_ratio=0.5, alphas=10)
     fig, ax = _axes()
     plot.coef_path(path, ax=ax, mark_alphas={"min": path.alphas[3]})
-    vlines = [ln for ln in ax.get_lines() if np.all(np.asarray(ln.get_xdata()) ==
-                                                    path.alphas[3])]
+    vlines = [
+        ln
+        for ln in ax.get_lines()
+        if np.all(np.asarray(ln.get_xdata()) == path.alphas[3])
+    ]
     assert len(vlines) == 1
     assert "elastic net" in ax.get_title() and "0.5" in ax.get_title()
 
@@ -116,19 +119,29 @@ def test_coef_path_marks_alphas_and_names_the_model(small_path):
 def test_coef_path_rejects_bad_input(small_path):
     _, _, path = small_path
     fig, ax = _axes()
-    with pytest.raises(ValueError, match=r"feature_names must have one name per "
-                                         r"feature \(4\), got 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"feature_names must have one name per "
+        r"feature \(4\), got 2",
+    ):
         plot.coef_path(path, ["a", "b"], ax=ax)
-    multi = SimpleNamespace(alphas=path.alphas, coefs=np.zeros((10, 2, 4)),
-                            df=path.df, l1_ratio=1.0)
+    multi = SimpleNamespace(
+        alphas=path.alphas, coefs=np.zeros((10, 2, 4)), df=path.df, l1_ratio=1.0
+    )
     with pytest.raises(ValueError, match="single-target path"):
         plot.coef_path(multi, ax=ax)
     zero = SimpleNamespace(alphas=np.array([1.0, 0.0]), coefs=np.zeros((2, 4)))
-    with pytest.raises(ValueError, match=r"path.alphas must be positive and finite.*"
-                                         r"path.alphas\[1\] = 0.0"):
+    with pytest.raises(
+        ValueError,
+        match=r"path.alphas must be positive and finite.*"
+        r"path.alphas\[1\] = 0.0",
+    ):
         plot.coef_path(zero, ax=ax)
-    with pytest.raises(ValueError, match=r"scale must be a finite array of shape "
-                                         r"\(4,\), got shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"scale must be a finite array of shape "
+        r"\(4,\), got shape \(3,\)",
+    ):
         plot.coef_path(path, ax=ax, scale=np.ones(3))
 
 
@@ -138,10 +151,17 @@ def _fake_cv(path):
     se = np.full(k, 0.1)
     i_min = int(np.argmin(mse))
     i_1se = int(np.flatnonzero(mse <= mse[i_min] + se[i_min])[0])
-    return SimpleNamespace(alphas=path.alphas, mse_mean=mse, mse_se=se,
-                           alpha_min=path.alphas[i_min], alpha_1se=path.alphas[i_1se],
-                           index_min=i_min, index_1se=i_1se, path=path,
-                           mse_path=np.tile(mse[:, None], (1, 5)))
+    return SimpleNamespace(
+        alphas=path.alphas,
+        mse_mean=mse,
+        mse_se=se,
+        alpha_min=path.alphas[i_min],
+        alpha_1se=path.alphas[i_1se],
+        index_min=i_min,
+        index_1se=i_1se,
+        path=path,
+        mse_path=np.tile(mse[:, None], (1, 5)),
+    )
 
 
 def test_cv_curve_error_bars_and_selection_lines(small_path):
@@ -155,10 +175,14 @@ def test_cv_curve_error_bars_and_selection_lines(small_path):
     # The error bars span mean ± se.
     segs = [c for c in ax.collections if hasattr(c, "get_segments")]
     ends = np.array([[s[0][1], s[1][1]] for c in segs for s in c.get_segments()])
-    np.testing.assert_allclose(np.sort(ends, axis=1),
-                               np.c_[cvr.mse_mean - 0.1, cvr.mse_mean + 0.1])
-    xs = sorted(float(np.asarray(ln.get_xdata())[0]) for ln in ax.get_lines()
-                if ln.get_linestyle() == "--")
+    np.testing.assert_allclose(
+        np.sort(ends, axis=1), np.c_[cvr.mse_mean - 0.1, cvr.mse_mean + 0.1]
+    )
+    xs = sorted(
+        float(np.asarray(ln.get_xdata())[0])
+        for ln in ax.get_lines()
+        if ln.get_linestyle() == "--"
+    )
     assert xs == sorted([cvr.alpha_min, cvr.alpha_1se])
     assert "5-fold" in ax.get_ylabel()
     assert [t.get_text() for t in _top_axis(ax).get_xticklabels()][0] == "0"

@@ -57,10 +57,17 @@ def _close(a, b, rtol=1e-8, atol=1e-10):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_path_matches_reference(shape, method, fit_intercept):
     X, y, sw = SHAPES[shape]
-    res = ridge_path(X, y, alphas=ALPHAS, method=method, sample_weight=sw,
-                     fit_intercept=fit_intercept)
-    ref = reference.ridge_path(X, y, alphas=ALPHAS, sample_weight=sw,
-                               fit_intercept=fit_intercept)
+    res = ridge_path(
+        X,
+        y,
+        alphas=ALPHAS,
+        method=method,
+        sample_weight=sw,
+        fit_intercept=fit_intercept,
+    )
+    ref = reference.ridge_path(
+        X, y, alphas=ALPHAS, sample_weight=sw, fit_intercept=fit_intercept
+    )
     assert res.mode == method
     _close(res.alphas, ref["alphas"])
     _close(res.coefs, ref["coefs"])
@@ -116,8 +123,10 @@ def test_default_grid_is_glmnet_ridge_grid():
     _close(res.alpha_max, amax)
     _close(ridge_alpha_max(X, y, sample_weight=sw), amax)
     short = ridge_path(X, y, alphas=4, eps=1e-2)
-    _close(short.alphas, np.geomspace(1.0, 1e-2, 4) * reference.alpha_max(
-        X, y, l1_ratio=0.001))
+    _close(
+        short.alphas,
+        np.geomspace(1.0, 1e-2, 4) * reference.alpha_max(X, y, l1_ratio=0.001),
+    )
     # 2-D y: the top covers every target.
     X, Y, _ = TWO_TARGETS
     amax_2d = max(reference.alpha_max(X, Y[:, j], l1_ratio=0.001) for j in range(3))
@@ -169,8 +178,7 @@ def test_penalty_factor_with_unpenalized_features(shape):
     pf = np.linspace(0.5, 2.0, X.shape[1])
     pf[[1, 4]] = 0.0
     res = ridge_path(X, y, alphas=ALPHAS, sample_weight=sw, penalty_factor=pf)
-    ref = reference.ridge_path(X, y, alphas=ALPHAS, sample_weight=sw,
-                               penalty_factor=pf)
+    ref = reference.ridge_path(X, y, alphas=ALPHAS, sample_weight=sw, penalty_factor=pf)
     _close(res.coefs, ref["coefs"], rtol=1e-7)
     _close(res.intercepts, ref["intercepts"], rtol=1e-7)
 
@@ -199,8 +207,12 @@ def test_alpha_zero_is_minimum_norm_least_squares(shape, method):
     _close(res.coefs[3], expected, rtol=1e-6)
     _close(res.intercepts[3], y.mean() - X.mean(0) @ expected, rtol=1e-6)
     _close(res.coefs[1], expected, rtol=1e-6)  # continuity of the limit
-    _close(res.dev_ratio[3], 1.0 if shape == "wide" else
-           1.0 - np.sum((Xc @ expected - yc) ** 2) / np.sum(yc**2))
+    _close(
+        res.dev_ratio[3],
+        1.0
+        if shape == "wide"
+        else 1.0 - np.sum((Xc @ expected - yc) ** 2) / np.sum(yc**2),
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -275,8 +287,12 @@ def test_matches_sklearn_ridge(shape, weighted):
     X, y, sw = SHAPES[shape]
     sw = sw if weighted else None
     n = X.shape[0]
-    res = ridge_path(X, y, alphas=alpha_from_sklearn(SK_ALPHAS, n, sample_weight=sw),
-                     sample_weight=sw)
+    res = ridge_path(
+        X,
+        y,
+        alphas=alpha_from_sklearn(SK_ALPHAS, n, sample_weight=sw),
+        sample_weight=sw,
+    )
     for alpha, coef, b in zip(res.alphas, res.coefs, res.intercepts, strict=True):
         sk_alpha = alpha_to_sklearn(alpha, n, sample_weight=sw)
         est = sklearn_lm.Ridge(alpha=sk_alpha, solver="svd").fit(X, y, sample_weight=sw)
@@ -298,8 +314,11 @@ def test_alpha_conversions():
     sw = np.array([1.0, 2.0, 5.0])
     assert alpha_from_sklearn(16.0, 3, sample_weight=sw) == 2.0
     np.testing.assert_allclose(
-        alpha_to_sklearn(alpha_from_sklearn([1.0, 3.0], 3, sample_weight=sw), 3,
-                         sample_weight=sw), [1.0, 3.0])
+        alpha_to_sklearn(
+            alpha_from_sklearn([1.0, 3.0], 3, sample_weight=sw), 3, sample_weight=sw
+        ),
+        [1.0, 3.0],
+    )
     with pytest.raises(ValueError, match=r"alpha must be finite and non-negative"):
         alpha_from_sklearn(-1.0, 10)
     with pytest.raises(ValueError, match=r"n_samples must be a positive integer"):
@@ -339,8 +358,7 @@ def test_loo_matches_reference_brute_force(shape, fit_intercept):
     X, y, _ = SHAPES[shape]
     ref = reference.ridge_loo_mse(X, y, alphas=ALPHAS, fit_intercept=fit_intercept)
     for method in METHODS:
-        loo = ridge_loo(X, y, alphas=ALPHAS, fit_intercept=fit_intercept,
-                        method=method)
+        loo = ridge_loo(X, y, alphas=ALPHAS, fit_intercept=fit_intercept, method=method)
         _close(loo, ref)
 
 
@@ -360,9 +378,12 @@ def test_loo_two_targets_and_multioutput():
     for j in range(3):
         _close(raw[:, j], reference.ridge_loo_mse(X, Y[:, j], alphas=ALPHAS))
     _close(ridge_loo(X, Y, alphas=ALPHAS), raw.mean(axis=1))
-    _close(ridge_loo(X, Y, alphas=ALPHAS, criterion="gcv", method="svd"),
-           ridge_loo(X, Y, alphas=ALPHAS, criterion="gcv",
-                     multioutput="raw_values").mean(axis=1))
+    _close(
+        ridge_loo(X, Y, alphas=ALPHAS, criterion="gcv", method="svd"),
+        ridge_loo(X, Y, alphas=ALPHAS, criterion="gcv", multioutput="raw_values").mean(
+            axis=1
+        ),
+    )
 
 
 def test_loo_with_unpenalized_feature_matches_brute_force():
@@ -378,9 +399,11 @@ def test_loo_with_unpenalized_feature_matches_brute_force():
             keep = np.arange(n) != i
             Z = np.column_stack([np.ones(n), X])
             pen = np.sqrt(n * alpha) * np.eye(9)[2:]  # intercept and x_0 free
-            beta = np.linalg.lstsq(np.vstack([Z[keep], pen]),
-                                   np.concatenate([y[keep], np.zeros(7)]),
-                                   rcond=None)[0]
+            beta = np.linalg.lstsq(
+                np.vstack([Z[keep], pen]),
+                np.concatenate([y[keep], np.zeros(7)]),
+                rcond=None,
+            )[0]
             err.append(y[i] - Z[i] @ beta)
         expected.append(np.mean(np.square(err)))
     _close(loo, expected)
@@ -419,8 +442,9 @@ def test_gcv_and_loo_match_explicit_hat_matrix(shape, fit_intercept):
         gcv.append((r @ r / n) / (1.0 - np.trace(H) / n) ** 2)
         loo.append(np.mean((r / (1.0 - np.diag(H))) ** 2))
     for method in METHODS:
-        kw = dict(alphas=ALPHAS, sample_weight=sw, fit_intercept=fit_intercept,
-                  method=method)
+        kw = dict(
+            alphas=ALPHAS, sample_weight=sw, fit_intercept=fit_intercept, method=method
+        )
         _close(ridge_loo(X, y, criterion="gcv", **kw), gcv, rtol=1e-7)
         _close(ridge_loo(X, y, **kw), loo, rtol=1e-7)
 
@@ -431,8 +455,9 @@ def test_zero_weight_rows_change_nothing(criterion):
     w = sw.copy()
     w[50:] = 0.0  # the last 10 rows are absent
     padded = ridge_loo(X, y, alphas=ALPHAS, sample_weight=w, criterion=criterion)
-    alone = ridge_loo(X[:50], y[:50], alphas=ALPHAS, sample_weight=sw[:50],
-                      criterion=criterion)
+    alone = ridge_loo(
+        X[:50], y[:50], alphas=ALPHAS, sample_weight=sw[:50], criterion=criterion
+    )
     _close(padded, alone)
 
 
@@ -464,18 +489,21 @@ def test_ridge_cv_matches_sklearn_ridgecv(shape, fit_intercept, weighted):
     n = len(y)
     sw = sw if weighted else None
     total = n if sw is None else sw.sum()
-    est = sklearn_lm.RidgeCV(alphas=SK_ALPHAS, fit_intercept=fit_intercept,
-                             store_cv_results=True).fit(X, y, sample_weight=sw)
-    res = ridge_cv(X, y, alphas=SK_ALPHAS / total, fit_intercept=fit_intercept,
-                   sample_weight=sw)
+    est = sklearn_lm.RidgeCV(
+        alphas=SK_ALPHAS, fit_intercept=fit_intercept, store_cv_results=True
+    ).fit(X, y, sample_weight=sw)
+    res = ridge_cv(
+        X, y, alphas=SK_ALPHAS / total, fit_intercept=fit_intercept, sample_weight=sw
+    )
     _close(res.alpha_best * total, est.alpha_)
     # sklearn's score is the mean of raw-weighted squared errors
     _close(-res.cv_values[res.index_best] * total / n, est.best_score_)
     _close(res.cv_values * total / n, est.cv_results_.mean(axis=0))
     _close(res.coef, est.coef_, rtol=1e-7)
     _close(res.intercept, est.intercept_, rtol=1e-7)
-    loo = ridge_loo(X, y, alphas=SK_ALPHAS / total, fit_intercept=fit_intercept,
-                    sample_weight=sw)
+    loo = ridge_loo(
+        X, y, alphas=SK_ALPHAS / total, fit_intercept=fit_intercept, sample_weight=sw
+    )
     _close(loo, res.cv_values)
 
 
@@ -512,14 +540,26 @@ def test_ridge_cv_gcv_selects_the_gcv_minimum():
         (dict(method="qr"), ValueError, r"method must be one of .*got 'qr'"),
         (dict(fit_intercept="yes"), TypeError, r"fit_intercept must be True or False"),
         (dict(standardize=1), TypeError, r"standardize must be True or False"),
-        (dict(sample_weight=-np.ones(60)), ValueError,
-         r"sample_weight must be non-negative, got sample_weight\[0\] = -1.0"),
-        (dict(sample_weight=np.ones(5)), ValueError,
-         r"sample_weight must have shape \(60,\), got shape \(5,\)"),
-        (dict(penalty_factor=np.zeros(8)), ValueError,
-         r"penalty_factor must have at least one positive entry"),
-        (dict(penalty_factor=-np.ones(8)), ValueError,
-         r"penalty_factor must be finite and non-negative"),
+        (
+            dict(sample_weight=-np.ones(60)),
+            ValueError,
+            r"sample_weight must be non-negative, got sample_weight\[0\] = -1.0",
+        ),
+        (
+            dict(sample_weight=np.ones(5)),
+            ValueError,
+            r"sample_weight must have shape \(60,\), got shape \(5,\)",
+        ),
+        (
+            dict(penalty_factor=np.zeros(8)),
+            ValueError,
+            r"penalty_factor must have at least one positive entry",
+        ),
+        (
+            dict(penalty_factor=-np.ones(8)),
+            ValueError,
+            r"penalty_factor must be finite and non-negative",
+        ),
         (dict(dtype="int8"), ValueError, r"dtype must be 'float32' or 'float64'"),
         (dict(device="tpu"), ValueError, r"device must be 'cpu' or 'gpu'"),
     ],
