@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
-USAGE = """usage: python -m benchmarks {run,report} [options]
+USAGE = """usage: python -m benchmarks {run,report,compare} [options]
 
   run     run a preset and write results.json, report.md and the plot
           (python -m benchmarks run --preset {smoke,small,large} --devices cpu,gpu
            --out DIR; see python -m benchmarks run --help)
   report  rebuild report.md and the plot from DIR/results.json
+  compare time this checkout's jaxreg against another checkout's, interleaved
+          (python -m benchmarks compare --base DIR --preset small --out OUT)
 """
 
 
@@ -27,8 +29,13 @@ def main(argv=None) -> int:
         from benchmarks import report
 
         return report.main(rest)
+    if command == "compare":
+        from benchmarks import compare
+
+        return compare.main(rest)
     print(
-        f"benchmarks: error: command must be 'run' or 'report', got {command!r}.",
+        f"benchmarks: error: command must be 'run', 'report' or 'compare', got "
+        f"{command!r}.",
         file=sys.stderr,
     )
     return 2

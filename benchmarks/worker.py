@@ -187,10 +187,12 @@ def run_isolated(
     budget_s=60.0,
     timeout_s=None,
     work_dir: Path,
+    repo: Path = REPO_ROOT,
 ) -> TaskResult:
     """:func:`run_task` in a child process, killed after ``timeout_s`` seconds.
 
-    ``data_dir`` holds ``X.npy`` and ``y.npy`` (see :func:`write_data`).
+    ``data_dir`` holds ``X.npy`` and ``y.npy`` (see :func:`write_data`); ``repo``
+    is the checkout whose jaxreg and benchmarks run (this one by default).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     stem = work_dir / f"task-{os.getpid()}-{time.monotonic_ns()}"
@@ -209,7 +211,7 @@ def run_isolated(
     Path(f"{stem}.task.json").write_text(json.dumps(task))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        [str(repo)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     )
     if device == "cpu":
         # A CPU record must not grab (or wait for) a GPU.
@@ -218,7 +220,7 @@ def run_isolated(
     try:
         proc = subprocess.run(
             cmd,
-            cwd=REPO_ROOT,
+            cwd=repo,
             env=env,
             capture_output=True,
             text=True,

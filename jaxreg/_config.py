@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["compute_context", "resolve_device", "backend_of"]
+__all__ = ["compute_context", "resolve_device", "backend_of", "vmap"]
 
 
 def resolve_device(device):
@@ -54,3 +55,25 @@ def compute_context(dtype, device=None):
 
 def backend_of(device) -> str:
     return device.platform if device is not None else jax.default_backend()
+
+
+def vmap(fn, in_axes, size):
+    """``jax.vmap(fn, in_axes)`` over a batch of ``size``; for a batch of one, a
+    plain call on the squeezed arguments (a vmapped while loop costs tracing and
+    compile time even over one member: most calls have one member, one target and
+    one l1_ratio)."""
+    if size > 1:
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def squeeze(axis, tree):
+        if axis is None:
+            return tree
+        return jax.tree_util.tree_map(lambda a: jnp.squeeze(a, axis), tree)
+
+    def call(*args):
+        args = jax.tree_util.tree_map(
+            squeeze, tuple(in_axes), args, is_leaf=lambda x: x is None
+        )
+        return jax.tree_util.tree_map(lambda a: a[None], fn(*args))
+
+    return call

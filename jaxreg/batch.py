@@ -2,8 +2,7 @@
 
 Jit-compiled functions of arrays, called by :class:`jaxreg.engine.Problem`: the
 batched FISTA paths of every member and target (and several l1_ratios at once on
-a GPU), the closed-form ridge of every member, the step sizes, and the held-out
-scores of the cross-validation folds.
+a GPU), the closed-form ridge of every member and the step sizes.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxreg import datafits
+from jaxreg._config import vmap
 from jaxreg.solvers import closed_form, fista
 
-__all__ = ["datafit", "lipschitz", "ridge_members", "score", "solve_paths"]
+__all__ = ["datafit", "lipschitz", "ridge_members", "solve_paths"]
 
 
 def datafit(gram):
@@ -70,23 +70,11 @@ def solve_paths(
         )
 
     shared = pen._replace(alpha=None, l1=None, l2=None, lower=None, upper=None)
-    per_target = jax.vmap(one, in_axes=(None, -1, 0, shared, None, 0, None, None))
-    per_member = jax.vmap(
-        per_target, in_axes=(0, 0, 0, pen.member_axes(), 0, 0, None, 0)
-    )
-    per_l1 = jax.vmap(
-        per_member,
-        in_axes=(
-            None,
-            None,
-            None,
-            pen._replace(alpha=0, l1=0, l2=0, lower=None, upper=None),
-            None,
-            None,
-            0,
-            None,
-        ),
-    )
+    L, F, T = fixed.shape[0], A.shape[0], yy.shape[1]
+    per_target = vmap(one, (None, -1, 0, shared, None, 0, None, None), T)
+    per_member = vmap(per_target, (0, 0, 0, pen.member_axes(), 0, 0, None, 0), F)
+    by_l1 = pen._replace(alpha=0, l1=0, l2=0, lower=None, upper=None)
+    per_l1 = vmap(per_member, (None, None, None, by_l1, None, None, 0, None), L)
     return per_l1(A, c, yy, pen, lips, tol_abs, fixed, ls_scale)
 
 
@@ -104,24 +92,3 @@ def ridge_members(A, c, yy, l2, levels, *, gram, method, terms):
         return jnp.swapaxes(w, 0, 1), rr.T
 
     return jax.vmap(one)(A, c, yy, l2)
-
-
-@jax.jit
-def score(w, b, Xg, Yg, gtw):
-    """Held-out weighted MSE and R² (K, T, k) of every fold, in the scaled units."""
-    ein = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
-    K = Xg.shape[0]
-    pred = ein("kmp,ktap->kmta", Xg, w[:K]) + b[:K][:, None]
-    res = Yg[..., None] - pred  # (K, m, T, k)
-    sq = res * res
-    sse = ein("km,kmta->kta", gtw, sq)
-    total = jnp.sum(gtw, axis=1)
-    mse = sse / total[:, None, None]
-    ybar = ein("km,kmt->kt", gtw, Yg) / total[:, None]
-    dev = Yg - ybar[:, None, :]
-    sst = ein("km,kmt->kt", gtw, dev * dev)[..., None]
-    # r2_score's convention for a constant held-out target: 1 if fitted exactly.
-    r2 = jnp.where(
-        sst > 0, 1.0 - sse / jnp.where(sst > 0, sst, 1.0), jnp.where(sse > 0, 0.0, 1.0)
-    )
-    return mse, r2

@@ -193,7 +193,9 @@ def _solve(problem, norm, radii) -> ConstrainedResult:
         t = np.concatenate(
             [radii, np.full(-(-k // pl.chunk) * pl.chunk - k, radii[-1])]
         )
-        fixed = t >= ls_norm
+        # A ball whose radius is the least-squares norm up to rounding (that norm
+        # carries a relative error of a few eps) holds the least-squares solution.
+        fixed = t >= ls_norm * (1.0 - 1e-12)
         tol_abs = solver.tol * problem.yy_total[-1, 0]
         ball = Ball(jnp.asarray(t * unit, dt))
         r = solve_constrained(

@@ -12,7 +12,8 @@ one protocol, all the solvers use:
     ``F(Xw) + F*(g) - <g, Xw>`` at the dual point ``g = -s·r/n``: the datafit's
     half of the duality gap, ``(1 - s)²·rr/2`` (0 when s = 1).
 ``lipschitz(exact)``
-    An upper bound of the largest eigenvalue of ``XᵀX/n``.
+    An upper bound of the largest eigenvalue of ``XᵀX/n``; ``lipschitz_bound()`` a
+    looser one in one pass (+inf where there is none).
 ``restrict(idx, mask)``
     The datafit on the columns ``idx`` (padded columns, ``mask`` False, are 0).
 ``least_squares(scale)``
@@ -93,6 +94,11 @@ class QuadraticGram(NamedTuple):
     def lipschitz(self, exact: bool):
         return _lipschitz(self.G, lambda v: dot(self.G, v), self.G.shape[0], exact)
 
+    def lipschitz_bound(self):
+        """An upper bound of the largest eigenvalue in one pass: the largest
+        absolute row sum of G (Gershgorin), tight for equicorrelated columns."""
+        return jnp.max(jnp.sum(jnp.abs(self.G), axis=1))
+
     def restrict(self, idx, mask):
         m = mask.astype(self.G.dtype)
         return QuadraticGram(
@@ -128,6 +134,10 @@ class QuadraticDesign(NamedTuple):
         small = self.X.T if p <= n else self.X  # the smaller of XᵀX and XXᵀ
         K = dot(small, small.T) / n if exact else self.X[:0, :0]
         return _lipschitz(K, lambda v: dot(self.X.T, dot(self.X, v)) / n, p, exact)
+
+    def lipschitz_bound(self):
+        """No cheap bound in design form: +inf (callers take a minimum)."""
+        return jnp.asarray(jnp.inf, self.X.dtype)
 
     def restrict(self, idx, mask):
         return QuadraticDesign(

@@ -34,9 +34,15 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 __all__ = ["ElasticNet", "L1Ball", "L2Ball", "soft_threshold"]
+
+
+def _xp(a):
+    """NumPy for host arrays (no compile for a few host-side numbers), else jnp."""
+    return np if isinstance(a, np.ndarray) else jnp
 
 
 def _rounding_level(dtype):
@@ -139,16 +145,17 @@ class ElasticNet(NamedTuple):
     def push(self, q):
         """How hard ``-grad`` pushes each coordinate out of 0, on the sides its box
         leaves open: ``max(q_j·[u_j > 0], -q_j·[l_j < 0])``."""
-        return jnp.maximum(
-            jnp.where(self.upper > 0, q, 0.0), jnp.where(self.lower < 0, -q, 0.0)
-        )
+        xp = _xp(q)
+        up, down = xp.where(self.upper > 0, q, 0.0), xp.where(self.lower < 0, -q, 0.0)
+        return xp.maximum(up, down)
 
     def alpha_max(self, q0):
         """Smallest level at which ``w = 0`` is optimal, given ``q0 = Xᵀy/n``
-        (``(p,)``; over the coordinates with an L1 weight)."""
+        (``(p,)``; over the coordinates with an L1 weight). NumPy in, NumPy out."""
+        xp = _xp(q0)
         penalized = self.l1 > 0
-        ratio = self.push(q0) / jnp.where(penalized, self.l1, 1.0)
-        return jnp.max(jnp.where(penalized, ratio, 0.0), initial=0.0)
+        ratio = self.push(q0) / xp.where(penalized, self.l1, 1.0)
+        return xp.max(xp.where(penalized, ratio, 0.0), initial=0.0)
 
     def strong_score(self, Q):
         """The level above which the sequential strong rule keeps each coordinate:

@@ -27,6 +27,11 @@ Gram mode keeps ``G = XsᵀXs/n`` and ``c = Xsᵀys/n``, built from weighted mom
 about the shift (:func:`gram_member`: the seam where streamed, sharded or merged
 statistics come in); design mode keeps ``Xs`` and ``ys`` (:func:`design_member`).
 Both are vmapped over the members. :func:`to_original` maps solutions back.
+
+The same functions run on two backends (``ops``): NumPy on the host, where the
+host BLAS is about twice as fast as XLA's CPU GEMM and nothing is compiled (the
+default for NumPy data on the CPU), and jax.numpy inside a jit, on any device
+(:func:`reduce`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg._config import vmap
 from jaxreg.datafits import dot
 from jaxreg.solvers import closed_form
 
@@ -48,10 +54,65 @@ __all__ = [
     "gram_member",
     "reduce",
     "to_original",
+    "score",
     "unreduce",
 ]
 
-_EIN = functools.partial(jnp.einsum, precision=jax.lax.Precision.HIGHEST)
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+class Ops:
+    """The array operations of a backend: ``Ops(np)`` on the host, ``Ops(jnp)``
+    inside a jit (full-precision products, never TF32)."""
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    def __hash__(self):
+        return hash(self.xp.__name__)
+
+    def __eq__(self, other):
+        return isinstance(other, Ops) and other.xp is self.xp
+
+    @property
+    def host(self):
+        return self.xp is np
+
+    def dot(self, a, b):
+        return np.matmul(a, b) if self.host else dot(a, b)
+
+    def einsum(self, spec, *operands):
+        if self.host:
+            return np.einsum(spec, *operands, optimize=True)
+        return jnp.einsum(spec, *operands, precision=_HIGHEST)
+
+    def pow2(self, k):
+        """Exactly ``2.0**k`` in float64 for integers k in [-1022, 1023], from its
+        bits (``ldexp`` through ``pow`` need not be exact)."""
+        bits = (self.xp.clip(k, -1022, 1023).astype(np.int64) + 1023) << 52
+        if self.host:
+            return np.asarray(bits).view(np.float64)
+        return jax.lax.bitcast_convert_type(bits, jnp.float64)
+
+    def pinv_psd(self, A, *, terms):
+        """Pseudo-inverse of a PSD matrix by eigh, with the one cutoff rule."""
+        if not self.host:
+            return closed_form.pinv_psd(A, terms=terms)
+        e, Q = np.linalg.eigh(A)
+        rel = closed_form.cutoff("eigh", A.shape[0], terms, A.dtype)
+        keep = e > max(e.max(initial=0.0) * rel, np.finfo(A.dtype).tiny)
+        return (Q * np.where(keep, 1.0 / np.where(keep, e, 1.0), 0.0)) @ Q.T
+
+    def map(self, fn, batch):
+        """``fn`` on every row of ``batch``, stacked (one pass per row)."""
+        if batch.shape[0] == 1:
+            return fn(batch[0])[None]
+        if self.host:
+            return np.stack([fn(row) for row in batch])
+        return jax.lax.map(fn, batch)
+
+
+NUMPY, JAX = Ops(np), Ops(jnp)
 
 
 class Members(NamedTuple):
@@ -83,313 +144,258 @@ class Frame(NamedTuple):
     y_exp: jax.Array  # () int32
 
 
-def _exponent(a, axis):
-    """Exponent e with ``max|a|·2^-e`` in [0.5, 1) (0 where a is all zero)."""
-    top = jnp.max(jnp.abs(a), axis=axis)
-    return jnp.where(top > 0, jnp.frexp(top)[1], 0).astype(jnp.int32)
+# With preconditioning (every column then has norm 1), columns of X whose largest
+# magnitude lies within 2^±SAFE_EXPONENT are not rescaled: their moments cannot
+# overflow or underflow (n < 2^100 rows), and the data is not copied. Beyond, and
+# always for y (small, and the scale of every gap and of a float32 solve), the
+# scale is an exact power of two that brings the largest magnitude into [0.5, 1).
+SAFE_EXPONENT = 400
 
 
-def _pow2(k):
-    """Exactly ``2.0**k`` in float64 for integer arrays k in [-1022, 1023], built
-    from its bits (``jnp.ldexp`` goes through ``pow``, which need not be exact)."""
-    k = jnp.clip(k, -1022, 1023).astype(jnp.int64)
-    return jax.lax.bitcast_convert_type((k + 1023) << 52, jnp.float64)
+def _exponent(xp, a, axis, safe=0):
+    """Exponent e for ``a·2^-e`` (per column): 0 within 2^±safe, else the one that
+    brings the largest magnitude into [0.5, 1)."""
+    top = xp.maximum(xp.max(a, axis=axis), -xp.min(a, axis=axis))  # no |a| copy
+    e = xp.where(top > 0, xp.frexp(top)[1], 0)
+    return xp.where(xp.abs(e) > safe, e, 0).astype(np.int32)
 
 
-def _scale_pow2(a, e):
+def _scale_pow2(ops, a, e):
     """``a·2^-e``, exactly (two steps, so that no factor leaves the normal range)."""
+    if ops.host and not np.any(e):
+        return a  # no copy of the data when nothing is rescaled
     half = e // 2
-    return a * _pow2(-half) * _pow2(half - e)
+    return a * ops.pow2(-half) * ops.pow2(half - e)
 
 
-def _standardize_scale(var):
-    sd = jnp.sqrt(jnp.maximum(var, 0.0))
-    return jnp.where(sd > 0, sd, 1.0)
+def _standardize_scale(xp, var):
+    sd = xp.sqrt(xp.maximum(var, 0.0))
+    return xp.where(sd > 0, sd, 1.0)
 
 
-def _precondition(diag, diag_before, enabled):
+def _precondition(xp, diag, diag_before, enabled):
     """Column norms ``g`` of the reduced design; 1 where a column has no variance
     left beyond rounding (after partialling out), or without preconditioning."""
-    eps = jnp.finfo(diag.dtype).eps
-    ok = enabled & (diag > 64 * eps * diag_before) & (diag > jnp.finfo(diag.dtype).tiny)
-    return jnp.where(ok, jnp.sqrt(jnp.where(ok, diag, 1.0)), 1.0)
+    eps, tiny = np.finfo(diag.dtype).eps, np.finfo(diag.dtype).tiny
+    ok = enabled & (diag > 64 * eps * diag_before) & (diag > tiny)
+    return xp.where(ok, xp.sqrt(xp.where(ok, diag, 1.0)), 1.0)
 
 
-def _no_free(pP, T, dtype):
-    return (
-        jnp.zeros((0, 0), dtype),
-        jnp.zeros((0, pP), dtype),
-        jnp.zeros((0, T), dtype),
-    )
+def _no_free(xp, pP, T, dtype):
+    return xp.zeros((0, 0), dtype), xp.zeros((0, pP), dtype), xp.zeros((0, T), dtype)
 
 
-def gram_member(
-    S0,
-    Sx,
-    Sy,
-    Sxx,
-    Sxy,
-    Syy,
-    const,
-    idx_P,
-    idx_U,
-    *,
-    fit_intercept,
-    standardize,
-    precondition,
-):
+def _partial_out(ops, G, c, idx_P, idx_U, terms):
+    """Frisch–Waugh–Lovell on Gram statistics: the penalized block with the free
+    columns projected out, and what recovers them (M, G_UP, c_U, their rank)."""
+    xp = ops.xp
+    GP, cP = G[idx_P][:, idx_P], c[idx_P]
+    if not idx_U.shape[0]:
+        return GP, cP, *_no_free(xp, GP.shape[0], c.shape[1], G.dtype), 0
+    GU, G_UP, c_U = G[idx_U][:, idx_U], G[idx_U][:, idx_P], c[idx_U]
+    M = ops.pinv_psd(GU, terms=terms)
+    GP = GP - ops.dot(G_UP.T, ops.dot(M, G_UP))
+    cP = cP - ops.dot(G_UP.T, ops.dot(M, c_U))
+    rank = xp.round(xp.trace(ops.dot(M, GU))).astype(np.int32)
+    return GP, cP, M, G_UP, c_U, rank
+
+
+def gram_member(S0, Sx, Sy, Sxx, Sxy, Syy, const, idx_P, idx_U, *, fit_intercept,
+                standardize, precondition, ops=JAX):  # fmt: skip
     """One member's reduced Gram problem from its weighted moments about a shift.
 
     ``S0 = Σ s``, ``Sx = Σ s·x``, ``Sy``, ``Sxx = Σ s·xxᵀ``, ``Sxy``, ``Syy`` with x, y
     measured from the shift; ``const`` (p,) flags columns constant over the
     member's rows (they centre to exactly 0). Moments about a shift near the data
     lose nothing in ``Sxx/S0 - m·mᵀ``; the naive shift 0 loses log10((mean/sd)²)
-    digits.
+    digits. This is the seam where streamed, sharded or merged statistics enter.
     """
-    if fit_intercept:
-        mx, my = Sx / S0, Sy / S0
-    else:
-        mx, my = jnp.zeros_like(Sx), jnp.zeros_like(Sy)
-    G = Sxx / S0 - jnp.outer(mx, mx)
-    G = 0.5 * (G + G.T)
-    c = Sxy / S0 - jnp.outer(mx, my)
-    yy = jnp.maximum(Syy / S0 - my * my, 0.0)
-    G = jnp.where(const[:, None] | const[None, :], 0.0, G)
-    c = jnp.where(const[:, None], 0.0, c)
-    scale = _standardize_scale(jnp.diag(G)) if standardize else jnp.ones_like(mx)
-    G = G / jnp.outer(scale, scale)
-    c = c / scale[:, None]
-    GP, cP = G[idx_P][:, idx_P], c[idx_P]
-    yy_red = yy
-    if idx_U.shape[0]:
-        G_UP, c_U = G[idx_U][:, idx_P], c[idx_U]
-        M = closed_form.pinv_psd(G[idx_U][:, idx_U], terms=1)
-        GP = GP - dot(G_UP.T, dot(M, G_UP))
-        cP = cP - dot(G_UP.T, dot(M, c_U))
-        yy_red = yy - jnp.sum(c_U * dot(M, c_U), axis=0)
-        rank0 = jnp.round(jnp.trace(dot(M, G[idx_U][:, idx_U]))).astype(jnp.int32)
-    else:
-        M, G_UP, c_U = _no_free(GP.shape[0], c.shape[1], G.dtype)
-        rank0 = jnp.zeros((), jnp.int32)
-    g = _precondition(jnp.diag(GP), jnp.diag(G)[idx_P], precondition)
-    GP = GP / jnp.outer(g, g)
-    cP = cP / g[:, None]
-    rank0 = rank0 + (1 if fit_intercept else 0)
-    return Members(
-        GP,
-        cP,
-        jnp.maximum(yy_red, 0.0),
-        yy,
-        cP,
-        mx,
-        scale,
-        my,
-        g,
-        M,
-        G_UP,
-        c_U,
-        jnp.zeros((0,), G.dtype),
-        rank0,
-    )
+    xp = ops.xp
+    mx, my = (Sx / S0, Sy / S0) if fit_intercept else (0.0 * Sx, 0.0 * Sy)
+    G = Sxx / S0 - xp.outer(mx, mx)
+    G = xp.where(const[:, None] | const[None, :], 0.0, 0.5 * (G + G.T))
+    c = xp.where(const[:, None], 0.0, Sxy / S0 - xp.outer(mx, my))
+    yy = xp.maximum(Syy / S0 - my * my, 0.0)
+    scale = _standardize_scale(xp, xp.diag(G)) if standardize else 1.0 + 0.0 * mx
+    G, c = G / xp.outer(scale, scale), c / scale[:, None]
+    GP, cP, M, G_UP, c_U, rank = _partial_out(ops, G, c, idx_P, idx_U, 1)
+    g = _precondition(xp, xp.diag(GP), xp.diag(G)[idx_P], precondition)
+    GP, cP = GP / xp.outer(g, g), cP / g[:, None]
+    # ||ys||²/n of the reduced problem: minus the part the free columns explain
+    yy_red = yy - xp.sum(c_U * ops.dot(M, c_U), axis=0) if idx_U.shape[0] else yy
+    rank0 = xp.asarray(rank + (1 if fit_intercept else 0), np.int32)
+    return Members(GP, cP, xp.maximum(yy_red, 0.0), yy, cP, mx, scale, my, g, M,
+                   G_UP, c_U, xp.zeros((0,), G.dtype), rank0)  # fmt: skip
 
 
-def design_member(
-    Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize, precondition
-):
+def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
+                  precondition, ops=JAX):  # fmt: skip
     """One member's reduced design problem; ``s`` (n,) its weights summing to n,
     ``pos`` (n,) its rows with a positive weight, ``Xc``/``Yc`` about the shift."""
+    xp, dot_ = ops.xp, ops.dot
     n = Xc.shape[0]
     if fit_intercept:
-        mx, my = dot(s, Xc) / n, dot(s, Yc) / n
-        hi = jnp.max(jnp.where(pos[:, None], Xc, -jnp.inf), axis=0)
-        lo = jnp.min(jnp.where(pos[:, None], Xc, jnp.inf), axis=0)
-        Xm = jnp.where(hi == lo, 0.0, Xc - mx)
+        mx, my = dot_(s, Xc) / n, dot_(s, Yc) / n
+        Xm = xp.where(_constant(xp, Xc, pos), 0.0, Xc - mx)
         Ym = Yc - my
     else:
-        mx = jnp.zeros(Xc.shape[1], Xc.dtype)
-        my = jnp.zeros(Yc.shape[1], Xc.dtype)
+        mx, my = xp.zeros(Xc.shape[1], Xc.dtype), xp.zeros(Yc.shape[1], Xc.dtype)
         Xm, Ym = Xc, Yc
-    scale = (
-        _standardize_scale(dot(s, Xm * Xm) / n) if standardize else jnp.ones_like(mx)
-    )
-    root = jnp.sqrt(s)[:, None]
+    var = dot_(s, Xm * Xm) / n
+    scale = _standardize_scale(xp, var) if standardize else 1.0 + 0.0 * mx
+    root = xp.sqrt(s)[:, None]
     Xs, Ys = Xm / scale * root, Ym * root
-    yy_total = jnp.sum(Ys * Ys, axis=0) / n
+    yy_total = xp.sum(Ys * Ys, axis=0) / n
     XP = Xs[:, idx_P]
-    lev = s / n if fit_intercept else jnp.zeros_like(s)
-    rank0 = jnp.asarray(1 if fit_intercept else 0, jnp.int32)
-    diag_before = jnp.sum(XP * XP, axis=0) / n
+    lev = s / n if fit_intercept else 0.0 * s
+    rank0 = 1 if fit_intercept else 0
+    diag_before = xp.sum(XP * XP, axis=0) / n
     if idx_U.shape[0]:
         XU = Xs[:, idx_U]
-        G_UP, c_U = dot(XU.T, XP) / n, dot(XU.T, Ys) / n
-        GU = dot(XU.T, XU) / n
-        M = closed_form.pinv_psd(GU, terms=n)
-        XP = XP - dot(XU, dot(M, G_UP))
-        Ys = Ys - dot(XU, dot(M, c_U))
-        lev = lev + jnp.sum(dot(XU, M) * XU, axis=1) / n
-        rank0 = rank0 + jnp.round(jnp.trace(dot(M, GU))).astype(jnp.int32)
+        G_UP, c_U, GU = dot_(XU.T, XP) / n, dot_(XU.T, Ys) / n, dot_(XU.T, XU) / n
+        M = ops.pinv_psd(GU, terms=n)
+        XP = XP - dot_(XU, dot_(M, G_UP))
+        Ys = Ys - dot_(XU, dot_(M, c_U))
+        lev = lev + xp.sum(dot_(XU, M) * XU, axis=1) / n
+        rank0 = rank0 + xp.round(xp.trace(dot_(M, GU))).astype(np.int32)
     else:
-        M, G_UP, c_U = _no_free(XP.shape[1], Ys.shape[1], Xc.dtype)
-    g = _precondition(jnp.sum(XP * XP, axis=0) / n, diag_before, precondition)
+        M, G_UP, c_U = _no_free(xp, XP.shape[1], Ys.shape[1], Xc.dtype)
+    g = _precondition(xp, xp.sum(XP * XP, axis=0) / n, diag_before, precondition)
     XP = XP / g
-    yy = jnp.sum(Ys * Ys, axis=0) / n
-    return Members(
-        XP,
-        Ys,
-        yy,
-        yy_total,
-        dot(XP.T, Ys) / n,
-        mx,
-        scale,
-        my,
-        g,
-        M,
-        G_UP,
-        c_U,
-        lev,
-        rank0,
-    )
+    yy = xp.sum(Ys * Ys, axis=0) / n
+    return Members(XP, Ys, yy, yy_total, dot_(XP.T, Ys) / n, mx, scale, my, g, M,
+                   G_UP, c_U, lev, xp.asarray(rank0, np.int32))  # fmt: skip
 
 
-def _constant_columns(Xc, pos):
-    """Columns constant over the rows flagged in ``pos`` (one row per member)."""
-
-    def one(mask):
-        hi = jnp.max(jnp.where(mask[:, None], Xc, -jnp.inf), axis=0)
-        lo = jnp.min(jnp.where(mask[:, None], Xc, jnp.inf), axis=0)
-        return hi == lo
-
-    # lax.map: one fused pass per member, never an (F, n, p) temporary.
-    return jax.lax.map(one, pos)
+def _constant(xp, Xc, mask):
+    """Columns constant over the rows flagged in ``mask``."""
+    if xp is np and mask.all():  # every row: no masked copies of the data
+        return Xc.max(axis=0) == Xc.min(axis=0)
+    hi = xp.max(xp.where(mask[:, None], Xc, -np.inf), axis=0)
+    lo = xp.min(xp.where(mask[:, None], Xc, np.inf), axis=0)
+    return hi == lo
 
 
-def _gram_members(Xc, Yc, sw, gidx, gex, pos, partition, member):
+def _gram_members(ops, Xc, Yc, sw, gidx, gex, pos, partition, member):
     """Moments of every member from one pass over the rows: the total, minus the
     held-out rows of each fold (gathered: about n rows over all folds)."""
-    Xw, Yw = Xc * sw[:, None], Yc * sw[:, None]
+    xp = ops.xp
+    unit = ops.host and bool(np.all(sw == 1.0))  # no weighted copy of the data
+    Xw, Yw = (Xc, Yc) if unit else (Xc * sw[:, None], Yc * sw[:, None])
+    const = ops.map(lambda mask: _constant(xp, Xc, mask), pos)
+    total = (xp.sum(sw), xp.sum(Xw, axis=0), xp.sum(Yw, axis=0), ops.dot(Xw.T, Xc),
+             ops.dot(Xw.T, Yc), xp.sum(Yw * Yc, axis=0))  # fmt: skip
+    if gidx.shape[0] == 0:  # the all-data member alone
+        return _stack([member(*total, const[0])], xp)
     Xg, Yg = Xc[gidx], Yc[gidx]  # (K, m, p), (K, m, T)
     Xgw, Ygw = Xg * gex[..., None], Yg * gex[..., None]
-
-    def stack(total, part):
-        # With a partition (K-fold, fold ids) the folds' parts add up to the
-        # total, whose own pass is then dead code that XLA drops.
-        if partition:
-            total = jnp.sum(part, axis=0)
-        return jnp.concatenate([total[None] - part, total[None]])
-
-    S0 = stack(jnp.sum(sw), jnp.sum(gex, axis=1))
-    Sx = stack(jnp.sum(Xw, axis=0), jnp.sum(Xgw, axis=1))
-    Sy = stack(jnp.sum(Yw, axis=0), jnp.sum(Ygw, axis=1))
-    Sxx = stack(dot(Xw.T, Xc), _EIN("kmp,kmq->kpq", Xgw, Xg))
-    Sxy = stack(dot(Xw.T, Yc), _EIN("kmp,kmt->kpt", Xgw, Yg))
-    Syy = stack(jnp.sum(Yw * Yc, axis=0), jnp.sum(Ygw * Yg, axis=1))
-    const = _constant_columns(Xc, pos)
-    return jax.vmap(member)(S0, Sx, Sy, Sxx, Sxy, Syy, const)
+    parts = (xp.sum(gex, axis=1), xp.sum(Xgw, axis=1), xp.sum(Ygw, axis=1),
+             ops.einsum("kmp,kmq->kpq", Xgw, Xg), ops.einsum("kmp,kmt->kpt", Xgw, Yg),
+             xp.sum(Ygw * Yg, axis=1))  # fmt: skip
+    # With a partition (K-fold, fold ids) the folds' parts add up to the total,
+    # whose own pass is then dead code that XLA drops.
+    pairs = list(zip(total, parts, strict=True))
+    total = [xp.sum(b, axis=0) if partition else a for a, b in pairs]
+    moments = [
+        xp.concatenate([a[None] - b, a[None]])
+        for a, b in zip(total, parts, strict=True)
+    ]
+    if ops.host:
+        return _stack([member(*m) for m in zip(*moments, const, strict=True)], xp)
+    return jax.vmap(member)(*moments, const)
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=(
-        "fit_intercept",
-        "standardize",
-        "gram",
-        "partition",
-        "precondition",
-        "column_exponents",
-    ),
-)
-def reduce(
-    X,
-    Y,
-    sw,
-    s,
-    pos,
-    gidx,
-    gex,
-    idx_P,
-    idx_U,
-    *,
-    fit_intercept,
-    standardize,
-    gram,
-    partition,
-    precondition=True,
-    column_exponents=True,
-):
+def _stack(rows, xp):
+    return jax.tree_util.tree_map(lambda *a: xp.stack(a), *rows)
+
+
+def _reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, fit_intercept,
+            standardize, gram, partition, precondition=True, column_exponents=True,
+            ops=JAX):  # fmt: skip
+    """Every member's reduced problem, the frame, and the shifted held-out rows
+    (see :func:`reduce`)."""
+    xp = ops.xp
+    n = X.shape[0]
+    x_exp = _exponent(xp, X, axis=0, safe=SAFE_EXPONENT if precondition else 0)
+    if not column_exponents:
+        x_exp = xp.full_like(x_exp, xp.max(x_exp))
+    y_exp = xp.max(_exponent(xp, Y, axis=0))
+    Xs, Ys = _scale_pow2(ops, X, x_exp), _scale_pow2(ops, Y, y_exp)
+    if fit_intercept:
+        # Shift by the overall weighted mean: member means are then small and the
+        # centring below loses nothing. A constant y centres to exactly 0 (then
+        # alpha_max is exactly 0), not to the rounding of its mean.
+        shift_x, shift_y = ops.dot(sw, Xs) / n, ops.dot(sw, Ys) / n
+        flat = _constant(xp, Ys, sw > 0)
+    else:
+        shift_x, shift_y = xp.zeros(X.shape[1]), xp.zeros(Y.shape[1])
+        flat = xp.zeros(Y.shape[1], bool)
+    Xc, Yc = Xs - shift_x, xp.where(flat, 0.0, Ys - shift_y)
+    common = dict(idx_P=idx_P, idx_U=idx_U, precondition=precondition, ops=ops)
+    common.update(fit_intercept=fit_intercept, standardize=standardize)
+    if gram:
+        if not fit_intercept:
+            pos = pos & False  # no centring: no constant-column rule
+        member = functools.partial(gram_member, **common)
+        members = _gram_members(ops, Xc, Yc, sw, gidx, gex, pos, partition, member)
+    elif ops.host:
+        member = functools.partial(design_member, **common)
+        rows = zip(s, pos, strict=True)
+        members = _stack([member(Xc, Yc, a, b) for a, b in rows], xp)
+    else:
+        member = functools.partial(design_member, **common)
+        members = vmap(member, (None, None, 0, 0), s.shape[0])(Xc, Yc, s, pos)
+    frame = Frame(shift_x, shift_y, x_exp, y_exp)
+    return members, frame, Xc[gidx], Yc[gidx]
+
+
+_STATIC = ("fit_intercept", "standardize", "gram", "partition", "precondition",
+           "column_exponents")  # fmt: skip
+_reduce_jit = jax.jit(_reduce, static_argnames=_STATIC + ("ops",))
+
+
+def reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, host=False, **options):
     """Every member's reduced problem, the frame, and the shifted held-out rows.
 
     ``X`` (n, p), ``Y`` (n, T); ``sw`` (n,) sample weights summing to n; ``s``
     (F, n) each member's weights summing to n (design mode); ``pos`` (F, n) its
     rows with a positive weight; ``gidx``/``gex`` (K, m) the rows each fold holds
     out and their excluded weight (Gram mode: a fold's moments are the total minus
-    those rows). ``column_exponents=False`` scales all columns by one power of two
-    (for penalties that are not separable, such as the balls).
-
-    Notes
-    -----
-    jit-compiled; static: fit_intercept, standardize, gram, partition,
-    precondition, column_exponents; a new shape recompiles.
+    those rows). ``options``: fit_intercept, standardize, gram, partition,
+    precondition, column_exponents (False scales all columns by one power of two,
+    for penalties that are not separable, such as the balls). ``host=True`` runs
+    on NumPy arrays with the host's BLAS, nothing compiled; otherwise one
+    jit-compiled program (a new shape or option recompiles).
     """
-    n = X.shape[0]
-    x_exp = _exponent(X, axis=0)
-    if not column_exponents:
-        x_exp = jnp.full_like(x_exp, jnp.max(x_exp))
-    y_exp = jnp.max(_exponent(Y, axis=0))
-    Xs, Ys = _scale_pow2(X, x_exp), _scale_pow2(Y, y_exp)
-    if fit_intercept:
-        # Shift by the overall weighted mean: member means are then small and the
-        # centring below loses nothing.
-        shift_x, shift_y = dot(sw, Xs) / n, dot(sw, Ys) / n
-    else:
-        shift_x = jnp.zeros(X.shape[1], X.dtype)
-        shift_y = jnp.zeros(Y.shape[1], X.dtype)
-    Xc, Yc = Xs - shift_x, Ys - shift_y
-    if fit_intercept:
-        # A constant y centres to exactly 0 (then alpha_max is exactly 0); rounding
-        # in its mean would leave noise for the solver to fit.
-        used = (sw > 0)[:, None]
-        flat = jnp.max(jnp.where(used, Ys, -jnp.inf), axis=0) == jnp.min(
-            jnp.where(used, Ys, jnp.inf), axis=0
-        )
-        Yc = jnp.where(flat, 0.0, Yc)
-    common = dict(idx_P=idx_P, idx_U=idx_U, precondition=precondition)
-    common.update(fit_intercept=fit_intercept, standardize=standardize)
-    if gram:
-        if not fit_intercept:
-            pos = jnp.zeros_like(pos)  # no centring: no constant-column rule
-        member = functools.partial(gram_member, **common)
-        members = _gram_members(Xc, Yc, sw, gidx, gex, pos, partition, member)
-    else:
-        member = functools.partial(design_member, **common)
-        members = jax.vmap(member, in_axes=(None, None, 0, 0))(Xc, Yc, s, pos)
-    frame = Frame(shift_x, shift_y, x_exp, y_exp)
-    return members, frame, Xc[gidx], Yc[gidx]
+    args = (X, Y, sw, s, pos, gidx, gex, idx_P, idx_U)
+    if host:
+        return _reduce(*(np.asarray(a) for a in args), ops=NUMPY, **options)
+    return _reduce_jit(*args, ops=JAX, **options)
 
 
-@jax.jit
 def unreduce(coef, members, frame, idx_P, idx_U):
     """Coefficients (F, T, k, p) and intercepts (F, T, k) in the scaled units from
     the reduced solutions ``coef`` (F, T, k, pP): ``w`` and ``b`` relative to the
     shift (what held-out scoring uses), and the intercept of unshifted data.
-
-    Notes
-    -----
-    jit-compiled; a new shape recompiles.
-    """
+    NumPy float64, on the host (a few small products)."""
+    ops, xp = NUMPY, np
+    members, frame = (jax.tree_util.tree_map(np.asarray, t) for t in (members, frame))
+    coef = np.asarray(coef, np.float64)
     F, T, k, _ = coef.shape
     p = members.x_mean.shape[1]
     w_P = coef / members.g[:, None, None, :]
-    full = jnp.zeros((F, T, k, p), coef.dtype).at[..., idx_P].set(w_P)
+    full = xp.zeros((F, T, k, p), coef.dtype)
+    full[..., idx_P] = w_P
     if idx_U.shape[0]:
         # w_U = M (c_U - G_UP w_P), the least-squares fit of the free features.
-        rhs = jnp.swapaxes(members.c_U, 1, 2)[:, :, None, :] - _EIN(
+        rhs = xp.swapaxes(members.c_U, 1, 2)[:, :, None, :] - ops.einsum(
             "fuq,ftkq->ftku", members.G_UP, w_P
         )
-        full = full.at[..., idx_U].set(_EIN("fvu,ftku->ftkv", members.M, rhs))
+        full[..., idx_U] = ops.einsum("fvu,ftku->ftkv", members.M, rhs)
     w = full / members.x_scale[:, None, None, :]
-    b = members.y_mean[:, :, None] - _EIN("fp,ftkp->ftk", members.x_mean, w)
-    b_total = frame.shift_y[None, :, None] + b - _EIN("p,ftkp->ftk", frame.shift_x, w)
-    return w, b, b_total
+    b = members.y_mean[:, :, None] - ops.einsum("fp,ftkp->ftk", members.x_mean, w)
+    shift = frame.shift_y[None, :, None] - ops.einsum("p,ftkp->ftk", frame.shift_x, w)
+    return w, b, shift + b
 
 
 def to_original(w, b_total, frame):
@@ -401,3 +407,20 @@ def to_original(w, b_total, frame):
             np.ldexp(np.asarray(w, np.float64), y_exp - x_exp),
             np.ldexp(np.asarray(b_total, np.float64), y_exp),
         )
+
+
+def score(w, b, Xg, Yg, gtw):
+    """Held-out weighted MSE and R² (K, T, k) of every fold, in the scaled units,
+    from the shifted coefficients ``w``, ``b`` (:func:`unreduce`); NumPy."""
+    Xg, Yg, gtw = (np.asarray(a, np.float64) for a in (Xg, Yg, gtw))
+    K = Xg.shape[0]
+    pred = np.einsum("kmp,ktap->kmta", Xg, w[:K], optimize=True) + b[:K][:, None]
+    sq = (Yg[..., None] - pred) ** 2  # (K, m, T, k)
+    sse = np.einsum("km,kmta->kta", gtw, sq, optimize=True)
+    total = gtw.sum(axis=1)
+    ybar = np.einsum("km,kmt->kt", gtw, Yg) / total[:, None]
+    sst = np.einsum("km,kmt->kt", gtw, (Yg - ybar[:, None, :]) ** 2)[..., None]
+    # r2_score's convention for a constant held-out target: 1 if fitted exactly.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 0, 1.0 - sse / sst, np.where(sse > 0, 0.0, 1.0))
+    return sse / total[:, None, None], r2

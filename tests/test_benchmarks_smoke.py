@@ -361,7 +361,7 @@ def test_run_rejects_bad_arguments(tmp_path, capsys):
     )
     assert "devices must be" in capsys.readouterr().err
     assert bench_cli.main(["frobnicate"]) == 2
-    assert "command must be 'run' or 'report'" in capsys.readouterr().err
+    assert "command must be 'run', 'report' or 'compare'" in capsys.readouterr().err
     assert bench_cli.main(["run", "--preset", "smoke", "--list"]) == 0
     assert "lasso/diabetes/float64" in capsys.readouterr().out
 
