@@ -2,70 +2,59 @@
 
 JAX-compiled, batched over the alpha grid, float64 by default, and every solution
 certified by its duality gap.
+
+Names load on first use, so ``import jaxreg`` (and the command line's start) does
+not wait for JAX, and never needs scikit-learn (an optional dependency of the
+estimators: ``pip install "jaxreg[sklearn]"``).
 """
 
-from jaxreg import datasets, plot
-from jaxreg._memory import InsufficientMemoryError
-from jaxreg.constrained import constrained_path
-from jaxreg.cv import cv_path, cv_paths
-from jaxreg.path import alpha_max, enet_path, lasso_path, multi_target_path
-from jaxreg.results import (
-    ConstrainedResult,
-    ConvergenceWarning,
-    CVResult,
-    MultiTargetPath,
-    PathResult,
-    RidgeCVResult,
-)
-from jaxreg.ridge import (
-    alpha_from_sklearn,
-    alpha_to_sklearn,
-    ridge_cv,
-    ridge_loo,
-    ridge_path,
-)
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConstrainedResult",
-    "CVResult",
-    "ConvergenceWarning",
-    "ElasticNet",
-    "ElasticNetCV",
-    "InsufficientMemoryError",
-    "Lasso",
-    "LassoCV",
-    "MultiTargetPath",
-    "PathResult",
-    "Ridge",
-    "RidgeCV",
-    "RidgeCVResult",
-    "__version__",
-    "alpha_from_sklearn",
-    "alpha_max",
-    "alpha_to_sklearn",
-    "constrained_path",
-    "cv_path",
-    "cv_paths",
-    "datasets",
-    "enet_path",
-    "lasso_path",
-    "multi_target_path",
-    "plot",
-    "ridge_cv",
-    "ridge_loo",
-    "ridge_path",
-]
+# public name -> the module that defines it
+_NAMES = {
+    "ConstrainedResult": "results",
+    "CVResult": "results",
+    "ConvergenceWarning": "results",
+    "InsufficientMemoryError": "_memory",
+    "MultiTargetPath": "results",
+    "PathResult": "results",
+    "RidgeCVResult": "results",
+    "alpha_from_sklearn": "ridge",
+    "alpha_max": "path",
+    "alpha_to_sklearn": "ridge",
+    "constrained_path": "constrained",
+    "cv_path": "cv",
+    "cv_paths": "cv",
+    "enet_path": "path",
+    "lasso_path": "path",
+    "multi_target_path": "path",
+    "ridge_cv": "ridge",
+    "ridge_loo": "ridge",
+    "ridge_path": "ridge",
+    "ElasticNet": "estimators",
+    "ElasticNetCV": "estimators",
+    "Lasso": "estimators",
+    "LassoCV": "estimators",
+    "Ridge": "estimators",
+    "RidgeCV": "estimators",
+}
+_MODULES = ("datasets", "plot", "reference")
 
-# The scikit-learn estimators load on first use, so `import jaxreg` never needs
-# scikit-learn (an optional dependency: pip install "jaxreg[sklearn]").
-_ESTIMATORS = ("Lasso", "ElasticNet", "Ridge", "LassoCV", "ElasticNetCV", "RidgeCV")
+__all__ = sorted([*_NAMES, *_MODULES, "__version__"])
 
 
 def __getattr__(name):
-    if name in _ESTIMATORS:
-        from jaxreg import estimators
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"jaxreg.{_NAMES[name]}"), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"jaxreg.{name}")
+    else:
+        raise AttributeError(f"module 'jaxreg' has no attribute {name!r}")
+    globals()[name] = value  # the next access is a plain attribute
+    return value
 
-        return getattr(estimators, name)
-    raise AttributeError(f"module 'jaxreg' has no attribute {name!r}")
+
+def __dir__():
+    return __all__

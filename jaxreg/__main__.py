@@ -1,8 +1,6 @@
 """``python -m jaxreg``: the jaxreg command line (see :mod:`jaxreg.cli`)."""
 
-import sys
-
-from jaxreg.cli import main
+from jaxreg.cli import console
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

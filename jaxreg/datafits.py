@@ -12,8 +12,8 @@ one protocol, all the solvers use:
     ``F(Xw) + F*(g) - <g, Xw>`` at the dual point ``g = -s·r/n``: the datafit's
     half of the duality gap, ``(1 - s)²·rr/2`` (0 when s = 1).
 ``lipschitz(exact)``
-    An upper bound of the largest eigenvalue of ``XᵀX/n``; ``lipschitz_bound()`` a
-    looser one in one pass (+inf where there is none).
+    An upper bound of the largest eigenvalue of ``XᵀX/n`` (exact when asked and
+    cheap); ``lipschitz_bound(exact)`` one cheap enough for every working set.
 ``restrict(idx, mask)``
     The datafit on the columns ``idx`` (padded columns, ``mask`` False, are 0).
 ``least_squares(scale)``
@@ -62,12 +62,20 @@ def _power_iteration(matvec, p, dtype):
     return eig * LIPSCHITZ_SAFETY
 
 
+# An exact eigenvalue (LAPACK, cheap to compile) is taken when the matrix to
+# factor has at most this many rows: O(size³) at every call.
+EXACT_SIZE = 256
+
+
 def _lipschitz(K, matvec, p, exact):
-    """Largest eigenvalue of ``K`` (exact, by LAPACK: cheaper to compile than
-    power iteration) or of the operator ``matvec`` (power iteration, inflated);
-    never 0, since a zero matrix (every feature constant) still needs a step."""
+    """Largest eigenvalue of ``K`` (exact, when asked and ``K`` is small) or of the
+    operator ``matvec`` (power iteration, inflated); never 0, since a zero matrix
+    (every feature constant) still needs a step."""
     dtype = K.dtype
-    L = jnp.linalg.eigvalsh(K)[-1] if exact else _power_iteration(matvec, p, dtype)
+    if exact and K.shape[0] <= EXACT_SIZE:
+        L = jnp.linalg.eigvalsh(K)[-1]
+    else:
+        L = _power_iteration(matvec, p, dtype)
     return jnp.maximum(L, jnp.finfo(dtype).tiny)
 
 
@@ -94,9 +102,12 @@ class QuadraticGram(NamedTuple):
     def lipschitz(self, exact: bool):
         return _lipschitz(self.G, lambda v: dot(self.G, v), self.G.shape[0], exact)
 
-    def lipschitz_bound(self):
-        """An upper bound of the largest eigenvalue in one pass: the largest
-        absolute row sum of G (Gershgorin), tight for equicorrelated columns."""
+    def lipschitz_bound(self, exact: bool):
+        """A cheap upper bound for a working set's step: exact for small sets, the
+        largest absolute row sum of G (Gershgorin, one pass, tight for
+        equicorrelated columns) for wide ones."""
+        if exact and self.G.shape[0] <= EXACT_SIZE:
+            return self.lipschitz(exact)
         return jnp.max(jnp.sum(jnp.abs(self.G), axis=1))
 
     def restrict(self, idx, mask):
@@ -132,12 +143,11 @@ class QuadraticDesign(NamedTuple):
     def lipschitz(self, exact: bool):
         n, p = self.X.shape
         small = self.X.T if p <= n else self.X  # the smaller of XᵀX and XXᵀ
+        exact = exact and small.shape[0] <= EXACT_SIZE
         K = dot(small, small.T) / n if exact else self.X[:0, :0]
         return _lipschitz(K, lambda v: dot(self.X.T, dot(self.X, v)) / n, p, exact)
 
-    def lipschitz_bound(self):
-        """No cheap bound in design form: +inf (callers take a minimum)."""
-        return jnp.asarray(jnp.inf, self.X.dtype)
+    lipschitz_bound = lipschitz
 
     def restrict(self, idx, mask):
         return QuadraticDesign(

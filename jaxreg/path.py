@@ -92,12 +92,15 @@ def warn_path(res, max_iter, stacklevel):
         )
     else:
         args = (res.gaps, res.gap_tol, res.n_iter, res.converged)
+    # (k,) or (k, n_targets): every number of each solution
+    finite = np.isfinite(res.coefs).all(-1) & np.isfinite(res.intercepts)
     results.warn_not_converged(
         res.alphas,
         *args,
         tol=res.tol,
         max_iter=max_iter,
         where=(lambda i: f" of target {i[1]}") if multi else None,
+        nonfinite=~(finite & np.isfinite(args[0])),
         stacklevel=stacklevel + 1,
     )
 

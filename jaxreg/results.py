@@ -53,16 +53,20 @@ def not_converged_message(
     scope="",
     note="",
     remedy=REMEDY,
+    nonfinite=None,
 ):
     """The message for the levels that did not converge (None when all did).
 
     ``gaps``, ``gap_tol``, ``n_iter`` and ``converged`` broadcast to one shape
     whose first axis is the levels'; ``where(index)`` names the other axes of the
-    worst entry (a target, a fold).
+    worst entry (a target, a fold); ``nonfinite`` flags results that are not
+    finite numbers, which no iteration count fixes.
     """
     bad = ~np.asarray(converged, bool)
     if not bad.any():
         return None
+    if nonfinite is not None and np.any(nonfinite):
+        return _nonfinite_message(levels, np.asarray(nonfinite), level)
     gaps = np.broadcast_to(np.asarray(gaps, np.float64), bad.shape)
     gap_tol = np.broadcast_to(np.asarray(gap_tol, np.float64), bad.shape)
     n_iter = np.broadcast_to(np.asarray(n_iter), bad.shape)
@@ -88,6 +92,18 @@ def not_converged_message(
         f"{head} {gaps[worst]:.3e} > tol {tol:g}·{scale} = {gap_tol[worst]:.3e} "
         f"after {int(n_iter[worst])} {steps} (max_iter={max_iter}{allows}).{note} "
         f"{remedy}"
+    )
+
+
+def _nonfinite_message(levels, nonfinite, level):
+    first = np.unravel_index(int(np.argmax(nonfinite)), nonfinite.shape)
+    value = float(np.asarray(levels)[first[0]])
+    return (
+        f"{int(nonfinite.sum())} of {nonfinite.size} {level}s gave non-finite "
+        f"coefficients, intercepts or gaps (the first at {level}={value:.4g}): the "
+        "solution is beyond the range of float64 for these data, and they are not "
+        "converged. More iterations will not help: rescale X or y (other units, or "
+        "standardize=True)."
     )
 
 

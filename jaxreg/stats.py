@@ -86,13 +86,16 @@ class Ops:
             return np.einsum(spec, *operands, optimize=True)
         return jnp.einsum(spec, *operands, precision=_HIGHEST)
 
-    def pow2(self, k):
-        """Exactly ``2.0**k`` in float64 for integers k in [-1022, 1023], from its
-        bits (``ldexp`` through ``pow`` need not be exact)."""
-        bits = (self.xp.clip(k, -1022, 1023).astype(np.int64) + 1023) << 52
+    def pow2(self, k, dtype):
+        """Exactly ``2.0**k`` for integers k in the normal range of ``dtype``, from
+        its bits (``ldexp`` through ``pow`` need not be exact)."""
+        info = np.finfo(dtype)
+        bias, mant = info.maxexp - 1, info.nmant  # 1023, 52 (127, 23 in float32)
+        ints = np.int64 if np.dtype(dtype).itemsize == 8 else np.int32
+        two = (self.xp.clip(k, 1 - bias, bias).astype(ints) + bias) << mant
         if self.host:
-            return np.asarray(bits).view(np.float64)
-        return jax.lax.bitcast_convert_type(bits, jnp.float64)
+            return np.asarray(two).view(dtype)
+        return jax.lax.bitcast_convert_type(two, dtype)
 
     def pinv_psd(self, A, *, terms):
         """Pseudo-inverse of a PSD matrix by eigh, with the one cutoff rule."""
@@ -146,10 +149,11 @@ class Frame(NamedTuple):
 
 # With preconditioning (every column then has norm 1), columns of X whose largest
 # magnitude lies within 2^±SAFE_EXPONENT are not rescaled: their moments cannot
-# overflow or underflow (n < 2^100 rows), and the data is not copied. Beyond, and
-# always for y (small, and the scale of every gap and of a float32 solve), the
-# scale is an exact power of two that brings the largest magnitude into [0.5, 1).
-SAFE_EXPONENT = 400
+# overflow or underflow (n < 2^100 rows in float64, 2^40 in float32), and the data
+# is not copied. Beyond, and always for y (small, and the scale of every gap and
+# of a float32 solve), the scale is an exact power of two that brings the largest
+# magnitude into [0.5, 1).
+SAFE_EXPONENT = {np.dtype(np.float64): 400, np.dtype(np.float32): 40}
 
 
 def _exponent(xp, a, axis, safe=0):
@@ -165,7 +169,7 @@ def _scale_pow2(ops, a, e):
     if ops.host and not np.any(e):
         return a  # no copy of the data when nothing is rescaled
     half = e // 2
-    return a * ops.pow2(-half) * ops.pow2(half - e)
+    return a * ops.pow2(-half, a.dtype) * ops.pow2(half - e, a.dtype)
 
 
 def _standardize_scale(xp, var):
@@ -316,7 +320,8 @@ def _reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, fit_intercept,
     (see :func:`reduce`)."""
     xp = ops.xp
     n = X.shape[0]
-    x_exp = _exponent(xp, X, axis=0, safe=SAFE_EXPONENT if precondition else 0)
+    safe = SAFE_EXPONENT[np.dtype(X.dtype)] if precondition else 0
+    x_exp = _exponent(xp, X, axis=0, safe=safe)
     if not column_exponents:
         x_exp = xp.full_like(x_exp, xp.max(x_exp))
     y_exp = xp.max(_exponent(xp, Y, axis=0))
@@ -328,7 +333,7 @@ def _reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, fit_intercept,
         shift_x, shift_y = ops.dot(sw, Xs) / n, ops.dot(sw, Ys) / n
         flat = _constant(xp, Ys, sw > 0)
     else:
-        shift_x, shift_y = xp.zeros(X.shape[1]), xp.zeros(Y.shape[1])
+        shift_x, shift_y = xp.zeros(X.shape[1], X.dtype), xp.zeros(Y.shape[1], X.dtype)
         flat = xp.zeros(Y.shape[1], bool)
     Xc, Yc = Xs - shift_x, xp.where(flat, 0.0, Ys - shift_y)
     common = dict(idx_P=idx_P, idx_U=idx_U, precondition=precondition, ops=ops)
@@ -367,6 +372,7 @@ def reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, host=False, **options):
     on NumPy arrays with the host's BLAS, nothing compiled; otherwise one
     jit-compiled program (a new shape or option recompiles).
     """
+    sw, s, gex = (a.astype(X.dtype) for a in (sw, s, gex))
     args = (X, Y, sw, s, pos, gidx, gex, idx_P, idx_U)
     if host:
         return _reduce(*(np.asarray(a) for a in args), ops=NUMPY, **options)

@@ -28,7 +28,7 @@ and writes.
 
 from jaxreg.cli.base import CLIError
 from jaxreg.cli.io import Table, atomic_write, check_writable, load_table
-from jaxreg.cli.main import build_parser, main
+from jaxreg.cli.main import build_parser, console, main
 from jaxreg.cli.report import entry_order, path_table
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "atomic_write",
     "build_parser",
     "check_writable",
+    "console",
     "entry_order",
     "load_table",
     "main",

@@ -40,8 +40,6 @@ MIN_WIDTH = 64
 # doubling from 32 compiled six widths (first call 10.6 s), quadrupling from 64
 # three (6.3 s), for the same warm time (1.3 s).
 GROWTH = 4
-# Working sets up to this width get their own step size.
-EXACT_WIDTH = 256
 
 
 def width(size: int, p: int) -> int:
@@ -74,12 +72,8 @@ def _solve_subset(
         # The working set's own step: the largest eigenvalue of X_SᵀX_S/n is at
         # most the full problem's, often far smaller (equicorrelated X: about
         # rho·|S| against rho·p), and FISTA's iterations grow with its square root.
-        # Computed at every solve, so cheaply: an exact eigenvalue for small sets,
-        # a bound in one pass (Gershgorin, in Gram form) for wide ones.
-        if idx.shape[0] <= EXACT_WIDTH:
-            lip = jnp.minimum(lip, df_s.lipschitz(exact))
-        else:
-            lip = jnp.minimum(lip, df_s.lipschitz_bound())
+        # Computed at every solve, so cheaply (see the datafits).
+        lip = jnp.minimum(lip, df_s.lipschitz_bound(exact))
         # Padded coordinates have no data, a zero start and a [0, 0] box.
         return fista.fista_batch(
             df_s,
