@@ -1,6 +1,6 @@
 """``python -m jaxreg``: the jaxreg command line (see :mod:`jaxreg.cli`)."""
 
-from jaxreg.cli import console
+from jaxreg._console import console
 
 if __name__ == "__main__":
     console()

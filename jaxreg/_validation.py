@@ -24,6 +24,7 @@ __all__ = [
     "check_choice",
     "check_dtype",
     "check_eps",
+    "check_finite",
     "check_flag",
     "check_int",
     "check_l1_ratio",
@@ -118,6 +119,19 @@ def _check_numeric_dtype(name: str, a) -> None:
     )
 
 
+def _sparse(a) -> bool:
+    return type(a).__module__.startswith(("scipy.sparse", "jax.experimental.sparse"))
+
+
+def _from_pandas(a):
+    """A DataFrame or Series as float64 (nullable extension columns too, their
+    missing values as NaN); None when it holds non-numeric columns."""
+    try:
+        return a.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        return None
+
+
 def _as_array(name: str, a):
     """Convert to an array without losing a device placement (jax arrays stay)."""
     if _is_jax_array(a):
@@ -127,6 +141,16 @@ def _as_array(name: str, a):
         raise TypeError(
             f"{name} must be array-like of numbers, got a {type(a).__name__}."
         )
+    if _sparse(a):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(a).__name__}, shape "
+            f"{getattr(a, 'shape', '?')}); jaxreg does not take sparse input yet. "
+            f"Convert it with {name}.toarray() if it fits in memory."
+        )
+    if type(a).__module__.startswith("pandas") and hasattr(a, "to_numpy"):
+        numeric = _from_pandas(a)
+        if numeric is not None:
+            return numeric
     try:
         arr = np.asarray(a)
     except (TypeError, ValueError) as exc:  # ragged lists and the like
@@ -135,15 +159,34 @@ def _as_array(name: str, a):
     return arr
 
 
+# Finiteness is checked in blocks of about this many entries: never an n x p mask.
+_FINITE_BLOCK = 1 << 20
+
+
 def _all_finite(a) -> bool:
     if _is_jax_array(a):
         import jax.numpy as jnp
 
         return bool(jnp.all(jnp.isfinite(a)))
-    return bool(np.isfinite(a).all())
+    a = np.asarray(a)
+    if a.dtype.kind in "biu":
+        return True
+    rows = max(1, _FINITE_BLOCK // max(1, int(np.prod(a.shape[1:]))))
+    return all(np.isfinite(a[i : i + rows]).all() for i in range(0, len(a), rows))
 
 
-def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2):
+def check_finite(X, y) -> None:
+    """X and y hold no NaN or infinity (checked in blocks of rows)."""
+    if not _all_finite(X):
+        raise ValueError(
+            "X contains NaN or infinity; jaxreg does not impute missing values. "
+            "Drop or impute them first."
+        )
+    if not _all_finite(y):
+        raise ValueError("y contains NaN or infinity; drop or impute those samples.")
+
+
+def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2, finite: bool = True):
     """Validate the design matrix and the target.
 
     Returns ``(X, y)`` as arrays (NumPy, or JAX arrays left on their device), with
@@ -176,13 +219,8 @@ def check_X_y(X, y, *, y_ndim=(1,), min_samples: int = 2):
         raise ValueError(
             f"y must have at least one target column, got shape {y.shape}."
         )
-    if not _all_finite(X):
-        raise ValueError(
-            "X contains NaN or infinity; jaxreg does not impute missing values. "
-            "Drop or impute them first."
-        )
-    if not _all_finite(y):
-        raise ValueError("y contains NaN or infinity; drop or impute those samples.")
+    if finite:  # else the caller checks, after its memory estimate
+        check_finite(X, y)
     return X, y
 
 

@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _docs, batch, engine, penalties, results
+from jaxreg import _docs, batch, datafits, engine, penalties, results
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg._config import compute_context
@@ -198,10 +198,14 @@ def _solve(problem, norm, radii) -> ConstrainedResult:
         fixed = t >= ls_norm * (1.0 - 1e-12)
         tol_abs = solver.tol * problem.yy_total[-1, 0]
         ball = Ball(jnp.asarray(t * unit, dt))
+        if problem.host:
+            L = datafits.host_lipschitz(mem.A[-1], problem.gram)
+        else:
+            L = datafit.lipschitz(pl.exact_lipschitz)
         r = solve_constrained(
             datafit,
             ball,
-            datafit.lipschitz(pl.exact_lipschitz),
+            L,
             jnp.asarray(tol_abs, dt),
             jnp.int32(solver.max_iter),
             w_ls,

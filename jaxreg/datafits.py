@@ -32,11 +32,18 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxreg.solvers import closed_form
 
-__all__ = ["QuadraticDesign", "QuadraticGram", "LIPSCHITZ_SAFETY", "dot"]
+__all__ = [
+    "LIPSCHITZ_SAFETY",
+    "QuadraticDesign",
+    "QuadraticGram",
+    "dot",
+    "host_lipschitz",
+]
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 # Power iteration approaches the top eigenvalue from below; a step longer than 1/L
@@ -77,6 +84,25 @@ def _lipschitz(K, matvec, p, exact):
     else:
         L = _power_iteration(matvec, p, dtype)
     return jnp.maximum(L, jnp.finfo(dtype).tiny)
+
+
+def host_lipschitz(A, gram: bool) -> float:
+    """The largest eigenvalue of ``XᵀX/n`` on the host (NumPy/SciPy, nothing to
+    compile): LAPACK for small matrices, else Lanczos (ARPACK) to 1e-10, inflated
+    by 1e-8 relative; of the smaller of ``XᵀX/n`` and ``XXᵀ/n`` in design form."""
+    A = np.asarray(A, np.float64)
+    if not gram:
+        n, p = A.shape
+        small = A.T if p <= n else A
+        A = small @ small.T / n
+    if A.shape[0] <= EXACT_SIZE // 4:
+        top = float(np.linalg.eigvalsh(A)[-1]) if A.size else 0.0
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        top = float(eigsh(A, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0])
+        top *= 1.0 + 1e-8
+    return max(top, float(np.finfo(np.float64).tiny))
 
 
 class QuadraticGram(NamedTuple):

@@ -40,8 +40,9 @@ def grid(alphas, amax: float, eps: float) -> np.ndarray:
 def prepare(kw, *, y_ndim=(1,), sort=True):
     """Validated X, 2-D Y, the grid (alphas, eps), the model and the solver
     options, from the keywords ``kw`` of a public call (its ``locals()``): every
-    argument is checked once, here."""
-    X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim)
+    argument is checked once, here (the finiteness of X and y by the engine, after
+    its memory estimate)."""
+    X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim, finite=False)
     alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
     eps = V.check_eps(kw.get("eps", 0.5))
     model, solver = V.split_keywords(kw)

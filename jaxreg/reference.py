@@ -1086,14 +1086,22 @@ def _ridge_fit(X, y, alphas, s, pf, fit_intercept):
     sqrt_s = np.sqrt(s)
     Xw = sqrt_s[:, None] * Xc
     yw = sqrt_s[:, None] * yc if y.ndim == 2 else sqrt_s * yc
-    gram = Xw.T @ Xw / n
-    rhs = Xw.T @ yw / n
+    # With every feature penalized, ridge on the columns scaled by 1/sqrt(p_j) is
+    # V diag(σ/(σ² + nα)) Uᵀy from the SVD of the weighted design: backward
+    # stable for every alpha, also as alpha -> 0 when p > n, where the normal
+    # equations (XᵀX/n + αI) w = Xᵀy/n lose about log10(1/α) digits.
+    d = 1.0 / np.sqrt(np.where(pf > 0, pf, 1.0))
+    U, sv, Vt = np.linalg.svd(Xw * d, full_matrices=False)
+    keep = sv > max(n, p) * np.finfo(float).eps * sv.max(initial=0.0)
+    Uty = U.T @ yw
     out = []
     for alpha in alphas:
         if alpha == 0:
             coef = np.linalg.lstsq(Xw, yw, rcond=None)[0]
         elif np.all(pf > 0):
-            coef = np.linalg.solve(gram + alpha * np.diag(pf), rhs)
+            shrink = np.where(keep, sv / (sv * sv + n * alpha), 0.0)
+            coef = d[:, None] * (Vt.T @ (shrink[:, None] * Uty.reshape(len(sv), -1)))
+            coef = coef.reshape((p,) + yw.shape[1:])
         else:
             # Unpenalized features may make the normal matrix singular: use
             # the minimum-norm solution of the augmented least-squares problem.

@@ -117,7 +117,7 @@ class _Setup:
 
     def _factorize(self, need_u, n):
         pr = self.problem
-        l2, self.unit = pr.ridge_weights()
+        l2, self.exponent = pr.ridge_weights()
         mem = pr.members
         positive = float((pr.model.sample_weight > 0).sum())
         self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1], positive)
@@ -143,7 +143,9 @@ class _Setup:
         if not e.sum() > 0:
             return np.geomspace(1.0, 1e-4, alphas)
         low = e[e > e.max() * 1e-10].min()
-        return self.unit * np.geomspace(10.0 * e.sum(), 1e-2 * low, alphas)
+        return np.ldexp(
+            np.geomspace(10.0 * e.sum(), 1e-2 * low, alphas), -self.exponent
+        )
 
     def evaluate(self, grid, *, with_path, criterion):
         pr = self.problem
@@ -158,7 +160,7 @@ class _Setup:
                 jnp.asarray(lev, dt),
                 rank0,
                 n_pos,
-                jnp.asarray(np.asarray(grid) / self.unit, dt),
+                jnp.asarray(np.ldexp(np.asarray(grid, np.float64), self.exponent), dt),
                 with_path=with_path,
                 criterion=criterion,
             )

@@ -94,3 +94,37 @@ def heldout_mse_bound(
     grad = np.linalg.norm(E.T @ (t * r))
     top = np.linalg.eigvalsh((E * t[:, None]).T @ E)[-1]
     return 2 * grad * delta + top * delta**2
+
+
+def exact_ridge_loo(X, y, alpha):
+    """Leave-one-out MSE of ridge in exact rational arithmetic (no rounding): for
+    each i, ``(XcᵀXc + n·alpha·I) w = Xcᵀyc`` on the other rows, solved by
+    Gaussian elimination on Fractions."""
+    from fractions import Fraction
+
+    n, p = X.shape
+    Xf = [[Fraction(v) for v in row] for row in X]
+    yf = [Fraction(v) for v in y]
+    lam = Fraction(alpha) * n
+    total = Fraction(0)
+    for i in range(n):
+        rows = [k for k in range(n) if k != i]
+        xbar = [sum(Xf[k][j] for k in rows) / len(rows) for j in range(p)]
+        ybar = sum(yf[k] for k in rows) / len(rows)
+        Xc = [[Xf[k][j] - xbar[j] for j in range(p)] for k in rows]
+        yc = [yf[k] - ybar for k in rows]
+        A = [[sum(r[a] * r[b] for r in Xc) + (lam if a == b else 0) for b in range(p)]
+             for a in range(p)]  # fmt: skip
+        rhs = [sum(r[a] * v for r, v in zip(Xc, yc, strict=True)) for a in range(p)]
+        for col in range(p):  # Gaussian elimination, the matrix is SPD
+            for row in range(col + 1, p):
+                f = A[row][col] / A[col][col]
+                A[row] = [u - f * v for u, v in zip(A[row], A[col], strict=True)]
+                rhs[row] -= f * rhs[col]
+        w = [Fraction(0)] * p
+        for row in reversed(range(p)):
+            acc = rhs[row] - sum(A[row][j] * w[j] for j in range(row + 1, p))
+            w[row] = acc / A[row][row]
+        pred = ybar + sum((Xf[i][j] - xbar[j]) * w[j] for j in range(p))
+        total += (yf[i] - pred) ** 2
+    return float(total / n)

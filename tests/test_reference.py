@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import exact_ridge_loo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso, Ridge, RidgeCV
 from sklearn.linear_model import enet_path as sk_enet_path
@@ -640,3 +641,17 @@ def test_make_regression():
     assert np.count_nonzero(dense) == 8
     other = reference.make_regression(5000, 8, n_informative=3, seed=8)
     assert not np.array_equal(other[0], X)
+
+
+def test_ridge_loo_is_exact_at_tiny_alpha_on_wide_data():
+    # p > n and alpha -> 0: the normal equations lose about log10(1/alpha) digits
+    # (the reference once did, 1e-6 off at alpha = 1e-9); the SVD does not.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(6, 9)) + 0.5
+    y = X @ rng.normal(size=9) + rng.normal(size=6)
+    for alpha in (1e-9, 1e-4):
+        exact = exact_ridge_loo(X, y, alpha)
+        got = reference.ridge_loo_mse(X, y, alphas=[alpha])[0]
+        sv = np.linalg.svd(X - X.mean(0), compute_uv=False)
+        cond = sv[0] / sv[sv > sv[0] * 1e-12][-1]
+        assert abs(got - exact) <= 64 * np.finfo(float).eps * cond**2 * exact

@@ -7,6 +7,7 @@ and RidgeCV.
 
 import numpy as np
 import pytest
+from conftest import exact_ridge_loo
 
 from jaxreg import reference
 from jaxreg.path import PathResult
@@ -473,12 +474,36 @@ def test_loo_alpha_zero_tall_is_press():
 def test_loo_alpha_zero_wide_is_the_limit(criterion):
     X, y, _ = WIDE
     alphas = np.array([1e-2, 1e-9, 1e-10, 0.0])
+    # The tolerances follow from the spectrum of the centred design (n < p): the
+    # error and the leverages are rational in alpha with poles at -e_k, so they
+    # move by about alpha/e_min relative near 0; a backward-stable solve carries
+    # a relative error of about eps·cond².
+    sv = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    sv = sv[sv > sv[0] * len(y) * np.finfo(float).eps]
+    e_min, cond = sv[-1] ** 2 / len(y), sv[0] / sv[-1]
+    rounding = 64 * np.finfo(float).eps * cond**2
     for method in METHODS:
         values = ridge_loo(X, y, alphas=alphas, criterion=criterion, method=method)
         assert np.all(np.isfinite(values))
-        _close(values[3], values[1], rtol=1e-6)  # the limit, continuously
+        # the alpha -> 0 limit, continuously
+        _close(values[3], values[1], rtol=10 * alphas[1] / e_min + rounding, atol=0)
     if criterion == "loo":
-        _close(values[:3], reference.ridge_loo_mse(X, y, alphas=alphas[:3]), rtol=1e-6)
+        # the reference refits every leave-one-out model by SVD (stable at any alpha)
+        ref = reference.ridge_loo_mse(X, y, alphas=alphas[:3])
+        _close(values[:3], ref, rtol=rounding, atol=0)
+
+
+def test_loo_is_exact_at_tiny_alpha_on_wide_data():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(6, 9)) + 0.5
+    y = X @ rng.normal(size=9) + rng.normal(size=6)
+    sv = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    cond = sv[0] / sv[sv > sv[0] * 1e-12][-1]
+    for method in METHODS:
+        got = ridge_loo(X, y, alphas=[1e-4, 1e-9], method=method)
+        for alpha, value in zip((1e-4, 1e-9), got, strict=True):
+            exact = exact_ridge_loo(X, y, alpha)
+            assert abs(value - exact) <= 64 * np.finfo(float).eps * cond**2 * exact
 
 
 @pytest.mark.parametrize("shape", ["tall", "wide"])

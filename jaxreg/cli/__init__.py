@@ -26,9 +26,10 @@ standardization scales) comes from the public API; the command line reads, forma
 and writes.
 """
 
+from jaxreg._console import console
 from jaxreg.cli.base import CLIError
 from jaxreg.cli.io import Table, atomic_write, check_writable, load_table
-from jaxreg.cli.main import build_parser, console, main
+from jaxreg.cli.main import build_parser, main
 from jaxreg.cli.report import entry_order, path_table
 
 __all__ = [

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +162,8 @@ def _read_delimited(text: str, delimiter: str | None, source: str):
         if any(cell.strip() for cell in row):
             rows.append(row)
             lines.append(reader.line_num)
+    if not rows:
+        raise CLIError(f"{source} has no header line: every field is empty.")
     header = [h.strip() for h in rows[0]]
     if any(not h for h in header):
         j = next(i for i, h in enumerate(header) if not h)
@@ -210,7 +214,10 @@ def _read_parquet(path: Path, source: str):
             f"reading Parquet ({source}) needs pyarrow, which is not installed: "
             "pip install pyarrow, or convert the file to CSV."
         ) from None
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow's own errors: a corrupt or truncated file
+        raise CLIError(f"{source} is not a readable Parquet file: {exc}") from None
     columns: dict[str, np.ndarray] = {}
     bad: dict[str, str] = {}
     for field in table.schema:
@@ -274,8 +281,8 @@ def load_table(path, *, target=None, features=None, sample_weight=None) -> Table
     if suffix == ".npy":
         try:
             arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
-            raise CLIError(f"{source} is not a readable .npy array: {exc}") from None
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(_unreadable(source, ".npy array", exc)) from None
         if arr.ndim != 2:
             raise CLIError(
                 f"{source} must hold a 2-D array (rows = samples, columns = features "
@@ -294,6 +301,19 @@ def load_table(path, *, target=None, features=None, sample_weight=None) -> Table
     )
 
 
+def _unreadable(source, what, exc) -> str:
+    """Why a NumPy file cannot be read, without relaying numpy's advice to load
+    pickled data (which can run arbitrary code: jaxreg never does)."""
+    if "pickle" in str(exc):
+        return (
+            f"{source} is not a readable {what}: it holds Python objects (pickled "
+            "data), not numbers; jaxreg loads numeric arrays only."
+        )
+    if isinstance(exc, zipfile.BadZipFile | EOFError) or "zip" in str(exc).lower():
+        return f"{source} is not a readable {what}: the file is truncated or corrupt."
+    return f"{source} is not a readable {what}: {exc}"
+
+
 def _load_npz(path, source, target, features, sample_weight) -> Table:
     if target is not None or sample_weight is not None:
         raise CLIError(
@@ -303,8 +323,8 @@ def _load_npz(path, source, target, features, sample_weight) -> Table:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except ValueError as exc:
-        raise CLIError(f"{source} is not a readable .npz archive: {exc}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise CLIError(_unreadable(source, ".npz archive", exc)) from None
     missing = [k for k in ("X", "y") if k not in arrays]
     if missing:
         raise CLIError(
@@ -355,7 +375,9 @@ def _umask() -> int:
 
 
 def check_writable(path, force: bool) -> Path:
-    """Fail early (before any work) if ``path`` exists and ``--force`` is not set."""
+    """Fail early (before any work) if ``path`` cannot be written: it exists and
+    ``--force`` is not set, it is a folder, or its folder is missing or refuses
+    new files."""
     path = Path(path)
     if path.exists() and not force:
         raise CLIError(f"{path} already exists; pass --force to overwrite it.")
@@ -364,42 +386,95 @@ def check_writable(path, force: bool) -> Path:
     parent = path.parent
     if not parent.is_dir():
         raise CLIError(f"cannot write {path}: folder {parent} does not exist.")
+    try:
+        os.close(_new_file(parent))
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror} in {parent}.") from None
     return path
 
 
-def atomic_write(path, write, *, force: bool) -> Path:
-    """Write a file through ``write(fileobj)`` into a temp file, then rename it.
+def _new_file(folder: Path) -> int:
+    """A writable descriptor in ``folder``: an unnamed file (Linux O_TMPFILE),
+    which a killed process cannot leave behind, else a named temp file that is
+    unlinked at once."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if flag:
+        try:
+            return os.open(folder, flag | os.O_WRONLY, 0o666 & ~_umask())
+        except IsADirectoryError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".jaxreg-probe-")
+    os.unlink(name)
+    return fd
 
-    A failure leaves nothing at ``path``. Without ``force`` an existing file is
-    never replaced: the rename is a hard link, which fails if ``path`` appeared.
+
+def _part_name(path: Path) -> Path:
+    return path.parent / f".{path.name}.jaxreg-{os.getpid()}.part"
+
+
+def _remove_stale_parts(path: Path) -> None:
+    """Named temp files of runs that were killed (their process is gone)."""
+    for part in path.parent.glob(f".{path.name}.jaxreg-*.part"):
+        pid = part.name.rsplit("-", 1)[-1].removesuffix(".part")
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                part.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def atomic_write(path, write, *, force: bool) -> Path:
+    """Write a file through ``write(fileobj)`` into a temp file, then put it in
+    place at once.
+
+    A failure leaves nothing at ``path``. The temp file is named after this
+    process (``.NAME.jaxreg-PID.part``): one left by a run that was killed is
+    removed by the next write to the same place. Without ``force`` an existing
+    file is never replaced: the link fails if ``path`` appeared meanwhile.
     """
     path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    _remove_stale_parts(path)
+    tmp = _part_name(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_umask())
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise CLIError(
-                    f"{path} already exists; pass --force to overwrite it."
-                ) from None
-            except OSError:  # a file system without hard links
-                if path.exists():
-                    raise CLIError(
-                        f"{path} already exists; pass --force to overwrite it."
-                    ) from None
-                os.replace(tmp, path)
+        _move_into_place(tmp, path, force)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return path
+
+
+def _move_into_place(tmp: Path, path: Path, force: bool) -> None:
+    if force:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise CLIError(
+            f"{path} already exists; pass --force to overwrite it."
+        ) from None
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise CLIError(
+                f"{path} already exists; pass --force to overwrite it."
+            ) from None
+        os.replace(tmp, path)
 
 
 def coefs_csv(alphas, coefs, intercepts, names, extra: dict) -> bytes:
