@@ -989,3 +989,48 @@ def test_installed_script(tmp_path):
     )
     assert r.returncode == 0 and r.stdout.startswith("usage: jaxreg")
     assert "demo" in r.stdout
+
+
+# ------------------------------------------------------- bad files and outputs (#13)
+
+
+def test_broken_input_files_are_user_errors(capsys, files, tmp_path):
+    # A truncated .npz (BadZipFile), a file of commas (IndexError) and junk named
+    # .npz (numpy advised allow_pickle) ended as "internal error", exit 1.
+    whole = files["npz"].read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "commas.csv").write_text(",,,\n,,,\n")
+    (tmp_path / "junk.npz").write_text("junk\n")
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object))
+    for name, pattern in [
+        ("cut.npz", r"not a readable \.npz archive: the file is truncated or corrupt"),
+        ("commas.csv", r"has no header line"),
+        ("junk.npz", r"not a readable \.npz archive"),
+        ("objects.npy", r"holds Python objects .* numeric arrays only"),
+    ]:
+        target = [] if name.endswith(".npz") else ["--target", "0"]
+        rc, out, err = run(capsys, "path", tmp_path / name, *target)
+        assert rc == 2, (name, err)
+        line = err.strip()
+        assert len(line.splitlines()) == 1 and re.search(pattern, line), line
+        assert "allow_pickle" not in line
+
+
+def test_unwritable_output_is_refused_before_any_work(capsys, files, monkeypatch):
+    # A folder that refuses new files was found only after the computation
+    # (PermissionError, "internal error").
+    def refuse(folder):
+        raise PermissionError(13, "Permission denied")
+
+    def never(*args, **kwargs):
+        raise AssertionError("the data was read before the outputs were checked")
+
+    monkeypatch.setattr(cli.io, "_new_file", refuse)
+    monkeypatch.setattr(cli.commands, "load_table", never)
+    rc, out, err = run(
+        capsys, "path", files["csv"], "--target", "y", "--out-coefs", "/tmp/x.csv"
+    )
+    assert rc == 2
+    assert err.strip() == (
+        "jaxreg: error: cannot write /tmp/x.csv: Permission denied in /tmp."
+    )
