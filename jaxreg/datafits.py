@@ -16,6 +16,9 @@ one protocol, all the solvers use:
     cheap); ``lipschitz_bound(exact)`` one cheap enough for every working set.
 ``restrict(idx, mask)``
     The datafit on the columns ``idx`` (padded columns, ``mask`` False, are 0).
+``block(rows, cols)``, ``correlation(S, w)``
+    ``X_rowsᵀX_cols/n`` and ``X_Sᵀ(y - Xw)/n``, for index arrays on the host: the
+    normal equations of a support (:mod:`jaxreg.solvers.polish`).
 ``least_squares(scale)``
     The minimiser of least ``||w / scale||`` (the alpha = 0 solution; ``scale`` is
     the metric of the penalty, so this is the limit of ridge as alpha -> 0).
@@ -51,8 +54,17 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 LIPSCHITZ_SAFETY = 1.05
 
 
+def _xp(a):
+    """NumPy for host arrays (the host certificate, :mod:`jaxreg.solvers.polish`),
+    else jax.numpy."""
+    return np if isinstance(a, np.ndarray) else jnp
+
+
 def dot(a, b):
-    """Matrix product at full precision (never TF32 on NVIDIA GPUs)."""
+    """Matrix product at full precision (never TF32 on NVIDIA GPUs); NumPy's for
+    two host arrays."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.matmul(a, b)
     return jnp.matmul(a, b, precision=_HIGHEST)
 
 
@@ -120,7 +132,8 @@ class QuadraticGram(NamedTuple):
         q = self.neg_grad(W)
         # ||r||²/n = yy - 2wᵀc + wᵀGw = yy - wᵀ(c + q); it cancels in float32, which
         # only the (1 - s)² term and dev_ratio see.
-        rr = jnp.maximum(self.yy - jnp.sum(W * (self.c + q), axis=-1), 0.0)
+        xp = _xp(q)
+        rr = xp.maximum(self.yy - xp.sum(W * (self.c + q), axis=-1), 0.0)
         return q, rr
 
     fenchel_young = staticmethod(_fenchel_young)
@@ -142,6 +155,13 @@ class QuadraticGram(NamedTuple):
             self.G[idx][:, idx] * m[:, None] * m, self.c[idx] * m, self.yy
         )
 
+    def block(self, rows, cols):
+        return self.G[np.ix_(rows, cols)]
+
+    def correlation(self, S, w):
+        B = np.flatnonzero(w)
+        return self.c[S] - self.G[np.ix_(S, B)] @ w[B]
+
     def least_squares(self, scale):
         G = self.G * scale[:, None] * scale[None, :]
         return scale * dot(closed_form.pinv_psd(G, terms=1), scale * self.c)
@@ -162,7 +182,7 @@ class QuadraticDesign(NamedTuple):
     def residual(self, W):
         R = self.y - dot(W, self.X.T)
         n = self.X.shape[0]
-        return dot(R, self.X) / n, jnp.sum(R * R, axis=-1) / n
+        return dot(R, self.X) / n, _xp(R).sum(R * R, axis=-1) / n
 
     fenchel_young = staticmethod(_fenchel_young)
 
@@ -179,6 +199,14 @@ class QuadraticDesign(NamedTuple):
         return QuadraticDesign(
             self.X[:, idx] * mask.astype(self.X.dtype), self.y, self.yy
         )
+
+    def block(self, rows, cols):
+        return self.X[:, rows].T @ self.X[:, cols] / self.X.shape[0]
+
+    def correlation(self, S, w):
+        B = np.flatnonzero(w)
+        r = self.y - self.X[:, B] @ w[B]
+        return self.X[:, S].T @ r / self.X.shape[0]
 
     def least_squares(self, scale):
         return scale * jnp.linalg.lstsq(self.X * scale, self.y)[0]

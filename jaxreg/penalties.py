@@ -51,7 +51,8 @@ def _rounding_level(dtype):
 
 def soft_threshold(v: jax.Array, tau: jax.Array) -> jax.Array:
     """``sign(v)·max(|v| - tau, 0)``."""
-    return jnp.sign(v) * jnp.maximum(jnp.abs(v) - tau, 0.0)
+    xp = _xp(v)
+    return xp.sign(v) * xp.maximum(xp.abs(v) - tau, 0.0)
 
 
 class ElasticNet(NamedTuple):
@@ -84,48 +85,52 @@ class ElasticNet(NamedTuple):
         # the clip of its unconstrained minimiser.
         a, b = self._ab()
         W = soft_threshold(V, step * a) / (1.0 + step * b)
-        return jnp.clip(W, self.lower, self.upper)
+        return _xp(W).clip(W, self.lower, self.upper)
 
     def value(self, W):
         a, b = self._ab()
-        return jnp.sum(a * jnp.abs(W) + 0.5 * b * W * W, axis=-1)
+        xp = _xp(W)
+        return xp.sum(a * xp.abs(W) + 0.5 * b * W * W, axis=-1)
 
     def _conjugate(self, V, a, b):
         """Elementwise ``h*(v)``; where ``b = 0`` it is ``(v - a)₊·u + (-v - a)₊·(-l)``,
         infinite beyond ``|v| > a`` on an unbounded side, which the dual scale
         rules out (rounding residue there counts as 0)."""
-        b_safe = jnp.where(b > 0, b, 1.0)
-        w_star = jnp.clip(soft_threshold(V, a) / b_safe, self.lower, self.upper)
-        smooth = V * w_star - a * jnp.abs(w_star) - 0.5 * b * w_star * w_star
-        up = jnp.where(jnp.isfinite(self.upper), self.upper, 0.0)
-        lo = jnp.where(jnp.isfinite(self.lower), self.lower, 0.0)
-        flat = jnp.maximum(V - a, 0.0) * up + jnp.maximum(-V - a, 0.0) * (-lo)
-        return jnp.where(b > 0, smooth, flat)
+        xp = _xp(V)
+        b_safe = xp.where(b > 0, b, 1.0)
+        w_star = xp.clip(soft_threshold(V, a) / b_safe, self.lower, self.upper)
+        smooth = V * w_star - a * xp.abs(w_star) - 0.5 * b * w_star * w_star
+        up = xp.where(xp.isfinite(self.upper), self.upper, 0.0)
+        lo = xp.where(xp.isfinite(self.lower), self.lower, 0.0)
+        flat = xp.maximum(V - a, 0.0) * up + xp.maximum(-V - a, 0.0) * (-lo)
+        return xp.where(b > 0, smooth, flat)
 
     def fenchel_young(self, W, V):
         a, b = self._ab()
-        terms = a * jnp.abs(W) + 0.5 * b * W * W + self._conjugate(V, a, b) - V * W
-        return jnp.sum(terms, axis=-1)
+        xp = _xp(W)
+        terms = a * xp.abs(W) + 0.5 * b * W * W + self._conjugate(V, a, b) - V * W
+        return xp.sum(terms, axis=-1)
 
     def dual_scale(self, Q):
         """Only coordinates without an L2 part on an unbounded side constrain s:
         there ``s·q_j <= a_j`` (``u_j = +inf``) and ``s·q_j >= -a_j``."""
         a, b = self._ab()
+        xp = _xp(Q)
         flat = b <= 0
         # An unpenalized coordinate with one finite limit needs s·q_j of one sign;
         # at its optimum q_j is 0 up to rounding, and rounding of the wrong sign
         # would force s = 0 (no certificate). Residue below sqrt(eps) of the
         # largest |q| is treated as 0, as the conjugate does.
-        slack = jnp.where(
+        slack = xp.where(
             a > 0,
             0.0,
-            _rounding_level(Q.dtype) * jnp.max(jnp.abs(Q), axis=-1, keepdims=True),
+            _rounding_level(Q.dtype) * xp.max(xp.abs(Q), axis=-1, keepdims=True),
         )
-        up = flat & jnp.isinf(self.upper) & (Q > a + slack)
-        lo = flat & jnp.isinf(self.lower) & (-Q > a + slack)
+        up = flat & xp.isinf(self.upper) & (Q > a + slack)
+        lo = flat & xp.isinf(self.lower) & (-Q > a + slack)
         bind = up | lo
-        ratio = jnp.where(bind, a / jnp.where(bind, jnp.abs(Q), 1.0), 1.0)
-        return jnp.minimum(1.0, jnp.min(ratio, axis=-1))
+        ratio = xp.where(bind, a / xp.where(bind, xp.abs(Q), 1.0), 1.0)
+        return xp.minimum(1.0, xp.min(ratio, axis=-1, initial=1.0))
 
     def member_axes(self):
         """``jax.vmap`` in_axes for members (leading axis) that share the levels."""

@@ -762,15 +762,19 @@ def test_a_bug_is_exit_1_with_one_line(capsys, files, monkeypatch):
     )
 
 
-def test_convergence_warning_is_one_line(capsys, files):
+def test_convergence_warning_is_one_line(capsys, tmp_path):
+    # Wide and correlated: ten FISTA steps leave all 60 features nonzero, more
+    # than the 20 samples can determine, so no support refinement can certify it.
+    rng = np.random.default_rng(0)
+    X = 0.9 * rng.normal(size=(20, 1)) + 0.44 * rng.normal(size=(20, 60))
+    y = X[:, :5].sum(axis=1) + 0.1 * rng.normal(size=20)
+    np.savez(tmp_path / "wide.npz", X=X, y=y)
     rc, out, err = run(
         capsys,
         "path",
-        files["csv"],
-        "--target",
-        "y",
+        tmp_path / "wide.npz",
         "--alphas",
-        "10",
+        "0.01",
         "--max-iter",
         "1",
         "--tol",
