@@ -16,14 +16,15 @@ the solver's, is no larger than that of the iterate. A wrong support or sign
 gives a larger gap and is dropped, so refinement can never make a certificate
 worse, let alone lie.
 
-The systems are solved on the host, level by level along the path: LAPACK's
-Cholesky (least squares when a support is rank deficient). Without an L2 part
-the matrix does not depend on the level, and a lasso path's supports mostly
-grow, so the factor of one level is extended to the next by appending the new
-columns (``s²·m`` flops for m new features, against ``s³/3`` to refactor). The
-work is bounded by ``budget`` flops (the caller passes what the path's FISTA
-iterations cost): a path whose supports are wide next to that work keeps
-FISTA's answers at its widest levels.
+The systems are solved on the host, level by level along the path, by LAPACK's
+Cholesky; a support with dependent columns (more free coordinates than rows, or a
+pivot at rounding level) has no unique solution and is skipped. Without an L2
+part the matrix does not depend on the level, and along a path most of a support
+carries over to the next level, so the factor is kept for the longest prefix of
+its columns still in the support and the new columns are appended. The work is
+bounded by ``budget`` flops (the caller passes a share of what the path's FISTA
+iterations cost): a path whose supports are wide next to that work keeps FISTA's
+answers at its widest levels.
 """
 
 from __future__ import annotations
@@ -34,55 +35,94 @@ import scipy.linalg
 __all__ = ["refine"]
 
 
-def _support(w, a, lower, upper):
-    """The free coordinates: strictly inside their box, and nonzero or
-    unpenalized."""
-    inside = (w > lower) & (w < upper)
-    return np.flatnonzero(inside & ((w != 0) | (a == 0)))
-
-
 class _Factor:
-    """The Cholesky factor of ``X_SᵀX_S/n (+ diag(ridge))`` for an ordered support,
-    grown by appending columns while the ridge part is zero."""
+    """The Cholesky factor of ``X_SᵀX_S/n (+ diag(ridge))`` for an ordered support.
 
-    def __init__(self, datafit, per_entry):
-        self.df, self.per_entry = datafit, per_entry
+    While the ridge part is zero the matrix does not depend on the level, so a
+    new support keeps the factor of the longest prefix of the current order that
+    it still holds (a leading block of a Cholesky factor is the factor of the
+    leading block) and appends the rest: ``s·k·m + m³/3`` flops for ``m`` columns
+    after a kept prefix of ``k``, against ``s³/3`` to refactor.
+    """
+
+    def __init__(self, datafit, p, per_entry, rank):
+        self.df, self.per_entry, self.rank = datafit, per_entry, rank
         self.order, self.L, self.ridge = np.zeros(0, np.int64), None, False
+        self._in = np.zeros(p, bool)  # scratch membership mask
 
-    def cost(self, S, ridge):
+    def plan(self, S, ridge):
+        """``(flops, keep, new)``: keep the first ``keep`` columns of the current
+        factor and append ``new``; ``keep = 0``, ``new = S`` refactors.
+        ``flops`` is inf for a support the datafit cannot determine (more free
+        coordinates than rows, and no ridge part)."""
         s = S.size
-        new = np.setdiff1d(S, self.order, assume_unique=True)
-        if ridge or self.ridge or self.L is None or new.size + self.order.size != s:
-            return s**3 / 3 + self.per_entry * s * s, None
+        if not ridge and s > self.rank:
+            return np.inf, 0, S
+        keep = 0
+        if not (ridge or self.ridge or self.L is None):
+            self._in[S] = True
+            held = self._in[self.order]
+            self._in[S] = False
+            keep = int(np.argmin(held)) if not held.all() else held.size
+        if keep == 0:
+            return s**3 / 3 + self.per_entry * s * s, 0, S
+        self._in[self.order[:keep]] = True
+        new = S[~self._in[S]]
+        self._in[self.order[:keep]] = False
         m = new.size
-        return s * s * m + m**3 / 3 + self.per_entry * s * m, new
+        return s * keep * m + m**3 / 3 + self.per_entry * s * m, keep, new
 
-    def update(self, S, ridge_values, new):
-        """Factor for S: appended (``new`` given) or refactored; False when the
-        matrix is singular (then no factor is kept)."""
+    def update(self, keep, new, ridge_values):
+        """The factor of ``order[:keep] + new``; False (and no factor kept) when
+        the matrix is not numerically positive definite."""
         try:
-            if new is None:
-                H = self.df.block(S, S)
+            if keep == 0:
+                H = self.df.block(new, new)
                 H[np.diag_indices_from(H)] += ridge_values
-                self.order, self.ridge = S, bool(ridge_values.any())
-                self.L = scipy.linalg.cholesky(H, lower=True)
-            elif new.size:
+                self.ridge = bool(ridge_values.any())
+                self.order, self.L = new, _cholesky(H)
+            elif new.size or keep < self.order.size:
+                head, L0 = self.order[:keep], self.L[:keep, :keep]
                 B = scipy.linalg.solve_triangular(
-                    self.L, self.df.block(self.order, new), lower=True
+                    L0, self.df.block(head, new), lower=True, check_finite=False
                 )
                 C = self.df.block(new, new) - B.T @ B
-                s, m = self.order.size, new.size
-                L = np.zeros((s + m, s + m))
-                L[:s, :s], L[s:, :s] = self.L, B.T
-                L[s:, s:] = scipy.linalg.cholesky(C, lower=True)
-                self.order, self.L = np.concatenate([self.order, new]), L
+                s = keep + new.size
+                L = np.zeros((s, s))
+                L[:keep, :keep], L[keep:, :keep] = L0, B.T
+                L[keep:, keep:] = _cholesky(C)
+                self.order, self.L = np.concatenate([head, new]), L
             return True
         except (np.linalg.LinAlgError, ValueError):
             self.order, self.L = np.zeros(0, np.int64), None
             return False
 
     def solve(self, rhs):
-        return scipy.linalg.cho_solve((self.L, True), rhs)
+        return scipy.linalg.cho_solve((self.L, True), rhs, check_finite=False)
+
+
+def _cholesky(H):
+    L = scipy.linalg.cholesky(H, lower=True, check_finite=False)
+    # LAPACK stops at the first non-positive pivot; a pivot at rounding level
+    # means the support's columns are dependent: no unique solution to take.
+    d = np.diag(L)
+    if not (
+        np.isfinite(d).all() and d.min() > np.sqrt(np.finfo(H.dtype).eps) * d.max()
+    ):
+        raise np.linalg.LinAlgError("numerically singular")
+    return L
+
+
+def _groups(W, a, b, lower, upper):
+    """The free coordinates of every row, and runs of consecutive rows that share
+    one linear system: the same free set, signs and held values, and no L2 part
+    (which would change the matrix with the level). Returns ``(free, starts)``."""
+    free = (W > lower) & (W < upper) & ((W != 0) | (a == 0))
+    pattern = np.where(free, np.sign(W) + 2.0, W)  # signs on S, values off it
+    starts = np.ones(W.shape[0], bool)
+    starts[1:] = np.any(pattern[1:] != pattern[:-1], axis=1)
+    starts |= b.any(axis=1)
+    return free, np.flatnonzero(starts)
 
 
 def refine(datafit, penalty, W, budget: float):
@@ -97,31 +137,36 @@ def refine(datafit, penalty, W, budget: float):
     decides whether it is better.
     """
     W = np.array(W, np.float64)
-    k = W.shape[0]
+    k, p = W.shape
     a, b = penalty._ab()
     lower, upper = penalty.lower, penalty.upper
-    rows = getattr(datafit, "X", None)
-    factor = _Factor(datafit, 1 if rows is None else 2 * rows.shape[0])
+    X = getattr(datafit, "X", None)  # the design form, or None for the Gram's
+    if X is None:
+        factor = _Factor(datafit, p, 1, p)
+    else:
+        factor = _Factor(datafit, p, 2 * X.shape[0], X.shape[0])
     out, tried = W.copy(), np.zeros(k, bool)
-    for i in range(k):
-        S = _support(W[i], a[i], lower, upper)
+    free, starts = _groups(W, a, b, lower, upper)
+    for g0, g1 in zip(starts, [*starts[1:], k], strict=True):
+        S = np.flatnonzero(free[g0])
         if not S.size:
             continue
-        ridge = b[i, S]
-        cost, new = factor.cost(S, ridge.any())
+        ridge = b[g0, S]
+        cost, keep, new = factor.plan(S, ridge.any())
+        cost += 2 * S.size * S.size * (g1 - g0)
         if cost > budget:
             continue
         budget -= cost
-        if not factor.update(S, ridge, new):
+        if not factor.update(keep, new, ridge):
             continue
         S = factor.order
-        held = W[i].copy()
-        held[S] = 0.0
-        sign = np.sign(W[i, S])
-        v = factor.solve(datafit.correlation(S, held) - a[i, S] * sign)
-        if not np.isfinite(v).all():
+        held = np.where(free[g0], 0.0, W[g0])
+        sign = np.sign(W[g0, S])
+        rhs = datafit.correlation(S, held)[:, None] - (a[g0:g1, S] * sign).T
+        V = factor.solve(rhs).T  # (g, s)
+        if not np.isfinite(V).all():
             continue
-        v = np.where((a[i, S] > 0) & (np.sign(v) != sign), 0.0, v)
-        out[i, S] = np.clip(v, lower[S], upper[S])
-        tried[i] = True
+        V = np.where((a[g0:g1, S] > 0) & (np.sign(V) != sign), 0.0, V)
+        out[g0:g1, S] = np.clip(V, lower[S], upper[S])
+        tried[g0:g1] = True
     return out, tried
