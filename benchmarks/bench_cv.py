@@ -37,6 +37,8 @@ PRESETS = {
     # (n_samples, n_features)
     "issue": (10_000, 500),
     "small": (2_000, 100),
+    # The one-engine issue: 5-fold LassoCV at 4000 x 200, tol 1e-6.
+    "cv4000": (4_000, 200),
 }
 
 

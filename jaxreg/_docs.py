@@ -45,7 +45,8 @@ screen : {"auto", "none", "strong"}
     ``"strong"`` solves each chunk on a working set chosen by the sequential
     strong rule, then checks every feature on the full problem (the gaps are
     always those of the full problem). ``"auto"`` uses it for warm-started chunks
-    on the CPU from 256 penalized features.""",
+    on the CPU from 1000 penalized features (below, compiling the working
+    sets costs more than they save).""",
     "dtype": """\
 dtype : {None, "float64", "float32"}
     float64 unless float32 is asked for (the global JAX config is untouched). The

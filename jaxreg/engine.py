@@ -23,7 +23,7 @@ import numpy as np
 
 from jaxreg import _memory, batch, datafits, penalties, stats
 from jaxreg import _validation as V
-from jaxreg._config import backend_of, compute_context
+from jaxreg._config import backend_of, compute_context, serial_blas
 from jaxreg.solvers import fista, polish, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
@@ -37,7 +37,7 @@ HYBRID_CHUNK = 8
 # 5000 x 500, 3.6 / 0.62 s without, 4.5 / 0.45 s with; at 10000 x 1000, 5.1 / 2.1 s
 # without, 6.3 / 1.3 s with; 5-fold CV at 2000 x 200, 3.7 / 0.61 s without,
 # 4.7 / 0.80 s with.
-SCREEN_MIN_FEATURES = 500
+SCREEN_MIN_FEATURES = 1000
 # glmnet's ridge path starts at the lasso alpha_max computed with this l1_ratio.
 RIDGE_L1_RATIO = 1e-3
 # Problems up to this many entries are padded to bucketed shapes (zero-weight rows,
@@ -372,22 +372,23 @@ class Problem:
         mem = self.members
         tol = self._tol_abs()
         with compute_context(dt, self.solver.device):
-            A, c, yy = (jnp.asarray(a, dt) for a in (mem.A, mem.c, mem.yy))
+            A = jnp.asarray(mem.A, dt)
             if self.host:
                 host_L = [datafits.host_lipschitz(a, self.gram) for a in mem.A]
-                lips = jnp.asarray(host_L, dt)
+                lips = jax.device_put(np.asarray(host_L, dt))
             else:
                 lips = batch.lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
-            pen = penalties.ElasticNet(
-                jnp.asarray(levels, dt),
-                jnp.asarray(w["l1"], dt),
-                jnp.asarray(w["l2"], dt),
-                jnp.asarray(lower, dt),
-                jnp.asarray(upper, dt),
-            )
             if pl.screen:
-                r = self._screened(A, c, yy, pen, lips, tol, fixed, pl)
+                r = self._screened(levels, w, lower, upper, lips, tol, fixed, pl)
             else:
+                c, yy = (jnp.asarray(a, dt) for a in (mem.c, mem.yy))
+                pen = penalties.ElasticNet(
+                    jnp.asarray(levels, dt),
+                    jnp.asarray(w["l1"], dt),
+                    jnp.asarray(w["l2"], dt),
+                    jnp.asarray(lower, dt),
+                    jnp.asarray(upper, dt),
+                )
                 r = batch.solve_paths(
                     A,
                     c,
@@ -406,7 +407,8 @@ class Problem:
                 )
                 r = jax.tree_util.tree_map(np.asarray, r)
         if self.host and dt == np.float64:
-            r = self._refine(r, levels, w, lower, upper, fixed, tol)
+            with serial_blas():
+                r = self._refine(r, levels, w, lower, upper, fixed, tol)
         return dict(
             coef=r.coef[:, :, :, :k],
             gap=self.to_data_units(r.gap[..., :k]),
@@ -446,28 +448,37 @@ class Problem:
         conv |= fixed[:, None, None, :]
         return r._replace(coef=coef, gap=gap, rr=rr, converged=conv)
 
-    def _screened(self, A, c, yy, pen, lips, tol, fixed, pl):
-        """One l1_ratio, one target, through the working-set driver."""
+    def _screened(self, levels, w, lower, upper, lips, tol, fixed, pl):
+        """One l1_ratio, one target, through the working-set driver. Its inputs
+        are sliced on the host and copied once (slicing device arrays would
+        compile a program for each)."""
         dt = self.dtype
-        Datafit = batch.datafit(self.gram)
-        dfs = Datafit(A, c[..., 0], yy[:, 0])
+
+        def dev(a):
+            return jax.device_put(np.asarray(a, dt))
+
+        mem = self.members
+        c, yy = np.asarray(mem.c), np.asarray(mem.yy)
+        dfs = batch.datafit(self.gram)(dev(mem.A), dev(c[..., 0]), dev(yy[:, 0]))
         fixed_coef = np.zeros((self.F, len(self.idx_P)))
         if fixed.any():
-            scale = jnp.asarray(self.ls_scale(), dt)
+            scale = dev(self.ls_scale())
             fixed_coef = np.asarray(
                 jax.vmap(lambda d, s: d.least_squares(s))(dfs, scale)
             )
-        one = pen._replace(alpha=pen.alpha[0], l1=pen.l1[0], l2=pen.l2[0])
+        one = penalties.ElasticNet(
+            dev(levels[0]), dev(w["l1"][0]), dev(w["l2"][0]), dev(lower), dev(upper)
+        )
         r = working_set.solve_path(
             dfs,
             one,
-            np.asarray(pen.alpha[0]),
-            jnp.asarray(self.q0[..., 0], dt),
+            levels[0],
+            dev(np.asarray(self.q0)[..., 0]),
             fixed_coef,
             fixed[0],
             lipschitz=lips,
-            tol_abs=jnp.asarray(tol[:, 0], dt),
-            max_iter=jnp.int32(self.solver.max_iter),
+            tol_abs=dev(tol[:, 0]),
+            max_iter=jax.device_put(np.int32(self.solver.max_iter)),
             chunk=pl.chunk,
             check_every=self.solver.check_every,
             exact=pl.exact_lipschitz,

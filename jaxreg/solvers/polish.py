@@ -22,7 +22,7 @@ pivot at rounding level) has no unique solution and is skipped. Without an L2
 part the matrix does not depend on the level, and along a path most of a support
 carries over to the next level, so the factor is kept for the longest prefix of
 its columns still in the support and the new columns are appended. The work is
-bounded by ``budget`` flops (the caller passes a share of what the path's FISTA
+bounded by ``budget`` flops (the caller passes what the path's FISTA
 iterations cost): a path whose supports are wide next to that work keeps FISTA's
 answers at its widest levels.
 """
@@ -33,6 +33,8 @@ import numpy as np
 import scipy.linalg
 
 __all__ = ["refine"]
+
+_EPS = float(np.finfo(np.float64).eps)
 
 
 class _Factor:
@@ -90,7 +92,7 @@ class _Factor:
                 s = keep + new.size
                 L = np.zeros((s, s))
                 L[:keep, :keep], L[keep:, :keep] = L0, B.T
-                L[keep:, keep:] = _cholesky(C)
+                L[keep:, keep:] = _cholesky(C, s, float(np.diag(L0).max()))
                 self.order, self.L = np.concatenate([head, new]), L
             return True
         except (np.linalg.LinAlgError, ValueError):
@@ -101,14 +103,17 @@ class _Factor:
         return scipy.linalg.cho_solve((self.L, True), rhs, check_finite=False)
 
 
-def _cholesky(H):
+def _cholesky(H, size=None, scale=0.0):
+    """Lower Cholesky factor of ``H``, the trailing block of a matrix of ``size``
+    columns whose earlier pivots reach ``scale``."""
     L = scipy.linalg.cholesky(H, lower=True, check_finite=False)
-    # LAPACK stops at the first non-positive pivot; a pivot at rounding level
-    # means the support's columns are dependent: no unique solution to take.
+    # LAPACK stops at the first non-positive pivot. Dependent columns leave a
+    # Schur complement of rounding size, about size·eps·max(H): a pivot below
+    # sqrt(10·size·eps) times the largest means no unique solution to take.
     d = np.diag(L)
-    if not (
-        np.isfinite(d).all() and d.min() > np.sqrt(np.finfo(H.dtype).eps) * d.max()
-    ):
+    size = H.shape[0] if size is None else size
+    top = max(float(d.max()), scale)
+    if not (np.isfinite(d).all() and d.min() > np.sqrt(10 * size * _EPS) * top):
         raise np.linalg.LinAlgError("numerically singular")
     return L
 

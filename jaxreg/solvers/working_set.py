@@ -28,23 +28,31 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxreg import datafits as datafits_mod
 from jaxreg._config import vmap
 from jaxreg.solvers import fista
 
-__all__ = ["MIN_WIDTH", "solve_path", "width"]
+__all__ = ["MIN_WIDTH", "MIN_WIDTH_GRAM", "solve_path", "width"]
 
 # The narrowest working set; wider ones grow geometrically (see width()).
 MIN_WIDTH = 64
-# Each width is one more compiled solver (about 0.7 s on a 2-core CPU), so the
+# Each width is one more compiled solver (about 0.8 s on a 2-core CPU), so the
 # ladder is coarse: measured on a first lasso path at n=10000, p=1000 (2-core CPU),
 # doubling from 32 compiled six widths (first call 10.6 s), quadrupling from 64
 # three (6.3 s), for the same warm time (1.3 s).
 GROWTH = 4
+# In Gram form an iteration on w features costs 2·w² flops a level, so the
+# narrow rungs save little next to their compile: the ladder starts at 256.
+# Measured at n=10000, p=1000 with the defaults (tol 1e-4, 2-core CPU): first
+# call 2.8-2.9 s from 256, 4.0-5.5 s from 64, warm 0.65 s either way. In design
+# form an iteration costs 4·n·w and wide paths take many (200 x 1000, tol 1e-6:
+# warm 4.4 s from 64, 5.5 s from 256), so it starts at MIN_WIDTH.
+MIN_WIDTH_GRAM = 256
 
 
-def width(size: int, p: int) -> int:
-    """Padded working-set width: ``MIN_WIDTH·GROWTH^k >= size``, capped at p."""
-    w = MIN_WIDTH
+def width(size: int, p: int, first: int = MIN_WIDTH) -> int:
+    """Padded working-set width: ``first·GROWTH^k >= size``, capped at p."""
+    w = first
     while w < size:
         w *= GROWTH
     return min(w, p)
@@ -133,16 +141,16 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
     iters = np.zeros((F, chunk), np.int64)
     while True:
         S = np.flatnonzero(in_set)
-        W = width(max(S.size, 1), p)
+        W = width(max(S.size, 1), p, opts["first_width"])
         idx = np.zeros(W, np.int64)
         idx[: S.size] = S
         res = _solve_subset(
             datafits,
             pen,
-            jnp.asarray(idx),
-            jnp.asarray(np.arange(W) < S.size),
-            jnp.asarray(coef0, dt),
-            jnp.asarray(~fix),
+            jax.device_put(idx),
+            jax.device_put(np.arange(W) < S.size),
+            jax.device_put(np.asarray(coef0, dt)),
+            jax.device_put(~fix),
             opts["lipschitz"],
             opts["tol_abs"],
             opts["max_iter"],
@@ -153,7 +161,9 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
         full = np.zeros((F, chunk, p))
         full[:, :, S] = np.asarray(res.coef, np.float64)[:, :, : S.size]
         full = np.where(fix[None, :, None], fixed_coef[:, None, :], full)
-        checked = _check(datafits, pen, jnp.asarray(full, dt), jnp.asarray(fix))
+        checked = _check(
+            datafits, pen, jax.device_put(np.asarray(full, dt)), jax.device_put(fix)
+        )
         violators = ~in_set & np.asarray(checked[3])
         if not violators.any():
             return full, iters, checked[:3]
@@ -188,10 +198,19 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     F, p = q0.shape
     k, chunk = len(levels), opts["chunk"]
     opts["dtype"] = q0.dtype
+    opts["first_width"] = (
+        MIN_WIDTH_GRAM
+        if isinstance(datafits, datafits_mod.QuadraticGram)
+        else MIN_WIDTH
+    )
     must = (np.asarray(penalties.l1) == 0).any(axis=0)  # unpenalized: stay in
     fixed_coef = np.asarray(fixed_coef)
     w_prev = np.zeros((F, p))
-    score = np.max(np.asarray(_scores(penalties, q0)), axis=0)
+    # At the chunk's shape: the same compiled program scores every chunk.
+    first = penalties._replace(
+        alpha=jax.device_put(np.asarray(levels[:chunk], q0.dtype))
+    )
+    score = np.max(np.asarray(_scores(first, q0)), axis=0)
     lam_prev = float(levels[0])
     out = fista.FistaResult(
         *(np.zeros(shape, t) for shape, t in _result_fields(F, k, p))
@@ -199,7 +218,7 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     for start in range(0, k, chunk):
         sl = slice(start, start + chunk)
         lam, fix = np.asarray(levels[sl]), np.asarray(fixed[sl])
-        pen = penalties._replace(alpha=jnp.asarray(lam, q0.dtype))
+        pen = penalties._replace(alpha=jax.device_put(np.asarray(lam, q0.dtype)))
         in_set = _candidates((w_prev != 0).any(axis=0) | must, score, lam[-1], lam_prev)
         coef0 = np.where(fix[None, :, None], fixed_coef[:, None, :], w_prev[:, None, :])
         full, iters, (gap, rr, q_last) = _solve_chunk(
