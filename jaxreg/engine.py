@@ -297,12 +297,14 @@ class Problem:
         ru = r * (self.alpha_scale[:, None] * unit)
         l1 = l1_ratio * pf * np.ldexp(ru, -self.y_exp)
         l2 = (1.0 - l1_ratio) * pf * ru * r
-        # w_orig = kappa·v; the box holds on the original scale.
-        kappa = np.ldexp(
-            1.0 / (self.x_scale[:, self.idx_P] * self.g),
-            self.y_exp - self.x_exp[self.idx_P],
-        )
-        with np.errstate(invalid="ignore"):
+        # w_orig = kappa·v; the box holds on the original scale. kappa beyond
+        # float64 (coefficients that are, too) gives a box of [0, 0] or of all
+        # reals, and the result is reported as non-finite downstream.
+        with np.errstate(over="ignore", invalid="ignore"):
+            kappa = np.ldexp(
+                1.0 / (self.x_scale[:, self.idx_P] * self.g),
+                self.y_exp - self.x_exp[self.idx_P],
+            )
             lower = np.where(m.lower[self.idx_P] == 0, 0.0, m.lower[self.idx_P] / kappa)
             upper = np.where(m.upper[self.idx_P] == 0, 0.0, m.upper[self.idx_P] / kappa)
         return dict(l1=l1, l2=l2, lower=lower, upper=upper)

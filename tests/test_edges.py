@@ -148,7 +148,9 @@ def test_sparse_input_gets_a_clear_message():
 def test_ctrl_c_exits_130_with_one_line(tmp_path, delay):
     # Ctrl-C on a long `jaxreg path` printed a line and then segfaulted (5 of 10
     # tries), or was swallowed by a JAX callback; during the import, a traceback.
-    X, y = make_data(3000, 300, rho=0.9, seed=1)
+    # Minutes of work (tol 1e-12 on correlated data): the interrupt always lands
+    # inside it.
+    X, y = make_data(3000, 600, rho=0.9, seed=1)
     data = tmp_path / "d.npz"
     np.savez(data, X=X, y=y)
     cmd = [sys.executable, "-m", "jaxreg", "path", str(data), "--alphas", "400",
