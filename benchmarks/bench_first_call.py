@@ -71,6 +71,7 @@ def _child(lib, xf, yf, warm, out, repo=REPO):
         capture_output=True,
         text=True,
         env=env,
+        cwd=str(repo),  # `python -c` puts the working directory first on sys.path
         timeout=1800,
     )
     if proc.returncode != 0:

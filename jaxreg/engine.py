@@ -15,6 +15,7 @@ targets are in :mod:`jaxreg.batch`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import jax
@@ -38,6 +39,22 @@ HYBRID_CHUNK = 8
 # without, 6.3 / 1.3 s with; 5-fold CV at 2000 x 200, 3.7 / 0.61 s without,
 # 4.7 / 0.80 s with.
 SCREEN_MIN_FEATURES = 1000
+# The support refinement may spend this share of the cost of the path's FISTA
+# iterations (their flops and a fixed cost per iteration; polish.GROUP_OVERHEAD
+# per linear system for its Python and LAPACK calls). Measured on a 2-core CPU,
+# 100 alphas, tol 1e-6, a 1000 x 100 path of 16 iterations per level: 5 ms
+# unrefined, 10 ms with a share of 0.25; hard paths (many iterations a level)
+# are refined whole either way.
+REFINE_SHARE = 0.1
+# ... plus this many flops whatever the iterations (sixteen small systems, about
+# a millisecond: a call costs that before any iteration, and short paths and
+# single alphas are refined whole).
+REFINE_FLOOR = 16 * polish.GROUP_OVERHEAD
+# Host reductions below this many flops (2·n·p², the Gram) run OpenBLAS on one
+# thread: its idle threads spin for about 0.1 s after a product, taking the
+# cores from the XLA loop that follows (measured at 5000 x 500 in float32: a
+# path 0.135 s with two BLAS threads, 0.120 s with one).
+SERIAL_REDUCE_FLOPS = 1e10
 # glmnet's ridge path starts at the lasso alpha_max computed with this l1_ratio.
 RIDGE_L1_RATIO = 1e-3
 # Problems up to this many entries are padded to bucketed shapes (zero-weight rows,
@@ -216,7 +233,9 @@ class Problem:
         host = self.host = backend_of(self.solver.device) == "cpu"
         single = self.dtype == np.float32 and np.dtype(X.dtype) == np.float32
         dt = np.dtype(np.float32 if single else np.float64)
-        with compute_context(dt, self.solver.device):
+        small = 2.0 * X.shape[0] * X.shape[1] ** 2 < SERIAL_REDUCE_FLOPS
+        blas = serial_blas() if host and small else contextlib.nullcontext()
+        with compute_context(dt, self.solver.device), blas:
             out = stats.reduce(
                 *(np.asarray(a, dt) if host else jnp.asarray(a, dt) for a in (X, Y)),
                 sw,
@@ -426,7 +445,9 @@ class Problem:
         mem, Datafit = self.members, batch.datafit(self.gram)
         A, c, yy = (np.asarray(a, np.float64) for a in (mem.A, mem.c, mem.yy))
         pP = A.shape[-1]
-        per_iter = 2 * pP * pP if self.gram else 4 * self.n * pP
+        # an iteration's flops per level, plus its fixed cost in the loop (a few
+        # microseconds, about 1e4 flops), which dominates on small problems
+        per_iter = (2 * pP * pP if self.gram else 4 * self.n * pP) + 1e4
         coef, gap, rr = (np.array(a, np.float64) for a in (r.coef, r.gap, r.rr))
         L, F, T = gap.shape[:3]
         for lv, f, t in np.ndindex(L, F, T):
@@ -434,7 +455,8 @@ class Problem:
             pen = penalties.ElasticNet(
                 levels[lv], w["l1"][lv, f], w["l2"][lv, f], lower[f], upper[f]
             )
-            budget = per_iter * float(r.n_iter[lv, f, t].sum())
+            fista_cost = per_iter * float(r.n_iter[lv, f, t].sum())
+            budget = REFINE_SHARE * fista_cost + REFINE_FLOOR
             cand, tried = polish.refine(df, pen, coef[lv, f, t], budget)
             rows = np.flatnonzero(tried & ~fixed[lv])
             if not rows.size:
