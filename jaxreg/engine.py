@@ -41,14 +41,16 @@ HYBRID_CHUNK = 8
 SCREEN_MIN_FEATURES = 1000
 # The support refinement may spend this share of the cost of the path's FISTA
 # iterations (their flops and a fixed cost per iteration; polish.GROUP_OVERHEAD
-# per linear system for its Python and LAPACK calls). Measured on a 2-core CPU,
-# 100 alphas, tol 1e-6, a 1000 x 100 path of 16 iterations per level: 5 ms
-# unrefined, 10 ms with a share of 0.25; hard paths (many iterations a level)
-# are refined whole either way.
-REFINE_SHARE = 0.1
-# ... plus this many flops whatever the iterations (sixteen small systems, about
-# a millisecond: a call costs that before any iteration, and short paths and
-# single alphas are refined whole).
+# per linear system for its Python and LAPACK calls; its LAPACK runs on one
+# thread, the loop's products on all). Measured on a 2-core CPU, 100 alphas, tol
+# 1e-6, against the previous release: with a share of 0.1 a 1000 x 100 path of
+# 16 iterations a level took 1.68x as long and the elastic net at 5000 x 500
+# 1.24x; hard paths (many iterations a level) are refined whole either way.
+REFINE_SHARE = 0.05
+# Paths of at most this many levels (single alphas: the estimators) may also
+# spend REFINE_FLOOR, about a millisecond: a call costs that before any
+# iteration.
+SHORT_PATH = 16
 REFINE_FLOOR = 16 * polish.GROUP_OVERHEAD
 # Host reductions below this many flops (2·n·p², the Gram) run OpenBLAS on one
 # thread: its idle threads spin for about 0.1 s after a product, taking the
@@ -450,13 +452,14 @@ class Problem:
         per_iter = (2 * pP * pP if self.gram else 4 * self.n * pP) + 1e4
         coef, gap, rr = (np.array(a, np.float64) for a in (r.coef, r.gap, r.rr))
         L, F, T = gap.shape[:3]
+        floor = REFINE_FLOOR if int((~fixed[0]).sum()) <= SHORT_PATH else 0.0
         for lv, f, t in np.ndindex(L, F, T):
             df = Datafit(A[f], c[f][..., t], yy[f, t])
             pen = penalties.ElasticNet(
                 levels[lv], w["l1"][lv, f], w["l2"][lv, f], lower[f], upper[f]
             )
             fista_cost = per_iter * float(r.n_iter[lv, f, t].sum())
-            budget = REFINE_SHARE * fista_cost + REFINE_FLOOR
+            budget = REFINE_SHARE * fista_cost + floor
             cand, tried = polish.refine(df, pen, coef[lv, f, t], budget)
             rows = np.flatnonzero(tried & ~fixed[lv])
             if not rows.size:
