@@ -82,8 +82,11 @@ def _power_iteration(matvec, p, dtype):
 
 
 # An exact eigenvalue (LAPACK, cheap to compile) is taken when the matrix to
-# factor has at most this many rows: O(size³) at every call.
-EXACT_SIZE = 256
+# factor has at most this many rows: O(size³) at every call. A working set's
+# step is computed at every solve: at 256 columns the eigenvalue cost half the
+# warm time of a 10000 x 1000 path (0.56 s against 0.42-0.47 s with the
+# one-pass Gershgorin bound, for 10960 against 10990 iterations; 2-core CPU).
+EXACT_SIZE = 128
 
 
 def _lipschitz(K, matvec, p, exact):
@@ -107,12 +110,15 @@ def host_lipschitz(A, gram: bool) -> float:
         n, p = A.shape
         small = A.T if p <= n else A
         A = small @ small.T / n
-    if A.shape[0] <= EXACT_SIZE // 4:
+    if A.shape[0] <= 64:
         top = float(np.linalg.eigvalsh(A)[-1]) if A.size else 0.0
     else:
         from scipy.sparse.linalg import eigsh
 
-        top = float(eigsh(A, k=1, which="LA", tol=1e-10, return_eigenvectors=False)[0])
+        # A fixed start: ARPACK's default is random, and so would be the solve.
+        v0 = np.random.default_rng(0).standard_normal(A.shape[0])
+        top = eigsh(A, k=1, which="LA", tol=1e-10, v0=v0, return_eigenvectors=False)
+        top = float(top[0])
         top *= 1.0 + 1e-8
     return max(top, float(np.finfo(np.float64).tiny))
 
