@@ -45,7 +45,7 @@ SCREEN_MIN_FEATURES = 1000
 # thread, the loop's products on all). Measured on a 2-core CPU, 100 alphas, tol
 # 1e-6, against the previous release: with a share of 0.1 a 1000 x 100 path of
 # 16 iterations a level took 1.68x as long and the elastic net at 5000 x 500
-# 1.24x; hard paths (many iterations a level) are refined whole either way.
+# 1.24x.
 REFINE_SHARE = 0.05
 # Paths of at most this many levels (single alphas: the estimators) may also
 # spend REFINE_FLOOR, about a millisecond: a call costs that before any
