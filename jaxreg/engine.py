@@ -39,19 +39,6 @@ HYBRID_CHUNK = 8
 # without, 6.3 / 1.3 s with; 5-fold CV at 2000 x 200, 3.7 / 0.61 s without,
 # 4.7 / 0.80 s with.
 SCREEN_MIN_FEATURES = 1000
-# The support refinement may spend this share of the cost of the path's FISTA
-# iterations (their flops and a fixed cost per iteration; polish.GROUP_OVERHEAD
-# per linear system for its Python and LAPACK calls; its LAPACK runs on one
-# thread, the loop's products on all). Measured on a 2-core CPU, 100 alphas, tol
-# 1e-6, against the previous release: with a share of 0.1 a 1000 x 100 path of
-# 16 iterations a level took 1.68x as long and the elastic net at 5000 x 500
-# 1.24x.
-REFINE_SHARE = 0.05
-# Paths of at most this many levels (single alphas: the estimators) may also
-# spend REFINE_FLOOR, about a millisecond: a call costs that before any
-# iteration.
-SHORT_PATH = 16
-REFINE_FLOOR = 16 * polish.GROUP_OVERHEAD
 # Host reductions below this many flops (2·n·p², the Gram) run OpenBLAS on one
 # thread: its idle threads spin for about 0.1 s after a product, taking the
 # cores from the XLA loop that follows (measured at 5000 x 500 in float32: a
@@ -441,39 +428,17 @@ class Problem:
         )
 
     def _refine(self, r, levels, w, lower, upper, fixed, tol):
-        """Each path's iterates refined on their supports (:mod:`jaxreg.solvers.
-        polish`), kept where the duality gap is no larger; for at most the flops
-        its FISTA iterations cost."""
-        mem, Datafit = self.members, batch.datafit(self.gram)
+        """Each path's iterates refined on their supports
+        (:func:`jaxreg.solvers.polish.refine_result`)."""
+        mem = self.members
         A, c, yy = (np.asarray(a, np.float64) for a in (mem.A, mem.c, mem.yy))
         pP = A.shape[-1]
         # an iteration's flops per level, plus its fixed cost in the loop (a few
         # microseconds, about 1e4 flops), which dominates on small problems
         per_iter = (2 * pP * pP if self.gram else 4 * self.n * pP) + 1e4
-        coef, gap, rr = (np.array(a, np.float64) for a in (r.coef, r.gap, r.rr))
-        L, F, T = gap.shape[:3]
-        floor = REFINE_FLOOR if int((~fixed[0]).sum()) <= SHORT_PATH else 0.0
-        for lv, f, t in np.ndindex(L, F, T):
-            df = Datafit(A[f], c[f][..., t], yy[f, t])
-            pen = penalties.ElasticNet(
-                levels[lv], w["l1"][lv, f], w["l2"][lv, f], lower[f], upper[f]
-            )
-            fista_cost = per_iter * float(r.n_iter[lv, f, t].sum())
-            budget = REFINE_SHARE * fista_cost + floor
-            cand, tried = polish.refine(df, pen, coef[lv, f, t], budget)
-            rows = np.flatnonzero(tried & ~fixed[lv])
-            if not rows.size:
-                continue
-            sub = pen._replace(alpha=levels[lv][rows])
-            new, rr_new, _ = fista.duality_gap(df, sub, cand[rows])
-            better = np.isfinite(new) & ~(new > gap[lv, f, t, rows])
-            keep = rows[better]
-            coef[lv, f, t, keep] = cand[keep]
-            gap[lv, f, t, keep] = new[better]
-            rr[lv, f, t, keep] = rr_new[better]
-        conv = (gap <= tol[None, :, :, None]) & np.isfinite(gap)
-        conv |= fixed[:, None, None, :]
-        return r._replace(coef=coef, gap=gap, rr=rr, converged=conv)
+        datafit = batch.datafit(self.gram)(A, c, yy)
+        pen = penalties.ElasticNet(levels, w["l1"], w["l2"], lower, upper)
+        return polish.refine_result(r, datafit, pen, fixed, tol, per_iter)
 
     def _screened(self, levels, w, lower, upper, lips, tol, fixed, pl):
         """One l1_ratio, one target, through the working-set driver. Its inputs
