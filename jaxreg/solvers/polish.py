@@ -22,9 +22,9 @@ pivot at rounding level) has no unique solution and is skipped. Without an L2
 part the matrix does not depend on the level, and along a path most of a support
 carries over to the next level, so the factor is kept for the longest prefix of
 its columns still in the support and the new columns are appended. The work is
-bounded by ``budget`` flops (the caller passes a share of what the path's
-FISTA iterations cost): a path whose supports are wide next to that work keeps FISTA's
-answers at its widest levels.
+bounded by ``budget`` flops (:func:`refine_result` passes a share of what the
+path's FISTA iterations cost, see ``REFINE_SHARE``): systems are taken in path
+order while they fit, and the levels left keep FISTA's answers.
 """
 
 from __future__ import annotations
