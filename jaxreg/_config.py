@@ -22,6 +22,7 @@ __all__ = [
     "backend_of",
     "vmap",
     "serial_blas",
+    "array_module",
 ]
 
 
@@ -58,6 +59,12 @@ def compute_context(dtype, device=None):
         if device is not None:
             stack.enter_context(jax.default_device(device))
         yield
+
+
+def array_module(a):
+    """NumPy for host arrays (host-side numbers and certificates, nothing to
+    compile), else jax.numpy."""
+    return np if isinstance(a, np.ndarray) else jnp
 
 
 @functools.cache

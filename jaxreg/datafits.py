@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxreg._config import array_module as _xp
 from jaxreg.solvers import closed_form
 
 __all__ = [
@@ -52,12 +53,6 @@ _HIGHEST = jax.lax.Precision.HIGHEST
 # Power iteration approaches the top eigenvalue from below; a step longer than 1/L
 # can make FISTA diverge, so its estimate is inflated by this factor.
 LIPSCHITZ_SAFETY = 1.05
-
-
-def _xp(a):
-    """NumPy for host arrays (the host certificate, :mod:`jaxreg.solvers.polish`),
-    else jax.numpy."""
-    return np if isinstance(a, np.ndarray) else jnp
 
 
 def dot(a, b):

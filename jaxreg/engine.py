@@ -382,7 +382,7 @@ class Problem:
         mem = self.members
         tol = self._tol_abs()
         with compute_context(dt, self.solver.device):
-            A = jnp.asarray(mem.A, dt)
+            A = None if self.host and pl.screen else jnp.asarray(mem.A, dt)
             if self.host:
                 host_L = [datafits.host_lipschitz(a, self.gram) for a in mem.A]
                 lips = jax.device_put(np.asarray(host_L, dt))

@@ -34,15 +34,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
+from jaxreg._config import array_module as _xp
+
 __all__ = ["ElasticNet", "L1Ball", "L2Ball", "soft_threshold"]
-
-
-def _xp(a):
-    """NumPy for host arrays (no compile for a few host-side numbers), else jnp."""
-    return np if isinstance(a, np.ndarray) else jnp
 
 
 def _rounding_level(dtype):

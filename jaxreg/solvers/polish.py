@@ -40,14 +40,15 @@ __all__ = ["refine", "refine_result"]
 
 _EPS = float(np.finfo(np.float64).eps)
 # The cost of one linear system beyond its flops: a dozen NumPy and LAPACK calls,
-# about 60 microseconds on a 2-core CPU, in the units of the budget (the flops of
-# the solver's batched products, which run at about 50 Gflop/s there: a 5-fold CV
-# at 2000 x 200 refined 69 levels a member for 12% of its time at 3e5).
+# about 60 microseconds on a 2-core CPU (39 systems of a 1000 x 100 path in
+# 2.2 ms), in the units of the budget: flops of the solver's batched products,
+# which go far faster than these small calls. Set so that a 5-fold CV at
+# 2000 x 200 no longer refined all its levels (at 3e5 it refined 69 a member,
+# 60 of its 320 ms, profiled).
 GROUP_OVERHEAD = 3e6
-# Its flops run in small single-threaded LAPACK calls, at about an eighth of the
-# rate of the solver's batched products (measured on a 2-core CPU: an elastic-net
-# path at 5000 x 500 refined 96 levels in 29 ms, about 10 Gflop/s, where its
-# FISTA loop ran at about 80): they count eight times.
+# Its flops run in small single-threaded LAPACK calls, far slower per flop than
+# the solver's batched products (an elastic-net path at 5000 x 500 refined 96
+# levels in 29 ms, on a 0.23 s path): they count eight times, a calibration.
 FLOP_WEIGHT = 8.0
 # The support refinement may spend this share of the cost of the path's FISTA
 # iterations (their flops and a fixed cost per iteration; GROUP_OVERHEAD

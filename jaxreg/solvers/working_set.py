@@ -43,10 +43,11 @@ MIN_WIDTH = 64
 GROWTH = 4
 # In Gram form an iteration on w features costs 2·w² flops a level, so the
 # narrow rungs save little next to their compile: the ladder starts at 256.
-# Measured at n=10000, p=1000 with the defaults (tol 1e-4, 2-core CPU): first
-# call 2.8-2.9 s from 256, 4.0-5.5 s from 64, warm 0.65 s either way. In design
-# form an iteration costs 4·n·w and wide paths take many (200 x 1000, tol 1e-6:
-# warm 4.4 s from 64, 5.5 s from 256), so it starts at MIN_WIDTH.
+# Measured at n=10000, p=1000 with the defaults (tol 1e-4, 2-core CPU; two
+# runs each): first call 2.8-2.9 s from 256, 4.2-5.5 s from 64; warm 0.65-0.67 s
+# from 256, 0.63-0.98 s from 64. In design form an iteration costs 4·n·w and
+# wide paths take many (200 x 1000, tol 1e-6: warm 4.4-4.5 s from 64, 5.5-5.7 s
+# from 256), so it starts at MIN_WIDTH.
 MIN_WIDTH_GRAM = 256
 
 
