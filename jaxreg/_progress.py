@@ -58,6 +58,14 @@ def _format_seconds(s: float) -> str:
     return f"{m}m{s:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
 
 
+def _format_count(x: float) -> str:
+    """1234567 -> '1.23M'."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if x >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.0f}"
+
+
 class Progress:
     """A counting progress bar: ``desc [#####-----] 3/5 1.2s``.
 
@@ -71,6 +79,8 @@ class Progress:
         Where to draw (default ``sys.stderr``).
     enabled : bool, optional
         Force drawing on or off; by default it is on only for a terminal.
+    unit : str, optional
+        Counted things (e.g. ``"rows"``): adds their rate and the time left.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class Progress:
         *,
         stream=None,
         enabled: bool | None = None,
+        unit: str | None = None,
     ):
         if total is not None and (
             isinstance(total, bool) or not isinstance(total, int) or total < 0
@@ -89,6 +100,7 @@ class Progress:
             )
         self.total = total
         self.desc = desc
+        self.unit = unit
         self.n = 0
         self.stream = sys.stderr if stream is None else stream
         self.enabled = enabled_for(self.stream) if enabled is None else bool(enabled)
@@ -98,13 +110,23 @@ class Progress:
         self._draw()
 
     def _line(self) -> str:
-        elapsed = _format_seconds(time.perf_counter() - self._start)
+        seconds = time.perf_counter() - self._start
+        elapsed = _format_seconds(seconds)
         head = f"{self.desc} " if self.desc else ""
+        rate = ""
+        if self.unit and seconds > 0 and self.n:
+            speed = self.n / seconds
+            rate = f" {_format_count(speed)} {self.unit}/s"
+            if self.total and self.n < self.total:
+                rate += f", {_format_seconds((self.total - self.n) / speed)} left"
         if self.total:
             filled = int(_BAR_WIDTH * min(self.n, self.total) / self.total)
             bar = "#" * filled + "-" * (_BAR_WIDTH - filled)
-            return f"{head}[{bar}] {self.n}/{self.total} {elapsed}"
-        return f"{head}{self.n} {elapsed}"
+            count = f"{_format_count(self.n)}/{_format_count(self.total)}"
+            if not self.unit:
+                count = f"{self.n}/{self.total}"
+            return f"{head}[{bar}] {count} {elapsed}{rate}"
+        return f"{head}{self.n} {elapsed}{rate}"
 
     def _draw(self, final: bool = False) -> None:
         if not self.enabled:

@@ -23,6 +23,7 @@ from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
 from jaxreg.results import CVResult
+from jaxreg.sufficient import SufficientStats
 
 __all__ = ["CVResult", "cv_path", "cv_paths", "multi_target_path"]
 
@@ -52,6 +53,9 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     original-scale coefficients, intercepts and fold errors.
     """
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
+    if isinstance(X, SufficientStats):
+        problem = _stats_problem(X, kw, model, solver, alphas, alpha_units)
+        return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
     groups = kw.get("groups")
     n = X.shape[0]
     if groups is not None:
@@ -63,7 +67,7 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     y_split = Y[:, 0] if Y.shape[1] == 1 else Y
     X_split = X if isinstance(X, np.ndarray) else np.asarray(X)
     train, test = folds.fold_counts(
-        kw.get("cv", DEFAULT_FOLDS), X_split, y_split, n, groups
+        DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"], X_split, y_split, n, groups
     )
     _check_folds(train, test, model.sample_weight)
     problem = engine.Problem(
@@ -75,6 +79,33 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
         n_levels=_path.n_levels(alphas),
         alpha_units=alpha_units,
     )
+    return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
+
+
+def _stats_problem(st, kw, model, solver, alphas, alpha_units):
+    """The members of sufficient statistics with folds: their own folds."""
+    if kw.get("cv") is not None or kw.get("groups") is not None:
+        raise ValueError(
+            "the folds of sufficient statistics are fixed when they are built: give "
+            "folds= to sufficient_stats, and no cv= or groups= here."
+        )
+    if st.n_folds < 2:
+        raise ValueError(
+            "cross-validation needs statistics built with folds (at least 2): "
+            "sufficient_stats(X, y, folds=5)."
+        )
+    for label, s0, w in zip(st.folds, st.count, st.S0, strict=True):
+        if not (s0 > 0 and w > 0):
+            raise ValueError(
+                f"cv fold {label!r} has no held-out sample with a positive weight."
+            )
+    return engine.Problem(
+        st, None, model, solver, folds=True, n_levels=_path.n_levels(alphas),
+        alpha_units=alpha_units,
+    )  # fmt: skip
+
+
+def _solve_problem(problem, l1_ratios, alphas, eps, l1_batch):
     amaxes = [problem.alpha_max(r) for r in l1_ratios]
     grids = np.stack([_path.grid(alphas, a, eps) for a in amaxes])
     out = []
@@ -154,7 +185,7 @@ def _results(problem, solved, l1_ratios):
 
 
 @_docs.shared
-def cv_path(X, y, *, l1_ratio=1.0, cv=DEFAULT_FOLDS, alphas=100, eps=1e-3,
+def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
             fit_intercept=True, standardize=False, sample_weight=None,
             penalty_factor=None, positive=False, lower_limits=None, upper_limits=None,
             tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None,
@@ -215,7 +246,7 @@ def cv_path(X, y, *, l1_ratio=1.0, cv=DEFAULT_FOLDS, alphas=100, eps=1e-3,
     return cv_paths(**kw)[0]
 
 
-def cv_paths(X, y, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=DEFAULT_FOLDS,
+def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=None,
              alphas=100, eps=1e-3, fit_intercept=True, standardize=False,
              sample_weight=None, penalty_factor=None, positive=False, lower_limits=None,
              upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None,

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, batch, datafits, penalties, stats
+from jaxreg import _memory, batch, datafits, penalties, stats, sufficient
 from jaxreg import _validation as V
 from jaxreg._config import backend_of, compute_context, serial_blas
 from jaxreg.solvers import fista, polish, working_set
@@ -153,6 +153,11 @@ class Problem:
         separable=True,
         mode=None,
     ):
+        if isinstance(X, sufficient.SufficientStats):
+            args = (folds, n_levels, alpha_units, separable, mode)
+            sufficient.init_problem(self, X, model, solver, *args)
+            return
+        self.held = None
         self.p = X.shape[1]  # the caller's number of features
         self.mode = choose_mode(mode or solver.mode, *X.shape)
         train, test = folds if folds is not None else (np.zeros((0, X.shape[0])),) * 2
@@ -242,9 +247,14 @@ class Problem:
                 precondition=separable,
                 column_exponents=separable,
             )
-        self.members, self.frame, self.Xg, self.Yg = out
+        members, frame, self.Xg, self.Yg = out
         self.gtw = gtw
-        mem = self.members
+        self.n_positive = float((model.sample_weight > 0).sum())
+        self._adopt(members, frame)
+
+    def _adopt(self, members, frame):
+        self.members, self.frame = members, frame
+        mem = members
         self.y_exp = int(self.frame.y_exp)
         self.x_exp = np.asarray(self.frame.x_exp)
         self.yy_total = np.asarray(mem.yy_total, np.float64)  # (F, T) scaled units
@@ -531,7 +541,10 @@ class Problem:
         )
         mse = r2 = None
         if self.K:
-            mse, r2 = stats.score(w, b, self.Xg, self.Yg, self.gtw)
+            if self.held is not None:
+                mse, r2 = sufficient.score_parts(w, b, self.held, w.shape[-1])
+            else:
+                mse, r2 = stats.score(w, b, self.Xg, self.Yg, self.gtw)
             mse = self.to_data_units(mse)
             # R² of fewer than two samples is undefined (scikit-learn's r2_score:
             # NaN), not the ratio of two rounding errors.

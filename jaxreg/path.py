@@ -12,11 +12,14 @@ unpenalized intercept ``b``. A thin shell: validate, reduce and solve
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from jaxreg import _docs, engine, results
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
+from jaxreg.sufficient import SufficientStats
 
 __all__ = ["ConvergenceWarning", "PathResult", "alpha_max", "enet_path", "lasso_path"]
 
@@ -41,7 +44,14 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
     """Validated X, 2-D Y, the grid (alphas, eps), the model and the solver
     options, from the keywords ``kw`` of a public call (its ``locals()``): every
     argument is checked once, here (the finiteness of X and y by the engine, after
-    its memory estimate)."""
+    its memory estimate). ``X`` may be :class:`~jaxreg.SufficientStats` (then Y
+    is None: the targets are inside)."""
+    if isinstance(kw["X"], SufficientStats):
+        return _prepare_stats(kw, y_ndim, sort)
+    if kw["y"] is None:
+        raise TypeError(
+            "y is required (it may be omitted only when X is a SufficientStats)."
+        )
     X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim, finite=False)
     alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
     eps = V.check_eps(kw.get("eps", 0.5))
@@ -49,6 +59,36 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
     model = V.check_model(*X.shape, **model)
     solver = V.check_solver(**solver)
     return X, y[:, None] if y.ndim == 1 else y, alphas, eps, model, solver
+
+
+def _prepare_stats(kw, y_ndim, sort):
+    st = kw["X"]
+    if kw["y"] is not None:
+        raise ValueError(
+            "y is inside the sufficient statistics: call with the statistics alone "
+            "(lasso_path(stats, ...))."
+        )
+    if kw.get("sample_weight") is not None:
+        raise ValueError(
+            "sample weights are inside the sufficient statistics: give them to "
+            "sufficient_stats(..., sample_weight=)."
+        )
+    if st.n_targets < 1:
+        raise ValueError("these statistics hold no target (y).")
+    if st.n_targets > 1 and 2 not in y_ndim:
+        raise ValueError(
+            f"these statistics hold {st.n_targets} targets; this function fits one "
+            "(use multi_target_path or ridge_path)."
+        )
+    alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
+    eps = V.check_eps(kw.get("eps", 0.5))
+    model, solver = V.split_keywords(kw)
+    model = V.check_model(1, st.n_features, **model)
+    model = dataclasses.replace(
+        model, sample_weight=np.ones(0), raw_weight_total=float(st.S0.sum())
+    )
+    solver = V.check_solver(**solver)
+    return st, None, alphas, eps, model, solver
 
 
 def n_levels(alphas) -> int:
@@ -119,7 +159,7 @@ def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
 
 
 @_docs.shared
-def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
+def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
               standardize=False, sample_weight=None, penalty_factor=None,
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
@@ -176,7 +216,7 @@ def enet_path(X, y, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=True,
     return _run(locals(), V.check_l1_ratio(l1_ratio))
 
 
-def lasso_path(X, y, **kwargs) -> PathResult:
+def lasso_path(X, y=None, **kwargs) -> PathResult:
     """Lasso path: :func:`enet_path` with ``l1_ratio=1``.
 
     Minimises ``1/(2n)·||y - Xw - b||² + alpha·Σ p_j|w_j|`` for every alpha; see
@@ -195,7 +235,7 @@ def lasso_path(X, y, **kwargs) -> PathResult:
     return enet_path(X, y, l1_ratio=1.0, **kwargs)
 
 
-def multi_target_path(X, Y, *, l1_ratio=1.0, **kwargs):
+def multi_target_path(X, Y=None, *, l1_ratio=1.0, **kwargs):
     """Elastic-net paths of several targets at once, fitted independently.
 
     :func:`enet_path` for ``Y`` of shape (n_samples,) or (n_samples, n_targets),
@@ -223,7 +263,7 @@ def multi_target_path(X, Y, *, l1_ratio=1.0, **kwargs):
     return _run(dict(kwargs, X=X, y=Y), l1_ratio, multi=True)
 
 
-def alpha_max(X, y, *, l1_ratio=1.0, fit_intercept=True, standardize=False,
+def alpha_max(X, y=None, *, l1_ratio=1.0, fit_intercept=True, standardize=False,
               sample_weight=None, penalty_factor=None, positive=False,
               lower_limits=None, upper_limits=None, dtype=None) -> float:  # fmt: skip
     """Smallest alpha whose solution is all zeros (for the penalized features):
@@ -231,4 +271,5 @@ def alpha_max(X, y, *, l1_ratio=1.0, fit_intercept=True, standardize=False,
     standardized) data, the free features partialled out."""
     l1_ratio = V.check_l1_ratio(l1_ratio)
     X, Y, _, _, model, solver = prepare(locals())
-    return engine.Problem(X, Y, model, solver, mode="design").alpha_max(l1_ratio)
+    mode = None if isinstance(X, SufficientStats) else "design"
+    return engine.Problem(X, Y, model, solver, mode=mode).alpha_max(l1_ratio)

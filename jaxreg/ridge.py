@@ -33,6 +33,7 @@ from jaxreg import path as _path
 from jaxreg._config import compute_context
 from jaxreg.results import PathResult, RidgeCVResult
 from jaxreg.solvers import closed_form
+from jaxreg.sufficient import SufficientStats
 
 __all__ = [
     "RidgeCVResult",
@@ -102,10 +103,15 @@ class _Setup:
         self.grid_kind = V.check_choice("grid", kw.get("grid", "glmnet"), GRIDS)
         method = V.check_choice("method", kw.get("method", "auto"), METHODS)
         n, m = X.shape[0], int((model.penalty_factor > 0).sum())
+        if isinstance(X, SufficientStats):
+            method = _stats_method(method, need_u and factor)
+            need_u = False
         if method == "auto":
             # Gram eigh costs n·m² + m³, the kernel's n²·m + n³: factor the smaller.
             method = "eigh" if n >= m else "dual"
-        self.method, self.one_target = method, np.ndim(kw["y"]) == 1
+        self.method = method
+        y = kw["y"]
+        self.one_target = np.ndim(y) == 1 if y is not None else X.n_targets == 1
         mode = "gram" if method == "eigh" and not need_u else "design"
         levels = _path.n_levels(self.alphas)
         pr = self.problem = engine.Problem(
@@ -119,7 +125,7 @@ class _Setup:
         pr = self.problem
         l2, self.exponent = pr.ridge_weights()
         mem = pr.members
-        positive = float((pr.model.sample_weight > 0).sum())
+        positive = pr.n_positive
         self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1], positive)
         with compute_context(pr.dtype, pr.solver.device):
             self.A = jnp.asarray(mem.A[-1], pr.dtype)
@@ -207,7 +213,7 @@ class _Setup:
 
 
 @_docs.shared
-def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
+def ridge_path(X, y=None, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
                standardize=False, sample_weight=None, penalty_factor=None,
                method="auto", dtype=None, device=None,
                grid="glmnet") -> PathResult:  # fmt: skip
@@ -278,6 +284,21 @@ def ridge_path(X, y, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
     return setup.path_result(values, out)
 
 
+def _stats_method(method, need_u):
+    if need_u:
+        raise ValueError(
+            "exact leave-one-out needs every row's leverage, which sufficient "
+            "statistics do not hold: use criterion='gcv', or pass X and y (a second "
+            "pass over the data)."
+        )
+    if method not in ("auto", "eigh"):
+        raise ValueError(
+            f"method={method!r} needs X itself; sufficient statistics give "
+            "method='eigh' (the Gram matrix)."
+        )
+    return "eigh"
+
+
 def _average(values, multioutput, one_target):
     values = np.asarray(values, np.float64)
     if multioutput == "uniform_average" or one_target:
@@ -285,7 +306,7 @@ def _average(values, multioutput, one_target):
     return values
 
 
-def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
+def ridge_loo(X, y=None, *, alphas, criterion="loo", multioutput="uniform_average",
               eps=DEFAULT_EPS, fit_intercept=True, standardize=False,
               sample_weight=None, penalty_factor=None, method="auto", dtype=None,
               device=None, grid="glmnet") -> np.ndarray:  # fmt: skip
@@ -347,7 +368,8 @@ def ridge_loo(X, y, *, alphas, criterion="loo", multioutput="uniform_average",
     return _average(out["cv"], multioutput, setup.one_target)
 
 
-def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS, fit_intercept=True,
+def ridge_cv(X, y=None, *, alphas=100, criterion="loo", eps=DEFAULT_EPS,
+             fit_intercept=True,
              standardize=False, sample_weight=None, penalty_factor=None, method="auto",
              dtype=None, device=None, grid="glmnet") -> RidgeCVResult:  # fmt: skip
     """Ridge path and its leave-one-out error (or GCV), one decomposition for both.
@@ -400,7 +422,8 @@ def ridge_cv(X, y, *, alphas=100, criterion="loo", eps=DEFAULT_EPS, fit_intercep
     )
 
 
-def ridge_alpha_max(X, y, *, fit_intercept=True, standardize=False, sample_weight=None,
+def ridge_alpha_max(X, y=None, *, fit_intercept=True, standardize=False,
+                    sample_weight=None,
                     penalty_factor=None, dtype=None) -> float:  # fmt: skip
     """The top of the default ridge grid: the lasso alpha_max at l1_ratio=0.001.
 
