@@ -143,11 +143,6 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None):
     return _finish(out, shift, p, labels)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "sharding"))
-def _ones_jit(n, sharding):
-    return jnp.ones(n, jnp.float64)
-
-
 def _ones(n, sharding):
     return jax.jit(lambda: jnp.ones(n, jnp.float64), out_shardings=sharding)()
 
@@ -294,7 +289,8 @@ def from_chunks(chunks, q, p, labels, total, m, *, perm=None, show=None,
                 codes = np.concatenate([codes, np.full(pad, -1, np.int32)])
             acc = _step(
                 acc,
-                jnp.asarray(Z, jnp.float64),
+                # a copy: the reader reuses its buffers, the step is async
+                jax.device_put(np.array(Z, np.float64)),
                 jnp.asarray(wz),
                 jnp.asarray(codes),
                 shift_d,
