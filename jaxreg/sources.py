@@ -506,14 +506,18 @@ def sufficient_stats(X, y=None, *, sample_weight=None, folds=None, target=None,
                 show,
                 device,
             )
-        from jaxreg._readers import parquet_chunks
+        from jaxreg import _readers
 
-        chunks, total, q, labels, fnames, tnames = parquet_chunks(
+        lower = path.lower()
+        text = lower.endswith((".csv", ".tsv", ".txt"))
+        reader = _readers.csv_chunks if text else _readers.parquet_chunks
+        chunks, total, spec = reader(
             path, y, target, features, sample_weight, folds, chunk_rows
         )
-        _check_p(len(fnames))
-        return _run(chunks, q, len(fnames), labels, total, show=show,
-                    feature_names=fnames, target_names=tnames)  # fmt: skip
+        _check_p(len(spec.features))
+        return _run(chunks, len(spec.cols), len(spec.features), spec.labels(), total,
+                    show=show, feature_names=spec.features,
+                    target_names=spec.targets)  # fmt: skip
     if hasattr(X, "shape") and hasattr(X, "dtype") or _is_frame(X):
         names = None
         if _is_frame(X):

@@ -408,3 +408,83 @@ def test_two_processes_with_jax_distributed():
     ref = _expected()
     for got in outs:  # every process gets the same statistics
         _same(got, ref)
+
+
+# --------------------------------------------------------------------------- #
+# CSV, and the command line
+# --------------------------------------------------------------------------- #
+def _csv(tmp_path, n=900):
+    pd = pytest.importorskip("pandas")
+    X, y, w = data(n=n)
+    df = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    df["target"], df["w"] = y, w
+    path = tmp_path / "d.csv"
+    df.to_csv(path, index=False)
+    return path, X, y, w
+
+
+@pytest.mark.parametrize("parser", ["arrow", "numpy"])
+def test_csv_streams_with_either_parser(tmp_path, monkeypatch, parser):
+    path, X, y, w = _csv(tmp_path)
+    if parser == "numpy":
+        monkeypatch.setitem(sys.modules, "pyarrow.csv", None)  # import fails
+    elif sys.modules.get("pyarrow.csv", 0) is None or not _has("pyarrow"):
+        pytest.skip("needs pyarrow")
+    ref = jaxreg.sufficient_stats(X, y, sample_weight=w)
+    st = jaxreg.sufficient_stats(
+        path, target="target", sample_weight="w", chunk_rows=100
+    )
+    assert st.n_samples == 900 and st.feature_names[0] == "x0"
+    scale = np.abs(ref.Szz).max()
+    # the text holds 17 significant digits: the data round-trip exactly
+    assert np.abs(st.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,t\n1,2,3\n4,oops,6\n")
+    with pytest.raises(ValueError, match="oops"):
+        jaxreg.sufficient_stats(bad, target="t")
+
+
+def _has(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _cli(*argv):
+    import contextlib
+    import io
+
+    from jaxreg.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(list(map(str, argv)))
+    assert rc == 0
+    return json.loads(out.getvalue())
+
+
+def test_cli_streams_npy_parquet_and_csv(tmp_path, monkeypatch):
+    path, X, y, w = _csv(tmp_path)
+    np.save(tmp_path / "d.npy", np.column_stack([X, y]))
+    base = ["--alphas", 15, "--json"]
+    a = _cli("path", tmp_path / "d.npy", "--target", -1, *base)
+    b = _cli("path", tmp_path / "d.npy", "--target", -1, "--chunk-rows", 128, *base)
+    np.testing.assert_allclose(
+        b["coefs"], a["coefs"], atol=1e-9 * np.abs(a["coefs"]).max()
+    )
+    assert b["n_samples"] == 900
+    # automatic above the size threshold; CV with shuffled folds from the same pass
+    from jaxreg.cli import stream
+
+    cv = ["cv", path, "--target", "target", "--sample-weight", "w", "--seed", 1, *base]
+    c = _cli(*cv)
+    r = _cli("ridge", path, "--target", "target", "--alphas", 5, "--json")
+    assert r["criterion"] == "loo" and "loo_mse" in r
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    d = _cli(*cv)
+    assert c["cv"]["index_min"] == d["cv"]["index_min"]
+    np.testing.assert_allclose(d["cv"]["mse_mean"], c["cv"]["mse_mean"], rtol=1e-8)
+    r = _cli("ridge", path, "--target", "target", "--alphas", 5, "--json")
+    assert r["criterion"] == "gcv" and "gcv" in r and "loo_mse" not in r

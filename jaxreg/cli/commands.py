@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxreg import _progress
+from jaxreg.cli import stream
 from jaxreg.cli.base import CLIError, import_optional, warnings_as_lines
 from jaxreg.cli.io import (
     Table,
@@ -120,24 +121,29 @@ def ridge_fit(table: Table, alphas, *, standardize, fit_intercept, dtype, device
     the coefficients are on the original scale.
     """
     ridge = import_optional("jaxreg.ridge", "ridge regression (jaxreg ridge)")
+    data, weights = table.data()
     return ridge.ridge_cv(
-        table.X,
-        table.y,
+        *data,
         alphas=100 if alphas is None else alphas,
-        criterion="loo",
+        # exact leave-one-out needs the rows: a streamed file gets GCV
+        criterion="loo" if table.stats is None else "gcv",
         standardize=standardize,
         grid="df",
         fit_intercept=fit_intercept,
-        sample_weight=table.sample_weight,
         dtype=dtype,
         device=device,
+        **weights,
     )
 
 
 # ------------------------------------------------------------------------ outputs
 
 
-def _load(args) -> Table:
+def _load(args, cv=None) -> Table:
+    """The data in memory, or streamed into sufficient statistics (with the
+    folds of ``cv``, a ``(K, seed)`` pair) when :func:`stream.wanted`."""
+    if stream.wanted(args.data, getattr(args, "chunk_rows", None)):
+        return stream.load(args, cv)
     return load_table(
         args.data,
         target=args.target,
@@ -199,8 +205,8 @@ def _path_dict(res, table) -> dict:
     return dict(
         source=table.source,
         target=table.target_name,
-        n_samples=table.X.shape[0],
-        n_features=table.X.shape[1],
+        n_samples=table.shape[0],
+        n_features=table.shape[1],
         feature_names=table.feature_names,
         dtype=str(res.dtype),
         **_fields(res, *_PATH_FIELDS),
@@ -258,18 +264,13 @@ def cmd_path(args) -> int:
     table = _load(args)
     kw = _enet_kwargs(args)
     name = kind(args.l1_ratio)
+    data, weights = table.data()
     res, seconds = _timed(
         f"{name} path",
-        lambda: enet_path(
-            table.X,
-            table.y,
-            l1_ratio=args.l1_ratio,
-            sample_weight=table.sample_weight,
-            **kw,
-        ),
+        lambda: enet_path(*data, l1_ratio=args.l1_ratio, **weights, **kw),
     )
     i_sel = _selected_index(res.alphas, args.select)
-    order = entry_order(res.coefs, table.feature_names, table.X.std(axis=0))
+    order = entry_order(res.coefs, table.feature_names, table.column_sd())
     record = dict(
         command="path",
         **_path_dict(res, table),
@@ -312,21 +313,16 @@ def _print_path(args, res, table, name, seconds, i_sel, order) -> None:
 def cmd_cv(args) -> int:
     """``jaxreg cv``: K-fold cross-validation along the path."""
     _prepare_outputs(args)
-    table = _load(args)
+    table = _load(args, cv=(args.cv, args.seed))
     kw = _enet_kwargs(args)
     name = kind(args.l1_ratio)
 
     def compute():
         cv_mod = import_optional("jaxreg.cv", "cross-validation (jaxreg cv)")
-        folds = _fold_arg(args, table.X.shape[0])
-        return cv_mod.cv_path(
-            table.X,
-            table.y,
-            l1_ratio=args.l1_ratio,
-            cv=folds,
-            sample_weight=table.sample_weight,
-            **kw,
-        )
+        data, weights = table.data()
+        # streamed: the statistics hold the folds already
+        folds = _fold_arg(args, table.shape[0]) if table.stats is None else None
+        return cv_mod.cv_path(*data, l1_ratio=args.l1_ratio, cv=folds, **weights, **kw)
 
     cvr, seconds = _timed(f"{args.cv}-fold CV, {name}", compute)
     res = cvr.path
@@ -389,14 +385,18 @@ def cmd_ridge(args) -> int:
     )
     res, i_best = rcv.path, int(rcv.index_best)
     record = _path_dict(res, table)
+    tag = "loo" if rcv.criterion == "loo" else "gcv"  # streamed files: GCV
     record.update(
-        command="ridge",
-        seconds=seconds,
-        loo_mse=rcv.cv_values,
-        effective_df=rcv.effective_df,
-        alpha_loo=res.alphas[i_best],
-        index_loo=i_best,
-        selected=_selected_dict(res, i_best, table),
+        {
+            "command": "ridge",
+            "seconds": seconds,
+            "criterion": rcv.criterion,
+            "loo_mse" if tag == "loo" else "gcv": rcv.cv_values,
+            "effective_df": rcv.effective_df,
+            f"alpha_{tag}": res.alphas[i_best],
+            f"index_{tag}": i_best,
+            "selected": _selected_dict(res, i_best, table),
+        }
     )
     _emit(
         args,
@@ -405,11 +405,11 @@ def cmd_ridge(args) -> int:
         record,
         lambda: _print_ridge(args, rcv, table, seconds),
         plot=lambda ax: plot_ridge(ax, rcv),
-        extra=dict(
-            effective_df=rcv.effective_df,
-            dev_ratio=res.dev_ratio,
-            loo_mse=rcv.cv_values,
-        ),
+        extra={
+            "effective_df": rcv.effective_df,
+            "dev_ratio": res.dev_ratio,
+            "loo_mse" if tag == "loo" else "gcv": rcv.cv_values,
+        },
     )
     return 0
 

@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import zipfile
@@ -40,14 +41,37 @@ _MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "."}
 
 @dataclass
 class Table:
-    """Numeric data read from a file: the design, the target and their names."""
+    """Numeric data read from a file: the design, the target and their names; or,
+    for a file streamed in chunks, its sufficient statistics (``X``/``y`` None)."""
 
-    X: np.ndarray
-    y: np.ndarray
+    X: np.ndarray | None
+    y: np.ndarray | None
     feature_names: list[str]
     target_name: str
     sample_weight: np.ndarray | None
     source: str
+    stats: object = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.X.shape if self.stats is None else self.stats.shape
+
+    def column_sd(self) -> np.ndarray:
+        """Each feature's standard deviation (weighted, when streamed)."""
+        if self.stats is None:
+            return self.X.std(axis=0)
+        st = self.stats.total()
+        p, S0 = st.n_features, st.S0[0]
+        mean = st.Sz[0, :p] / S0
+        var = np.diagonal(st.Szz[0])[:p] / S0 - mean * mean
+        return np.sqrt(np.maximum(var, 0.0))
+
+    def data(self):
+        """The API's positional data and weight keyword: ``(X, y)`` and the
+        sample weights, or the statistics alone (their weights are inside)."""
+        if self.stats is None:
+            return (self.X, self.y), {"sample_weight": self.sample_weight}
+        return (self.stats,), {}
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -145,8 +169,11 @@ def _select(
     )
 
 
-def _read_delimited(text: str, delimiter: str | None, source: str):
-    """Columns of a delimited text file with a header line (blank lines skipped)."""
+def _read_delimited(text: str, delimiter: str | None, source: str, path=None):
+    """Columns of a delimited text file with a header line (blank lines skipped):
+    pyarrow's parser or NumPy's (vectorized) for well-formed files, and a
+    cell-by-cell reading, whose messages name the line and the cell, for the
+    others."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
@@ -156,6 +183,9 @@ def _read_delimited(text: str, delimiter: str | None, source: str):
             delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t;|").delimiter
         except csv.Error:
             delimiter = ","
+    fast = _fast_columns(text, delimiter, path)
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows, lines = [], []
     for row in reader:
@@ -200,6 +230,67 @@ def _read_delimited(text: str, delimiter: str | None, source: str):
                 values[i] = float(cell)
             except ValueError:
                 bad[name] = f"line {lines[i]}: {cell[:20]!r}"
+                break
+        columns[name] = values
+    return columns, header, bad
+
+
+def _fast_columns(text, delimiter, path):
+    """The columns of a well-formed file (unique, non-empty header names, no
+    blank line, every line with a field per column), or None: the careful
+    reader then says what is wrong, and where."""
+    body = text.rstrip()
+    if not body.split("\n", 1)[0].strip() or re.search(r"\n[ \t\r]*\n", body):
+        return None  # blank lines: line numbers are the careful reader's
+    head = text.split("\n", 1)
+    header = [h.strip() for h in next(csv.reader([head[0]], delimiter=delimiter))]
+    if any(not h for h in header) or len(set(header)) != len(header) or len(head) < 2:
+        return None
+    try:
+        import pyarrow.csv as pcsv
+    except ImportError:
+        pcsv = None
+    if pcsv is not None and path is not None:
+        return _arrow_columns(pcsv, path, header, delimiter)
+    try:
+        data = np.loadtxt(io.StringIO(head[1]), delimiter=delimiter, comments=None,
+                          ndmin=2, quotechar='"', dtype=np.float64)  # fmt: skip
+    except ValueError:
+        return None
+    if data.shape[0] == 0 or data.shape[1] != len(header):
+        return None
+    return dict(zip(header, data.T, strict=True)), header, {}
+
+
+def _arrow_columns(pcsv, path, header, delimiter):
+    import pyarrow as pa
+    import pyarrow.types as pat
+
+    try:
+        table = pcsv.read_csv(
+            path, parse_options=pcsv.ParseOptions(delimiter=delimiter)
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if [c.strip() for c in table.column_names] != header or table.num_rows == 0:
+        return None
+    columns: dict[str, np.ndarray] = {}
+    bad: dict[str, str] = {}
+    for name, col in zip(header, table.columns, strict=True):
+        t = col.type
+        if pat.is_integer(t) or pat.is_floating(t):
+            columns[name] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+            continue
+        values = np.empty(table.num_rows)
+        for i, cell in enumerate(col.to_pylist()):
+            text = "" if cell is None else str(cell).strip()
+            if text.lower() in _MISSING:
+                values[i] = np.nan
+                continue
+            try:
+                values[i] = float(text)
+            except ValueError:
+                bad[name] = f"line {i + 2}: {text[:20]!r}"  # no blank lines
                 break
         columns[name] = values
     return columns, header, bad
@@ -273,7 +364,7 @@ def load_table(path, *, target=None, features=None, sample_weight=None) -> Table
         except UnicodeDecodeError as exc:
             raise CLIError(f"{source} is not UTF-8 text: {exc.reason}.") from None
         delim = {".csv": ",", ".tsv": "\t", ".tab": "\t"}.get(suffix)
-        columns, order, bad = _read_delimited(text, delim, source)
+        columns, order, bad = _read_delimited(text, delim, source, path)
         return _select(columns, order, target, features, sample_weight, source, bad)
     if suffix in (".parquet", ".pq"):
         columns, order, bad = _read_parquet(path, source)

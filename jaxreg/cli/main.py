@@ -86,8 +86,8 @@ def _data_args(p):
     g = p.add_argument_group("input")
     g.add_argument(
         "data",
-        help="CSV/TSV with a header ('-' = stdin), .npy, .npz or "
-        ".parquet (needs pyarrow)",
+        help="CSV/TSV with a header ('-' = stdin), .npy, .npz, "
+        ".parquet or a folder of them (needs pyarrow)",
     )
     g.add_argument(
         "--target",
@@ -101,6 +101,15 @@ def _data_args(p):
     )
     g.add_argument(
         "--sample-weight", metavar="NAME", help="column of non-negative sample weights"
+    )
+    g.add_argument(
+        "--chunk-rows",
+        type=_positive_int("--chunk-rows"),
+        metavar="N",
+        default=None,
+        help="stream the file in chunks of N rows into sufficient statistics "
+        "(automatic for .npy, Parquet and CSV files above 1 GiB and Parquet "
+        "folders); memory then stays O(features² + chunk)",
     )
 
 

@@ -143,7 +143,7 @@ def kind(l1_ratio: float) -> str:
 def header(table: Table, what: str, args, extra="") -> str:
     """The first line of a report: the data, the dtype and the device."""
     return (
-        f"{what}: {table.source}, {table.X.shape[0]} samples x {table.X.shape[1]} "
+        f"{what}: {table.source}, {table.shape[0]} samples x {table.shape[1]} "
         f"features, target {table.target_name!r}; {args.dtype}, "
         f"{device_label(args.device)}{extra}"
     )
@@ -199,15 +199,17 @@ def ridge_report(rcv, table, max_rows) -> str:
     """The ridge table (effective df, leave-one-out MSE) and the LOO-best fit."""
     res, loo, df_eff = rcv.path, rcv.cv_values, rcv.effective_df
     i = int(rcv.index_best)
+    gcv = rcv.criterion == "gcv"
+    tag, what = ("GCV", "GCV score") if gcv else ("LOO", "leave-one-out MSE")
     out = [
         path_table(
             res.alphas,
             df_eff,
             res.dev_ratio,
             max_rows=max_rows,
-            marks={i: "LOO min"},
+            marks={i: f"{tag} min"},
             df_fmt=".2f",
-            extra={"loo mse": (loo, 10, ".5g")},
+            extra={"gcv" if gcv else "loo mse": (loo, 10, ".5g")},
         )
     ]
     out.append(
@@ -215,7 +217,7 @@ def ridge_report(rcv, table, max_rows) -> str:
         "without the intercept)"
     )
     out.append(
-        f"\nalpha_LOO = {res.alphas[i]:.5g} (index {i}): leave-one-out MSE "
+        f"\nalpha_{tag} = {res.alphas[i]:.5g} (index {i}): {what} "
         f"{loo[i]:.5g}, effective df {df_eff[i]:.2f}"
     )
     out.append(
