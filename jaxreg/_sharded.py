@@ -61,10 +61,12 @@ def _moments(Z, w, codes, shift, K, reduce=None):
 
 
 def _first_moment(Z, w, reduce=None):
+    """Σ w·z, Σ w, and the number of weights that are negative or not finite."""
     s, t = jnp.matmul(w, Z.astype(jnp.float64), precision=_HIGHEST), w.sum()
+    bad = jnp.sum(~(jnp.isfinite(w) & (w >= 0)), dtype=jnp.int32)
     if reduce is not None:
-        s, t = jax.lax.psum(s, reduce), jax.lax.psum(t, reduce)
-    return s, t
+        s, t, bad = (jax.lax.psum(a, reduce) for a in (s, t, bad))
+    return s, t, bad
 
 
 def _row_axes(sharding, ndim):
@@ -82,7 +84,9 @@ def _per_row(name, a, n, sharding, dtype):
     if isinstance(a, jax.Array):
         if a.shape[0] != n:
             raise ValueError(f"{name} must have {n} rows, got shape {a.shape}.")
-        return a.astype(dtype)
+        if jax.process_count() == 1:  # onto X's devices, split like its rows
+            return jax.device_put(a.astype(dtype), sharding)
+        return a.astype(dtype)  # a global array: the program reshards it
     if jax.process_count() > 1:
         raise ValueError(
             f"with several processes give {name} as a jax.Array sharded like X "
@@ -126,8 +130,6 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None):
             jnp.float64,
         )
         Y = Y.reshape(n, -1) if Y.ndim == 1 else Y
-        if Y.ndim == 2 and not isinstance(Y.sharding, NamedSharding):
-            raise ValueError("y must be sharded like X.")
         w = (
             _ones(n, row_sh)
             if sample_weight is None
@@ -136,10 +138,6 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None):
         codes, labels = _codes(folds, n, row_sh)
         K = max(len(labels), 1) if labels is not None else 1
         out, shift = _reduce_sharded(X, Y, w, codes, sh.mesh, axes, K)
-    if jax.process_count() == 1 and sample_weight is not None:
-        wh = np.asarray(w)
-        if not (np.isfinite(wh).all() and (wh >= 0).all()):
-            raise ValueError("sample_weight must be finite and non-negative.")
     return _finish(out, shift, p, labels)
 
 
@@ -165,9 +163,9 @@ def _codes(folds, n, sharding):
         )
         return fn(bounds).astype(jnp.int32), list(range(K))
     if isinstance(folds, jax.Array):
-        labels = np.unique(
-            np.asarray(jax.experimental.multihost_utils.process_allgather(folds))
-        )
+        from jax.experimental import multihost_utils
+
+        labels = np.unique(np.asarray(multihost_utils.process_allgather(folds)))
     else:
         folds = np.asarray(folds)
         labels = np.unique(folds)
@@ -198,11 +196,13 @@ def _reduce_sharded(X, Y, w, codes, mesh, axes, K):
         return _moments(Z, wl, cl, shift, K, reduce)
 
     if reduce is None:  # replicated rows: every device holds them all
-        s, t = jax.jit(lambda a, b, c: first(a, b, c))(X, Y, w)
+        s, t, bad = jax.jit(lambda a, b, c: first(a, b, c))(X, Y, w)
     else:
-        s, t = jax.jit(
+        s, t, bad = jax.jit(
             jax.shard_map(first, mesh=mesh, in_specs=(row2, row2, row1), out_specs=P())
         )(X, Y, w)
+    if int(_local(bad)):
+        raise ValueError("sample_weight must be finite and non-negative.")
     s, t = _local(s), _local(t)
     shift = np.where(t > 0, s / np.where(t > 0, t, 1.0), 0.0)
     shift_d = jnp.asarray(shift)

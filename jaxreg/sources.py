@@ -81,6 +81,20 @@ def _column_reduce(fn, Z, scratch):
     return out[0].copy()
 
 
+class Buffers:
+    """Work arrays kept between chunks (a fresh 64 MB array costs more in page
+    faults than the product it holds)."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, name, size):
+        buf = self.arrays.get(name)
+        if buf is None or buf.size < size:
+            buf = self.arrays[name] = np.empty(size)
+        return buf[:size]
+
+
 class Accumulator:
     """Running moments of ``z = [x, y]`` per fold label, about the first
     chunk's weighted mean.
@@ -100,7 +114,7 @@ class Accumulator:
         for lab in self.labels if self.labels is not None else [None]:
             self._part(lab)
         self.rows = 0
-        self._work = self._scratch = None
+        self.buffers = Buffers()
 
     def _part(self, label):
         if label not in self.parts:
@@ -146,9 +160,8 @@ class Accumulator:
             self.labels.append(label)
         part = self._part(label)
         m = Z.shape[0]
-        if self._work is None or self._work.shape[0] < m:
-            self._work = np.empty((m, self.q + 1))
-        S0, Sz, Szz = _host_block(self._work[:m], Z, self.shift, w)
+        work = self.buffers.get("work", m * (self.q + 1)).reshape(m, self.q + 1)
+        S0, Sz, Szz = _host_block(work, Z, self.shift, w)
         if not (np.isfinite(Sz).all() and np.isfinite(Szz.diagonal()).all()):
             where = f" between rows {self.rows} and {self.rows + Z.shape[0]}"
             raise ValueError(
@@ -161,9 +174,7 @@ class Accumulator:
         part[2] += Szz
         if pos.shape[0]:
             size = (pos.shape[0] // 2) * pos.shape[1]
-            if self._scratch is None or self._scratch.size < size:
-                self._scratch = np.empty(size)
-            scratch = self._scratch[:size].reshape(-1, pos.shape[1])
+            scratch = self.buffers.get("scratch", size).reshape(-1, pos.shape[1])
             if pos.dtype != scratch.dtype:
                 scratch = np.empty(scratch.shape, pos.dtype)
             part[3] = np.minimum(part[3], _column_reduce(np.minimum, pos, scratch))

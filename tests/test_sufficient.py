@@ -319,6 +319,42 @@ def test_device_accumulation_matches_host():
     np.testing.assert_array_equal(st.zmin, ref.zmin)
 
 
+def test_memory_estimate_counts_p_squared_not_rows(monkeypatch):
+    from jaxreg import _memory
+
+    seen = []
+    real = _memory.estimate_bytes
+
+    def spy(n, p, k, *args, **kw):
+        seen.append((n, p, kw.get("n_problems")))
+        return real(n, p, k, *args, **kw)
+
+    monkeypatch.setattr(_memory, "estimate_bytes", spy)
+    X, y, _ = data()
+    st = jaxreg.sufficient_stats(X, y, folds=3)
+    jaxreg.cv_path(st, alphas=5)
+    assert seen[-1] == (0, 8, 4)  # no rows; the Gram of 3 folds and the total
+    monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 1000)
+    with pytest.raises(jaxreg.InsufficientMemoryError):
+        jaxreg.lasso_path(st, alphas=5)
+
+
+def test_jax_array_on_one_device():
+    jax = pytest.importorskip("jax")
+    X, y, w = data()
+    ref = jaxreg.sufficient_stats(X, y, sample_weight=w, folds=3)
+    with jax.enable_x64(True):
+        Xj, yj = jax.numpy.asarray(X), jax.numpy.asarray(y)
+        st = jaxreg.sufficient_stats(Xj, yj, sample_weight=w, folds=3)
+        bad = w.copy()
+        bad[3] = -1.0
+        with pytest.raises(ValueError, match="non-negative"):
+            jaxreg.sufficient_stats(Xj, yj, sample_weight=bad)
+    scale = np.abs(ref.Szz).max()
+    assert np.abs(st.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
+    np.testing.assert_array_equal(st.count, ref.count)
+
+
 @pytest.mark.slow
 def test_dask_threads_and_local_cluster():
     da = pytest.importorskip("dask.array")
@@ -330,12 +366,18 @@ def test_dask_threads_and_local_cluster():
         Xd, da.from_array(y, chunks=70), sample_weight=w, folds=4
     )
     assert np.abs(st.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
+    # the target as a column of the blocks (kept whole, features first after)
+    Zd = da.from_array(np.column_stack([y, X]), chunks=(70, 9))
+    st_t = jaxreg.sufficient_stats(Zd, target=0, sample_weight=w, folds=4)
+    assert np.abs(st_t.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     )
     with cluster, distributed.Client(cluster):
         st2 = jaxreg.sufficient_stats(Xd, y, sample_weight=w, folds=4)
+        st3 = jaxreg.sufficient_stats(Zd, target=0, sample_weight=w, folds=4)
+    assert np.abs(st3.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
     assert np.abs(st2.moments_about(ref.shift)[1] - ref.Szz).max() <= 1e-12 * scale
     a = jaxreg.cv_path(ref, alphas=10, tol=1e-10)
     b = jaxreg.cv_path(st2, alphas=10, tol=1e-10)
