@@ -232,6 +232,11 @@ def main():
     if args.step:  # one step, in this process
         print("RESULT" + json.dumps(STEPS[args.step](args)))
         return
+    out_json = os.path.join(args.out, "results.json")
+    previous = {}
+    if os.path.exists(out_json):  # steps not rerun keep their earlier records
+        with open(out_json) as fh:
+            previous = json.load(fh)
     record = {
         "rows": args.rows,
         "features": args.features,
@@ -258,11 +263,22 @@ def main():
             raise SystemExit(f"step {step} failed:\n{proc.stderr[-3000:]}")
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][-1]
         record[step] = json.loads(line[6:])
+        record[step]["date"] = time.strftime("%Y-%m-%d %H:%M")
+        record[step]["commit"] = _commit()
         print(step, record[step], flush=True)
-    with open(os.path.join(args.out, "results.json"), "w") as fh:
+    for step in STEPS:
+        if step not in record and step in previous:
+            record[step] = previous[step]
+    with open(out_json, "w") as fh:
         json.dump(record, fh, indent=1)
     with open(os.path.join(args.out, "report.md"), "w") as fh:
         fh.write(report(record))
+
+
+def _commit():
+    proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=ROOT)  # fmt: skip
+    return proc.stdout.strip() or None
 
 
 def report(r):
