@@ -10,7 +10,6 @@ import io
 import json
 import math
 import os
-import re
 import sys
 import tempfile
 import zipfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxreg.cli.base import CLIError
+from jaxreg.cli.delimited import read_delimited
 
 __all__ = [
     "Table",
@@ -34,7 +34,6 @@ __all__ = [
     "split_names",
 ]
 
-_MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "."}
 
 # --------------------------------------------------------------------------- input
 
@@ -169,133 +168,6 @@ def _select(
     )
 
 
-def _read_delimited(text: str, delimiter: str | None, source: str, path=None):
-    """Columns of a delimited text file with a header line (blank lines skipped):
-    pyarrow's parser or NumPy's (vectorized) for well-formed files, and a
-    cell-by-cell reading, whose messages name the line and the cell, for the
-    others."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise CLIError(f"{source} is empty.")
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",\t;|").delimiter
-        except csv.Error:
-            delimiter = ","
-    fast = _fast_columns(text, delimiter, path)
-    if fast is not None:
-        return fast
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows, lines = [], []
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            rows.append(row)
-            lines.append(reader.line_num)
-    if not rows:
-        raise CLIError(f"{source} has no header line: every field is empty.")
-    header = [h.strip() for h in rows[0]]
-    if any(not h for h in header):
-        j = next(i for i, h in enumerate(header) if not h)
-        raise CLIError(
-            f"{source}: the header must name every column, column {j + 1} has no name."
-        )
-    dup = sorted({h for h in header if header.count(h) > 1})
-    if dup:
-        raise CLIError(f"{source}: duplicate column names {', '.join(map(repr, dup))}.")
-    body, lines = rows[1:], lines[1:]
-    if not body:
-        raise CLIError(f"{source} has a header but no data rows.")
-    p = len(header)
-    for row, line in zip(body, lines, strict=True):
-        if len(row) != p:
-            raise CLIError(
-                f"{source}: line {line} has {len(row)} fields, the header has {p}."
-            )
-    columns: dict[str, np.ndarray] = {}
-    bad: dict[str, str] = {}
-    for j, name in enumerate(header):
-        cells = [row[j].strip() for row in body]
-        try:  # the common case: every cell a number (NumPy parses "nan", "inf")
-            columns[name] = np.array(cells, dtype=np.float64)
-            continue
-        except ValueError:
-            pass
-        values = np.empty(len(body))
-        for i, cell in enumerate(cells):
-            if cell.lower() in _MISSING:
-                values[i] = np.nan
-                continue
-            try:
-                values[i] = float(cell)
-            except ValueError:
-                bad[name] = f"line {lines[i]}: {cell[:20]!r}"
-                break
-        columns[name] = values
-    return columns, header, bad
-
-
-def _fast_columns(text, delimiter, path):
-    """The columns of a well-formed file (unique, non-empty header names, no
-    blank line, every line with a field per column), or None: the careful
-    reader then says what is wrong, and where."""
-    body = text.rstrip()
-    if not body.split("\n", 1)[0].strip() or re.search(r"\n[ \t\r]*\n", body):
-        return None  # blank lines: line numbers are the careful reader's
-    head = text.split("\n", 1)
-    header = [h.strip() for h in next(csv.reader([head[0]], delimiter=delimiter))]
-    if any(not h for h in header) or len(set(header)) != len(header) or len(head) < 2:
-        return None
-    try:
-        import pyarrow.csv as pcsv
-    except ImportError:
-        pcsv = None
-    if pcsv is not None and path is not None:
-        return _arrow_columns(pcsv, path, header, delimiter)
-    try:
-        data = np.loadtxt(io.StringIO(head[1]), delimiter=delimiter, comments=None,
-                          ndmin=2, quotechar='"', dtype=np.float64)  # fmt: skip
-    except ValueError:
-        return None
-    if data.shape[0] == 0 or data.shape[1] != len(header):
-        return None
-    return dict(zip(header, data.T, strict=True)), header, {}
-
-
-def _arrow_columns(pcsv, path, header, delimiter):
-    import pyarrow as pa
-    import pyarrow.types as pat
-
-    try:
-        table = pcsv.read_csv(
-            path, parse_options=pcsv.ParseOptions(delimiter=delimiter)
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
-    if [c.strip() for c in table.column_names] != header or table.num_rows == 0:
-        return None
-    columns: dict[str, np.ndarray] = {}
-    bad: dict[str, str] = {}
-    for name, col in zip(header, table.columns, strict=True):
-        t = col.type
-        if pat.is_integer(t) or pat.is_floating(t):
-            columns[name] = col.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            continue
-        values = np.empty(table.num_rows)
-        for i, cell in enumerate(col.to_pylist()):
-            text = "" if cell is None else str(cell).strip()
-            if text.lower() in _MISSING:
-                values[i] = np.nan
-                continue
-            try:
-                values[i] = float(text)
-            except ValueError:
-                bad[name] = f"line {i + 2}: {text[:20]!r}"  # no blank lines
-                break
-        columns[name] = values
-    return columns, header, bad
-
-
 def _read_parquet(path: Path, source: str):
     try:
         import pyarrow.parquet as pq
@@ -347,7 +219,7 @@ def load_table(path, *, target=None, features=None, sample_weight=None) -> Table
     """
     features = list(features) if features is not None else None
     if str(path) == "-":
-        columns, order, bad = _read_delimited(sys.stdin.read(), None, "stdin")
+        columns, order, bad = read_delimited(sys.stdin.read(), None, "stdin")
         return _select(columns, order, target, features, sample_weight, "stdin", bad)
     path = Path(path)
     source = str(path)
@@ -364,7 +236,7 @@ def load_table(path, *, target=None, features=None, sample_weight=None) -> Table
         except UnicodeDecodeError as exc:
             raise CLIError(f"{source} is not UTF-8 text: {exc.reason}.") from None
         delim = {".csv": ",", ".tsv": "\t", ".tab": "\t"}.get(suffix)
-        columns, order, bad = _read_delimited(text, delim, source, path)
+        columns, order, bad = read_delimited(text, delim, source, path)
         return _select(columns, order, target, features, sample_weight, source, bad)
     if suffix in (".parquet", ".pq"):
         columns, order, bad = _read_parquet(path, source)
