@@ -888,6 +888,31 @@ def test_progress_draws_on_a_terminal_only(monkeypatch):
     assert "2/2" in forced.getvalue()
 
 
+def test_progress_rate_and_time_left(monkeypatch):
+    import time
+
+    tty = _Tty()
+    with _progress.Progress(3_000_000, "rows", stream=tty, unit="rows") as bar:
+        time.sleep(0.01)
+        bar.update(1_000_000)
+        mid = tty.getvalue().split("\r")[-1]
+        bar.update(2_000_000)
+    assert "1M/3M" in mid and "rows/s" in mid and "left" in mid
+    last = tty.getvalue().split("\r")[-1]
+    assert "3M/3M" in last and "left" not in last
+
+
+def test_sufficient_stats_draws_progress(capsys):
+    import numpy as np
+
+    import jaxreg
+
+    X = np.random.default_rng(0).normal(size=(5000, 3))
+    jaxreg.sufficient_stats(X, X[:, 0], chunk_rows=1000, progress=True)
+    err = capsys.readouterr().err
+    assert "sufficient statistics" in err and "5k/5k" in err and "rows/s" in err
+
+
 def test_progress_task_spinner(monkeypatch):
     monkeypatch.delenv("JAXREG_PROGRESS", raising=False)
     tty = _Tty()

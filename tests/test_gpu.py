@@ -76,3 +76,12 @@ def test_cv_gpu_matches_cpu():
     # Held-out errors of solutions within tol of their optimum: equal to a few tol.
     np.testing.assert_allclose(gpu.mse_mean, cpu.mse_mean, rtol=1e-5)
     assert gpu.index_min == cpu.index_min
+
+
+def test_sufficient_stats_on_the_gpu_match_the_host():
+    X, y = make_data(5000, 50, rho=0.5, seed=2)
+    host = jaxreg.sufficient_stats(X, y, folds=5, device="cpu")
+    gpu = jaxreg.sufficient_stats(X, y, folds=5, device="gpu", chunk_rows=999)
+    scale = np.abs(host.Szz).max()
+    assert np.abs(gpu.moments_about(host.shift)[1] - host.Szz).max() <= 1e-12 * scale
+    np.testing.assert_array_equal(gpu.count, host.count)

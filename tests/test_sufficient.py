@@ -530,3 +530,19 @@ def test_cli_streams_npy_parquet_and_csv(tmp_path, monkeypatch):
     np.testing.assert_allclose(d["cv"]["mse_mean"], c["cv"]["mse_mean"], rtol=1e-8)
     r = _cli("ridge", path, "--target", "target", "--alphas", 5, "--json")
     assert r["criterion"] == "gcv" and "gcv" in r and "loo_mse" not in r
+
+
+def test_several_targets():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 5))
+    Y = X @ rng.normal(size=(5, 3)) + rng.normal(size=(400, 3))
+    st = jaxreg.sufficient_stats(X, Y, chunk_rows=64)
+    assert st.n_targets == 3
+    a, b = jaxreg.ridge_path(X, Y, alphas=6), jaxreg.ridge_path(st, alphas=6)
+    np.testing.assert_allclose(b.coefs, a.coefs, atol=1e-12 * np.abs(a.coefs).max())
+    a = jaxreg.multi_target_path(X, Y, alphas=6, tol=1e-10)
+    b = jaxreg.multi_target_path(st, alphas=6, tol=1e-10)
+    assert b.coefs.shape == (6, 3, 5) and b.converged.all()
+    np.testing.assert_allclose(b.coefs, a.coefs, atol=1e-9 * np.abs(a.coefs).max())
+    with pytest.raises(ValueError, match="3 targets"):
+        jaxreg.lasso_path(st)
