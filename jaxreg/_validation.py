@@ -144,7 +144,8 @@ def _as_array(name: str, a):
     if _sparse(a):
         raise TypeError(
             f"{name} is a sparse matrix ({type(a).__name__}, shape "
-            f"{getattr(a, 'shape', '?')}); jaxreg does not take sparse input yet. "
+            f"{getattr(a, 'shape', '?')}); this function needs it dense (the paths, "
+            "cv_path, ridge_path and the estimators but RidgeCV take sparse X). "
             f"Convert it with {name}.toarray() if it fits in memory."
         )
     if type(a).__module__.startswith("pandas") and hasattr(a, "to_numpy"):

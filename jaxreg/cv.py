@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxreg import _docs, engine, folds, results
+from jaxreg import _docs, engine, folds, results, sparse
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
@@ -52,6 +52,8 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     Returns the problem, and per l1_ratio its grid, alpha_max, raw solutions,
     original-scale coefficients, intercepts and fold errors.
     """
+    if sparse.is_sparse(kw["X"]):
+        kw = _sparse_folds(kw, y_ndim)
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
     if isinstance(X, SufficientStats):
         problem = _stats_problem(X, kw, model, solver, alphas, alpha_units)
@@ -80,6 +82,25 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
         alpha_units=alpha_units,
     )
     return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
+
+
+def _sparse_folds(kw, y_ndim):
+    """Sparse X: its statistics with one part per fold (the folds must
+    partition the samples: each one held out exactly once)."""
+    X = kw["X"]
+    n = X.shape[0]
+    cv = DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"]
+    y = np.asarray(kw["y"])
+    train, test = folds.fold_counts(cv, X, y if y.ndim == 1 else y[:, 0], n,
+                                    kw.get("groups"))  # fmt: skip
+    if not (np.all(test.sum(axis=0) == 1) and np.all(train + test == 1)):
+        raise ValueError(
+            "with a sparse X the folds must partition the samples (each one held "
+            "out exactly once, and trained on otherwise), as K-fold and fold ids do."
+        )
+    out = sparse.as_stats(kw, fold_ids=np.argmax(test, axis=0), y_ndim=y_ndim)
+    out.update(cv=None, groups=None)
+    return out
 
 
 def _stats_problem(st, kw, model, solver, alphas, alpha_units):

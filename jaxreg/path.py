@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxreg import _docs, engine, results
+from jaxreg import _docs, engine, results, sparse
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
 from jaxreg.sufficient import SufficientStats
@@ -46,6 +46,8 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
     argument is checked once, here (the finiteness of X and y by the engine, after
     its memory estimate). ``X`` may be :class:`~jaxreg.SufficientStats` (then Y
     is None: the targets are inside)."""
+    if sparse.is_sparse(kw["X"]):
+        kw = sparse.as_stats(kw, y_ndim=y_ndim)
     if isinstance(kw["X"], SufficientStats):
         return _prepare_stats(kw, y_ndim, sort)
     if kw["y"] is None:

@@ -285,16 +285,17 @@ def ridge_path(X, y=None, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
 
 
 def _stats_method(method, need_u):
+    """Sufficient statistics and sparse X give the Gram matrix only."""
     if need_u:
         raise ValueError(
             "exact leave-one-out needs every row's leverage, which sufficient "
-            "statistics do not hold: use criterion='gcv', or pass X and y (a second "
-            "pass over the data)."
+            "statistics (and sparse X, solved from its Gram matrix) do not give: use "
+            "criterion='gcv', or pass dense X and y."
         )
     if method not in ("auto", "eigh"):
         raise ValueError(
-            f"method={method!r} needs X itself; sufficient statistics give "
-            "method='eigh' (the Gram matrix)."
+            f"method={method!r} needs the rows of X; sufficient statistics and "
+            "sparse X give method='eigh' (the Gram matrix)."
         )
     return "eigh"
 

@@ -472,8 +472,7 @@ def init_problem(self, st, model, solver, folds, n_levels, alpha_units, separabl
             "mode='design' needs X itself: sufficient statistics give Gram mode "
             "only (mode='gram' or 'auto'). Pass X and y for design mode."
         )
-    if alpha_units != "mean":
-        raise ValueError("sufficient statistics take path alphas (the mean loss).")
+
     self.p, self.mode, self.gram = st.n_features, "gram", True
     self.solver, self.dtype = solver, np.dtype(solver.dtype)
     self.K = st.n_folds if folds is not None else 0
@@ -483,7 +482,11 @@ def init_problem(self, st, model, solver, folds, n_levels, alpha_units, separabl
     self.model = model
     self.idx_U = np.flatnonzero(model.free)
     self.idx_P = np.flatnonzero(~model.free)
-    self.alpha_scale = np.ones(self.F)
+    if alpha_units == "sum":  # scikit-learn's Ridge: alpha / raw training weight
+        total = st.S0.sum()
+        self.alpha_scale = 1.0 / np.append(total - st.S0[: self.K], total)
+    else:
+        self.alpha_scale = np.ones(self.F)
     self.host = _config.backend_of(solver.device) == "cpu"
     members, frame, self.held = reduce_stats(
         st,

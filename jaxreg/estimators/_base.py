@@ -125,12 +125,16 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
     """Validation, prediction and attribute handling shared by every estimator."""
 
     _multi_output = True
+    # scipy.sparse X is fitted from its Gram matrix (sparse products, never
+    # densified); an estimator that needs the rows says False.
+    _accept_sparse = ("csr", "csc", "coo")
 
     def _validate(self, X, y):
         X, y = validate_data(
             self,
             X,
             y,
+            accept_sparse=self._accept_sparse,
             dtype=DTYPES,
             y_numeric=True,
             multi_output=self._multi_output,
@@ -150,8 +154,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         ndarray of shape (n_samples,) or (n_samples, n_targets)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=DTYPES)
-        return X @ self.coef_.T + self.intercept_
+        X = validate_data(
+            self, X, reset=False, dtype=DTYPES, accept_sparse=self._accept_sparse
+        )
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def _set_coef(self, coef, intercept, y, dtype):
         """coef (T, p), intercept (T,): stored with sklearn's shapes and X's dtype."""
@@ -173,7 +179,7 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = bool(self._accept_sparse)
         tags.target_tags.multi_output = self._multi_output
         tags.target_tags.single_output = True
         return tags

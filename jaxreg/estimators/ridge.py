@@ -253,6 +253,9 @@ n_alphas)
     n_features_in_, feature_names_in_
     """
 
+    # its leave-one-out errors are computed from the rows (dense)
+    _accept_sparse = False
+
     def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,
                  cv=None, gcv_mode=None, store_cv_results=False,
                  alpha_per_target=False):  # fmt: skip

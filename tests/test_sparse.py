@@ -1,0 +1,145 @@
+"""Sparse X: the answers of the same data dense, without densifying it."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import jaxreg
+from jaxreg import sparse as jsparse
+
+sp = pytest.importorskip("scipy.sparse")
+
+EPS = np.finfo(np.float64).eps
+
+
+def data(n=400, p=30, density=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, random_state=seed, format="csr") * 3.0
+    beta = rng.normal(size=p) * (rng.uniform(size=p) < 0.3)
+    y = X @ beta + rng.normal(size=n)
+    w = rng.uniform(0.0, 2.0, n)
+    return X, np.asarray(y).ravel() + 5.0, w
+
+
+def bound(a, b, Xd, w):
+    """How far two certified solutions may be apart (strong convexity μ of the
+    weighted, centred Gram): sqrt(2·(gap_a + gap_b)/μ), each gap known to the
+    rounding of the objective's terms."""
+    m = w @ Xd / w.sum()
+    D = (Xd - m) * np.sqrt(w / w.mean())[:, None]
+    keep = np.ptp(Xd, axis=0) > 0
+    mu = np.linalg.eigvalsh((D.T @ D / len(w))[np.ix_(keep, keep)])[0]
+    floor = 64 * EPS * a.gap_tol / a.tol
+    gaps = np.maximum(a.gaps, 0) + np.maximum(b.gaps, 0) + 2 * floor
+    return np.sqrt(2 * gaps / mu)[:, None] + 1e3 * EPS * np.abs(a.coefs).max()
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "bcoo"])
+def test_paths_equal_dense(fmt):
+    X, y, w = data()
+    Xd = X.toarray()
+    if fmt == "bcoo":
+        sparse = pytest.importorskip("jax.experimental.sparse")
+        Xs = sparse.BCOO.from_scipy_sparse(X)
+    else:
+        Xs = X.asformat(fmt)
+    for l1 in (1.0, 0.5):
+        a = jaxreg.enet_path(Xd, y, l1_ratio=l1, sample_weight=w, alphas=15, tol=1e-10)
+        b = jaxreg.enet_path(Xs, y, l1_ratio=l1, sample_weight=w, alphas=15, tol=1e-10)
+        assert b.converged.all()
+        assert (np.abs(a.coefs - b.coefs) <= bound(a, b, Xd, w)).all()
+
+
+def test_cv_and_ridge_equal_dense():
+    X, y, w = data()
+    Xd = X.toarray()
+    fold_ids = np.arange(400) % 4
+    a = jaxreg.cv_path(Xd, y, sample_weight=w, cv=fold_ids, alphas=15, tol=1e-10)
+    b = jaxreg.cv_path(X, y, sample_weight=w, cv=fold_ids, alphas=15, tol=1e-10)
+    assert a.index_min == b.index_min and a.index_1se == b.index_1se
+    assert (np.abs(a.path.coefs - b.path.coefs) <= bound(a.path, b.path, Xd, w)).all()
+    a = jaxreg.ridge_path(Xd, y, sample_weight=w, alphas=10)
+    b = jaxreg.ridge_path(X, y, sample_weight=w, alphas=10)
+    m = w @ Xd / w.sum()
+    ev = np.linalg.eigvalsh(((Xd - m) * w[:, None]).T @ (Xd - m))
+    rtol = 400 * EPS * ev[-1] / ev[0]  # a sum's rounding times the condition
+    np.testing.assert_allclose(b.coefs, a.coefs, atol=rtol * np.abs(a.coefs).max())
+
+
+def test_estimators_match_scikit_learn_on_sparse():
+    sk = pytest.importorskip("sklearn.linear_model")
+    X, y, _ = data(n=300, p=20)
+    Xd = X.toarray()
+    D = Xd - Xd.mean(axis=0)
+    ev = np.linalg.eigvalsh(D.T @ D / 300)
+    yy = np.mean((y - y.mean()) ** 2)
+    # both stop within tol·yy of the optimum: sqrt(2·(tol + tol')·yy/μ) apart
+    near = np.sqrt(2 * (1e-10 + 1e-12) * yy / ev[0])
+    for ours, theirs in (
+        (jaxreg.Lasso(alpha=0.05, tol=1e-10), sk.Lasso(alpha=0.05, tol=1e-12)),
+        (
+            jaxreg.ElasticNet(alpha=0.05, l1_ratio=0.5, tol=1e-10),
+            sk.ElasticNet(alpha=0.05, l1_ratio=0.5, tol=1e-12, max_iter=100_000),
+        ),
+    ):
+        ours.fit(X, y)
+        theirs.fit(X, y)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=near)
+    ridge = jaxreg.Ridge(alpha=2.0).fit(X, y)
+    exact = sk.Ridge(alpha=2.0).fit(Xd, y)  # closed forms: cond·n·eps apart
+    rtol = 300 * EPS * ev[-1] / ev[0]
+    np.testing.assert_allclose(
+        ridge.coef_, exact.coef_, atol=rtol * np.abs(exact.coef_).max()
+    )
+    np.testing.assert_allclose(
+        ridge.predict(X[:5]), exact.predict(Xd[:5]), rtol=rtol, atol=rtol * abs(y).max()
+    )
+    cv = jaxreg.LassoCV(cv=3, alphas=10).fit(X, y)
+    assert cv.mse_path_.shape == (10, 3)
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        jaxreg.RidgeCV().fit(X, y)
+
+
+def test_never_densified():
+    """A tall sparse X (dense: 160 MB) is reduced with a small fraction of that."""
+    rng = np.random.default_rng(1)
+    n, p = 400_000, 50
+    X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
+    y = np.asarray(X @ rng.normal(size=p)).ravel() + rng.normal(size=n)
+    csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    tracemalloc.start()
+    try:
+        st = jsparse.stats_of(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # by design: a few copies of the CSR (the float64 copy, a fold's rows, the
+    # weighted one and its conversion) and a few per-row vectors (y, its centred
+    # and weighted copies, the weights, the positive-weight mask), and the Gram
+    per_row = 8 * n
+    assert peak <= 4 * csr_bytes + 6 * per_row + 4 * 8 * (p + 1) ** 2
+    assert peak < 8 * n * p / 4  # a quarter of the dense array
+    assert st.n_samples == n
+
+
+def test_clear_errors(monkeypatch):
+    X, y, _ = data()
+    with pytest.raises(ValueError, match="mode='design'"):
+        jaxreg.lasso_path(X, y, mode="design")
+    from sklearn.model_selection import ShuffleSplit
+
+    with pytest.raises(ValueError, match="partition"):
+        jaxreg.cv_path(X, y, cv=ShuffleSplit(3, random_state=0))
+    monkeypatch.setattr(jsparse, "MAX_FEATURES", 10)
+    with pytest.raises(ValueError, match="design form for wide sparse data"):
+        jaxreg.lasso_path(X, y)
+
+
+def test_centring_loss_is_announced():
+    rng = np.random.default_rng(2)
+    n = 500
+    dense = np.column_stack([1e6 + rng.normal(size=n), rng.normal(size=n)])
+    X = sp.csr_matrix(dense)
+    with pytest.warns(RuntimeWarning, match="mean/sd"):
+        jaxreg.lasso_path(X, dense[:, 1] + rng.normal(size=n), alphas=3)
