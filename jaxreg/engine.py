@@ -22,10 +22,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, batch, datafits, penalties, stats, sufficient
+from jaxreg import _memory, _shapes, batch, datafits, penalties, stats, sufficient
 from jaxreg import _validation as V
 from jaxreg._config import backend_of, compute_context, serial_blas
-from jaxreg.solvers import fista, polish, working_set
+from jaxreg.solvers import active_set, fista, polish, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
 
@@ -46,13 +46,6 @@ SCREEN_MIN_FEATURES = 1000
 SERIAL_REDUCE_FLOPS = 1e10
 # glmnet's ridge path starts at the lasso alpha_max computed with this l1_ratio.
 RIDGE_L1_RATIO = 1e-3
-# Problems up to this many entries are padded to bucketed shapes (zero-weight rows,
-# all-zero columns), so that the many slightly different shapes of a grid search,
-# of cross-validation folds or of a test suite reuse a few compiled programs (a
-# compile takes seconds, a small fit milliseconds). The padding changes nothing in
-# the solution: a zero-weight row is absent and an all-zero column keeps a zero
-# coefficient and a zero share of every product.
-PAD_MAX_ENTRIES = 1 << 16
 
 
 # --------------------------------------------------------------------------- #
@@ -168,7 +161,7 @@ class Problem:
         V.check_finite(X, Y)  # in blocks, after the estimate: never an n x p mask
         self.test_weight = (model.sample_weight[None, :] * test).sum(axis=1)
         self.test_rows = (test > 0).sum(axis=1)
-        X, Y, model, train, test = _pad(X, Y, model, train, test)
+        X, Y, model, train, test = _shapes.pad(X, Y, model, train, test)
         n = self.n = X.shape[0]
         self.model = model
         self.idx_U = np.flatnonzero(model.free)
@@ -207,7 +200,7 @@ class Problem:
         test_w = sw[None, :] * test
         need = (test_w != 0) | ((excluded != 0) if self.gram else False)
         # Bucketed, so that folds of slightly different sizes share compiled code.
-        m = bucket(int(need.sum(axis=1).max(initial=0)), 8)
+        m = _shapes.bucket(int(need.sum(axis=1).max(initial=0)), 8)
         gidx, gex, gtw = (np.zeros((self.K, m), t) for t in (np.int32, float, float))
         for i in range(self.K):
             rows = np.flatnonzero(need[i])
@@ -361,12 +354,21 @@ class Problem:
         pl = plan(
             self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative), l1_batch
         )
-        groups = [iterative] if pl.l1_batch else [[i] for i in iterative]
+        active = active_set.wanted(self, grids[iterative])
+        groups = [iterative] if pl.l1_batch or active else [[i] for i in iterative]
         for grp in groups:
-            raw = self._solve_fista(grids[grp], [l1_ratios[i] for i in grp], pl)
+            sub = (grids[grp], [l1_ratios[i] for i in grp])
+            if active:
+                raw = self._solve_active(*sub)
+                if self.solver.strategy == "auto" and not raw["converged"].all():
+                    # where the support search stopped short, FISTA's answer if
+                    # its certificate is better
+                    raw = active_set.better(raw, self._solve_fista(*sub, pl))
+            else:
+                raw = self._solve_fista(*sub, pl)
             for j, i in enumerate(grp):
                 out[i] = {key: val[j] for key, val in raw.items()}
-                out[i]["strategy"] = pl.strategy
+                out[i]["strategy"] = "active_set" if active else pl.strategy
         return out
 
     def levels(self, grids, l1_ratios):
@@ -381,6 +383,15 @@ class Problem:
 
     def _tol_abs(self):
         return self.solver.tol * self.yy_total  # (F, T), scaled units
+
+    def _solve_active(self, grids, l1_ratios):
+        """The active-set solver on the host, every member, target and level."""
+        levels, w, lower, upper = self.levels(grids, l1_ratios)
+        r = active_set.solve_members(
+            self.members, levels, w, lower, upper, self._tol_abs(),
+            self.solver.max_iter,
+        )  # fmt: skip
+        return dict(r, gap=self.to_data_units(r["gap"]))
 
     def _solve_fista(self, grids, l1_ratios, pl):
         dt = self.dtype
@@ -554,36 +565,3 @@ class Problem:
         # rounding (an ulp): the coefficients are feasible exactly.
         coefs = np.clip(coefs, self.model.lower, self.model.upper)
         return coefs[..., : self.p], intercepts, mse, r2
-
-
-def _pad(X, Y, model, train, test):
-    """Small problems padded to bucketed shapes (see ``PAD_MAX_ENTRIES``)."""
-    n, p = X.shape
-    if n * p > PAD_MAX_ENTRIES or not isinstance(X, np.ndarray):
-        return X, Y, model, train, test
-    nb, pb = bucket(n, 32), bucket(p, 8)
-    Xp = np.zeros((nb, pb))
-    Xp[:n, :p] = X
-    Yp = np.zeros((nb, Y.shape[1]))
-    Yp[:n] = Y
-    # Weights still sum to the number of rows: the objective is unchanged.
-    sw = np.concatenate([model.sample_weight * (nb / n), np.zeros(nb - n)])
-    more = pb - p
-    model = dataclasses.replace(
-        model,
-        sample_weight=sw,
-        penalty_factor=np.concatenate([model.penalty_factor, np.ones(more)]),
-        lower=np.concatenate([model.lower, np.full(more, -np.inf)]),
-        upper=np.concatenate([model.upper, np.full(more, np.inf)]),
-    )
-    rows = np.zeros((train.shape[0], nb - n))
-    return Xp, Yp, model, np.hstack([train, rows]), np.hstack([test, rows])
-
-
-def bucket(x: int, minimum: int) -> int:
-    """The smallest of ``minimum·{1, 1.5, 2, 3, 4, 6, ...}`` that is >= x
-    (``minimum`` a power of two): padded sizes with at most 50% waste."""
-    b = minimum
-    while b < x:
-        b = b * 3 // 2 if (b & (b - 1)) == 0 else b * 4 // 3
-    return b

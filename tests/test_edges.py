@@ -137,11 +137,14 @@ def test_pandas_nullable_columns_are_numbers():
         jaxreg.lasso_path(df, y, alphas=3)
 
 
-def test_sparse_input_gets_a_clear_message():
+def test_sparse_input_gets_a_clear_message_where_it_must_be_dense():
     sparse = pytest.importorskip("scipy.sparse")
     X, y = make_data(30, 3)
-    with pytest.raises(TypeError, match=r"X is a sparse matrix .* X\.toarray\(\)"):
-        jaxreg.lasso_path(sparse.csr_matrix(X), y)
+    with pytest.raises(TypeError, match=r"y is a sparse matrix .* y\.toarray\(\)"):
+        jaxreg.lasso_path(X, sparse.csr_matrix(y[:, None]))
+    with pytest.raises(ValueError, match="criterion='gcv'"):
+        jaxreg.ridge_loo(sparse.csr_matrix(X), y, alphas=[1.0])
+    assert jaxreg.lasso_path(sparse.csr_matrix(X), y, alphas=3).coefs.shape == (3, 3)
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.5, 5.0])

@@ -1,0 +1,259 @@
+"""An active-set solver for wide designs (p ≫ n), on the host, level by level.
+
+When p ≫ n the small-alpha end of a path is badly conditioned and FISTA's
+iteration count explodes. The elastic net restricted to a support whose signs
+are known is a linear system, so this solver searches the support instead
+(the feature-sign search of Lee, Battle, Raina & Ng, 2007):
+
+1. the coordinate of the working set that most violates its optimality
+   condition enters the support, with the sign of its gradient;
+2. the system of the support is solved; if a coordinate would change sign on
+   the way, the step stops where it reaches 0 (the objective decreases along
+   the segment) and the coordinate leaves; repeated until the signs hold;
+3. until no coordinate of the working set violates its condition.
+
+The working set of a level is the previous level's support and the sequential
+strong-rule candidates; a KKT check on every feature adds the violators, and
+the level ends when there are none. The Gram blocks of the features seen so
+far are cached along the path (supports carry over from level to level). Each
+level is then certified by the same duality gap as every other solver
+(:func:`jaxreg.solvers.fista.duality_gap`), recomputed on the full problem.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import dpotrs as _potrs
+
+from jaxreg.solvers import fista
+
+__all__ = ["better", "solve_members", "solve_path", "wanted"]
+
+# Entering coordinates per step: at most this share of the support (at least 1).
+ENTER_SHARE = 0.1
+# A coordinate violates its condition when |gradient| exceeds its L1 weight by
+# this much, relatively (rounding must not make it enter and leave forever).
+VIOLATION_RTOL = 1e-10
+# Features whose Gram columns are cached along the path, at most.
+CACHE_MAX = 6000
+
+
+class _GramCache:
+    """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks;
+    their columns are kept contiguous (transposed), so a new block costs one
+    product with the known ones and no gather of them."""
+
+    def __init__(self, A):
+        self.A, self.n = A, A.shape[0]
+        self.pos = np.full(A.shape[1], -1)
+        self.k = 0
+        self.At = np.empty((0, A.shape[0]))  # known columns, as rows (capacity)
+        self.G = np.zeros((0, 0))
+
+    def ensure(self, idx):
+        new = idx[self.pos[idx] < 0]
+        if not new.size:
+            return
+        k, m = self.k, new.size
+        if k + m > CACHE_MAX:  # start again from this set
+            self.pos[:] = -1
+            self.k, k, new, m = 0, 0, idx, idx.size
+        if k + m > self.At.shape[0]:
+            At = np.empty((max(2 * (k + m), 64), self.n))
+            At[:k] = self.At[:k]
+            self.At = At
+        self.At[k : k + m] = self.A[:, new].T
+        Bt = self.At[k : k + m]
+        G = np.empty((k + m, k + m))
+        G[:k, :k] = self.G[:k, :k]
+        cross = self.At[:k] @ Bt.T / self.n
+        G[:k, k:], G[k:, :k] = cross, cross.T
+        G[k:, k:] = Bt @ Bt.T / self.n
+        self.G, self.k = G, k + m
+        self.pos[new] = np.arange(k, k + m)
+
+    def block(self, rows, cols):
+        return self.G[np.ix_(self.pos[rows], self.pos[cols])]
+
+
+def _support_solve(G, T, b, rhs):
+    """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK), or least squares when
+    the support's columns are dependent."""
+    M = G[np.ix_(T, T)]
+    M[np.diag_indices_from(M)] += b[T]
+    L, info = _potrf(M, lower=1, clean=1)
+    if info == 0:
+        x, info = _potrs(L, rhs, lower=1)
+        if info == 0 and np.isfinite(x).all():
+            return x
+    return np.linalg.lstsq(M, rhs, rcond=None)[0]
+
+
+def _feature_sign(G, c, a, b, w, max_steps, rank):
+    """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
+    from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
+    meets its optimality condition."""
+    free = a <= 0  # unpenalized: always in the support, no sign
+    w = np.array(w, np.float64)
+    solved = False  # w solves the system of its support and signs
+    blocked = np.zeros(c.size, bool)  # entered and turned back at once
+    sign_of = np.sign(w)
+    steps = 0
+    while steps < max_steps:
+        steps += 1
+        S = np.flatnonzero((w != 0) | free)
+        enter = np.zeros(0, np.int64)
+        if solved:
+            grad = c - G[:, S] @ w[S] - b * w  # minus the smooth part's gradient
+            excess = np.abs(grad) - a * (1.0 + VIOLATION_RTOL)
+            viol = np.flatnonzero((w == 0) & ~free & ~blocked & (excess > 0))
+            if not viol.size:
+                return w, steps, not blocked.any()
+            count = max(1, int(ENTER_SHARE * S.size))
+            enter = viol[np.argsort(-excess[viol])[:count]]
+            new_sign = np.sign(grad[enter])
+        else:
+            new_sign = np.zeros(0)
+        T = np.concatenate([S, enter])
+        if not T.size:
+            solved = True
+            continue
+        sign_of[S] = np.sign(w[S])
+        sign_of[enter] = new_sign
+        sign_of[free] = 0.0
+        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T])
+        if not np.isfinite(target).all():
+            return w, steps, False
+        sign = sign_of[T]
+        cur = w[T]
+        crosses = (sign != 0) & (np.sign(target) != sign)
+        if not crosses.any():
+            w[T] = target
+            solved, blocked[:] = True, False
+            continue
+        # stop where the first coordinate reaches 0: it leaves the support
+        delta = target - cur
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(crosses, -cur / delta, np.inf)
+        j = int(np.argmin(t))
+        frac = min(max(float(t[j]), 0.0), 1.0)
+        if frac == 0.0 and cur[j] == 0.0:  # an entering coordinate turned back
+            blocked[T[j]] = True
+            continue
+        w[T] = cur + frac * delta
+        w[T[j]] = 0.0
+        solved, blocked[:] = False, False
+    return w, steps, False
+
+
+def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
+    """Every level of one member and target, in path order, warm-started.
+
+    ``datafit``: a host design datafit (``X`` (n, p), ``y`` (n,), ``yy``);
+    ``penalty``: an ElasticNet with host arrays (``l1``, ``l2``, ``lower``,
+    ``upper`` (p,), no finite bounds); ``levels`` (k,) decreasing; ``w0`` (p,)
+    the start; ``tol_abs`` the gap to reach; ``max_iter`` the support steps a
+    level may take. Returns ``coef`` (k, p), ``gap``, ``rr``, ``n_iter`` and
+    ``converged`` (k,).
+    """
+    A, y = datafit.X, datafit.y
+    n, p = A.shape
+    l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
+    k = len(levels)
+    cache = _GramCache(A)
+    coef = np.zeros((k, p))
+    n_iter = np.zeros(k, np.int64)
+    w = np.array(w0, np.float64)
+    c_all = A.T @ y / n
+    q = c_all - A.T @ (A @ w) / n
+    prev = None
+    for i, lam in enumerate(np.asarray(levels, np.float64)):
+        a, b = lam * l1, lam * l2
+        # working set: the support, the unpenalized and the strong-rule candidates
+        a_prev = a if prev is None else prev * l1
+        strong = np.abs(q) >= 2.0 * a - a_prev
+        W = np.flatnonzero((w != 0) | (l1 <= 0) | strong)
+        steps = 0
+        while True:
+            cache.ensure(W)
+            G = cache.block(W, W)
+            cW = c_all[W]
+            wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps, n)
+            steps += s
+            w = np.zeros(p)
+            w[W] = wW
+            q = A.T @ (y - A @ w) / n
+            outside = np.ones(p, bool)
+            outside[W] = False
+            viol = outside & (np.abs(q) > a * (1 + VIOLATION_RTOL))
+            if not done or not viol.any() or steps >= max_iter:
+                break
+            # the violators, the strongest first (at most as many as the set)
+            add = np.flatnonzero(viol)
+            add = add[np.argsort(-np.abs(q[add]))][: max(16, W.size)]
+            W = np.concatenate([W, add])
+        coef[i], n_iter[i] = w, steps
+        prev = lam
+    pen = penalty._replace(alpha=np.asarray(levels, np.float64))
+    gap, rr, _ = fista.duality_gap(datafit, pen, coef)
+    converged = np.isfinite(gap) & (gap <= tol_abs)
+    return coef, gap, rr, n_iter, converged
+
+
+def wanted(problem, grids):
+    """Whether a problem (:class:`jaxreg.engine.Problem`) takes this solver: asked for,
+    or by default for wide designs (more penalized features than rows) on
+    the CPU in float64, without box limits or an alpha of 0."""
+    s = problem.solver
+    wide = not problem.gram and len(problem.idx_P) > problem.n
+    plain = not problem.model.boxed and bool(np.all(np.asarray(grids) > 0))
+    if s.strategy == "active_set":
+        if not (plain and not problem.gram and problem.host):
+            raise ValueError(
+                "strategy='active_set' solves design-mode problems on the CPU, "
+                "without box limits (positive, lower/upper_limits) or alpha=0."
+            )
+        return True
+    return (
+        s.strategy == "auto" and wide and plain and problem.host
+        and problem.dtype == np.float64
+    )  # fmt: skip
+
+
+def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter):
+    """:func:`solve_path` for every l1_ratio, member and target of a problem in
+    design form (host arrays): ``levels`` (L, k), ``weights`` with ``l1``/``l2``
+    (L, F, p), ``lower``/``upper`` (F, p), ``tol_abs`` (F, T). Returns the
+    engine's raw arrays: ``coef`` (L, F, T, k, p), ``gap``, ``rr``, ``n_iter``
+    and ``converged`` (L, F, T, k)."""
+    from jaxreg import penalties
+    from jaxreg.datafits import QuadraticDesign
+
+    A, c, yy = (np.asarray(a, np.float64) for a in (members.A, members.c, members.yy))
+    L, k = levels.shape
+    F, n, p = A.shape
+    T = c.shape[-1]
+    coef = np.zeros((L, F, T, k, p))
+    gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
+    n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
+    for li, f, t in np.ndindex(L, F, T):
+        df = QuadraticDesign(A[f], c[f, :, t], yy[f, t])
+        pen = penalties.ElasticNet(
+            levels[li], weights["l1"][li, f], weights["l2"][li, f], lower[f], upper[f]
+        )
+        out = solve_path(df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter)
+        coef[li, f, t], gap[li, f, t], rr[li, f, t] = out[:3]
+        n_iter[li, f, t], conv[li, f, t] = out[3:]
+    return dict(coef=coef, gap=gap, rr=rr, n_iter=n_iter, converged=conv)
+
+
+def better(a, b):
+    """Per level, the result (dict of the engine's raw arrays) with the smaller
+    certified gap: ``a`` unless ``b``'s is finite and smaller."""
+    take = np.isfinite(b["gap"]) & (~np.isfinite(a["gap"]) | (b["gap"] < a["gap"]))
+    out = {}
+    for key in ("gap", "rr", "n_iter", "converged"):
+        out[key] = np.where(take, np.asarray(b[key]), np.asarray(a[key]))
+    out["coef"] = np.where(take[..., None], np.asarray(b["coef"]), a["coef"])
+    return out

@@ -1,0 +1,115 @@
+"""The active-set solver for wide designs: certified, and the reference's answers."""
+
+import numpy as np
+import pytest
+from conftest import make_data
+
+import jaxreg
+from jaxreg import reference
+from jaxreg.solvers import active_set
+
+EPS = np.finfo(np.float64).eps
+
+
+def wide(n=60, p=300, seed=0, rho=0.5):
+    return make_data(n, p, rho=rho, seed=seed)
+
+
+def reference_gaps(X, y, res, **kw):
+    return np.array(
+        [
+            reference.duality_gap(X, y, c, b, a, **kw)
+            for c, b, a in zip(res.coefs, res.intercepts, res.alphas, strict=True)
+        ]
+    )
+
+
+def distance_bound(X, res_a, res_b, l2):
+    """How far two certified solutions may be apart: sqrt(2·(gap_a + gap_b)/μ),
+    μ the strong convexity the L2 part gives (the lasso on p > n has none: the
+    comparison is then of objectives, see the callers)."""
+    gaps = np.maximum(res_a.gaps, 0) + np.maximum(res_b.gaps, 0)
+    gaps = gaps + 128 * EPS * res_a.gap_tol / res_a.tol
+    return np.sqrt(2 * gaps / (l2 * res_a.alphas))[:, None]
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_wide_paths_are_certified_by_the_reference(l1_ratio):
+    X, y = wide()
+    tol = 1e-8
+    res = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=30, tol=tol)
+    assert res.strategy == "active_set" and res.converged.all()
+    yy = np.mean((y - y.mean()) ** 2)
+    gaps = reference_gaps(X, y, res, l1_ratio=l1_ratio)
+    assert (gaps <= tol * yy).all()
+    fista = jaxreg.enet_path(
+        X, y, l1_ratio=l1_ratio, alphas=30, tol=tol, strategy="hybrid"
+    )
+    assert fista.strategy != "active_set"
+    if l1_ratio < 1:  # strongly convex: the solutions themselves agree
+        bound = distance_bound(X, res, fista, 1 - l1_ratio)
+        assert (np.abs(res.coefs - fista.coefs) <= bound).all()
+    # objectives agree within the two certificates
+    obj = [
+        reference.objective(X, y, c, b, a, l1_ratio=l1_ratio)
+        for c, b, a in zip(res.coefs, res.intercepts, res.alphas, strict=True)
+    ]
+    obj_f = [
+        reference.objective(X, y, c, b, a, l1_ratio=l1_ratio)
+        for c, b, a in zip(fista.coefs, fista.intercepts, fista.alphas, strict=True)
+    ]
+    assert (np.abs(np.subtract(obj, obj_f)) <= 2 * tol * yy + 64 * EPS * yy).all()
+
+
+def test_options_weights_and_free_features():
+    X, y = wide(seed=3)
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0.0, 2.0, X.shape[0])
+    pf = np.ones(X.shape[1])
+    pf[:2] = 0.0
+    kw = dict(sample_weight=w, penalty_factor=pf, standardize=True)
+    res = jaxreg.lasso_path(X, y, alphas=20, tol=1e-8, **kw)
+    assert res.strategy == "active_set" and res.converged.all()
+    yy = np.average((y - np.average(y, weights=w)) ** 2, weights=w)
+    assert (reference_gaps(X, y, res, **kw) <= 1e-8 * yy).all()
+
+
+def test_cv_members_and_estimators():
+    X, y = wide(n=80, p=400, seed=5)
+    cv = jaxreg.cv_path(X, y, cv=4, alphas=20, tol=1e-8)
+    assert cv.path.strategy == "active_set"
+    assert cv.fold_converged.all() and cv.path.converged.all()
+    sk = pytest.importorskip("sklearn.linear_model")
+    ours = jaxreg.Lasso(alpha=0.05, tol=1e-10).fit(X, y)
+    theirs = sk.Lasso(alpha=0.05, tol=1e-12, max_iter=200_000).fit(X, y)
+    yy = np.mean((y - y.mean()) ** 2)
+    obj = [
+        reference.objective(X, y, m.coef_, m.intercept_, 0.05) for m in (ours, theirs)
+    ]
+    assert abs(obj[0] - obj[1]) <= 2 * 1e-10 * yy + 64 * EPS * yy
+
+
+def test_explicit_strategy_and_its_limits():
+    X, y = wide()
+    res = jaxreg.lasso_path(X, y, alphas=5, strategy="active_set")
+    assert res.strategy == "active_set"
+    with pytest.raises(ValueError, match="box limits"):
+        jaxreg.lasso_path(X, y, alphas=5, strategy="active_set", positive=True)
+    tall = make_data(300, 20)
+    with pytest.raises(ValueError, match="design-mode"):
+        jaxreg.lasso_path(*tall, alphas=5, strategy="active_set")
+
+
+def test_levels_left_short_get_fistas_answer(monkeypatch):
+    X, y = wide()
+
+    def stuck(*args, **kw):
+        out = real(*args, **kw)
+        out["gap"][..., ::2] = np.inf  # every other level "failed"
+        out["converged"][..., ::2] = False
+        return out
+
+    real = active_set.solve_members
+    monkeypatch.setattr(active_set, "solve_members", stuck)
+    res = jaxreg.lasso_path(X, y, alphas=10, tol=1e-8)
+    assert res.converged.all() and np.isfinite(res.gaps).all()
