@@ -413,11 +413,40 @@ def _large() -> Preset:
     )
 
 
-PRESETS = {"smoke": _smoke, "small": _small, "large": _large}
+def _wide() -> Preset:
+    # p >> n on the CPU: jaxreg's active-set solver against the reference's
+    # coordinate descent and the peers, where they finish within the cap.
+    cases = [
+        Case(glmnet_problem(100, 1000, 0.5, family="wide"), "lasso", headline=True),
+        Case(glmnet_problem(100, 5000, 0.5, family="wide"), "lasso"),
+        Case(glmnet_problem(100, 5000, 0.5, family="wide"), "enet"),
+        Case(glmnet_problem(200, 1000, 0.5, family="wide"), "lasso"),
+        Case(glmnet_problem(200, 1000, 0.5, family="wide"), "cv"),
+        Case(
+            glmnet_problem(500, 20_000, 0.5, family="wide"),
+            "lasso",
+            peers=("celer", "skglm"),
+        ),
+        Case(glmnet_problem(500, 50_000, 0.5, family="wide"), "lasso", peers=()),
+    ]
+    return Preset(
+        "wide",
+        "p >> n on the CPU (about 15 minutes on a 2-core CPU): lasso at 100 x 1000 "
+        "and 5000, 200 x 1000 (and its CV), 500 x 20k and 50k, elastic net at "
+        "100 x 5000; peers within a 120 s cap",
+        tuple(cases),
+        repeats=3,
+        repeat_budget_s=30.0,
+        peer_timeout_s=120.0,
+        reference_max_size=5_000_000,
+    )
+
+
+PRESETS = {"smoke": _smoke, "small": _small, "large": _large, "wide": _wide}
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name`` ("smoke", "small" or "large")."""
+    """The preset called ``name`` ("smoke", "small", "large" or "wide")."""
     if name not in PRESETS:
         raise ValueError(f"preset must be one of {tuple(PRESETS)}, got {name!r}.")
     return PRESETS[name]()
