@@ -360,10 +360,12 @@ class Problem:
             sub = (grids[grp], [l1_ratios[i] for i in grp])
             if active:
                 raw = self._solve_active(*sub)
-                if self.solver.strategy == "auto" and not raw["converged"].all():
-                    # where the support search stopped short, FISTA's answer if
-                    # its certificate is better
-                    raw = active_set.better(raw, self._solve_fista(*sub, pl))
+                short = np.flatnonzero(~raw["converged"].all(axis=(0, 1, 2)))
+                if self.solver.strategy == "auto" and short.size:
+                    # levels where the support search stopped short: FISTA's
+                    # answer there, if its certificate is better
+                    again = self._solve_fista(sub[0][:, short], sub[1], pl)
+                    raw = active_set.better(raw, again, short)
             else:
                 raw = self._solve_fista(*sub, pl)
             for j, i in enumerate(grp):
@@ -389,7 +391,7 @@ class Problem:
         levels, w, lower, upper = self.levels(grids, l1_ratios)
         r = active_set.solve_members(
             self.members, levels, w, lower, upper, self._tol_abs(),
-            self.solver.max_iter,
+            self.solver.max_iter, self.gram,
         )  # fmt: skip
         return dict(r, gap=self.to_data_units(r["gap"]))
 

@@ -95,9 +95,21 @@ def test_explicit_strategy_and_its_limits():
     assert res.strategy == "active_set"
     with pytest.raises(ValueError, match="box limits"):
         jaxreg.lasso_path(X, y, alphas=5, strategy="active_set", positive=True)
-    tall = make_data(300, 20)
-    with pytest.raises(ValueError, match="design-mode"):
-        jaxreg.lasso_path(*tall, alphas=5, strategy="active_set")
+    tall = make_data(300, 20)  # asked for: also in Gram form
+    res = jaxreg.lasso_path(*tall, alphas=5, strategy="active_set", tol=1e-10)
+    assert res.strategy == "active_set" and res.converged.all()
+
+
+def test_wide_sparse_in_gram_form():
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(7)
+    X = sp.random(50, 400, density=0.05, random_state=7, format="csr")
+    y = np.asarray(X @ (rng.normal(size=400) * (rng.uniform(size=400) < 0.05)))
+    y = y.ravel() + 0.1 * rng.normal(size=50)
+    res = jaxreg.lasso_path(X, y, alphas=20, tol=1e-8)
+    assert res.mode == "gram" and res.strategy == "active_set" and res.converged.all()
+    yy = np.mean((y - y.mean()) ** 2)
+    assert (reference_gaps(X.toarray(), y, res) <= 1e-8 * yy).all()
 
 
 def test_levels_left_short_get_fistas_answer(monkeypatch):
@@ -113,3 +125,22 @@ def test_levels_left_short_get_fistas_answer(monkeypatch):
     monkeypatch.setattr(active_set, "solve_members", stuck)
     res = jaxreg.lasso_path(X, y, alphas=10, tol=1e-8)
     assert res.converged.all() and np.isfinite(res.gaps).all()
+
+
+def test_supports_that_span_the_rows(monkeypatch):
+    """At the small-alpha end of a p >> n path the support reaches the rank of
+    the rows; a coordinate entering then makes the system singular, and the
+    search steps along its null direction (no fallback to FISTA needed)."""
+    from jaxreg import engine
+
+    def no_fista(self, *a, **k):
+        raise AssertionError("fell back to FISTA")
+
+    monkeypatch.setattr(engine.Problem, "_solve_fista", no_fista)
+    X, y = make_data(40, 200, rho=0.5, seed=11)
+    res = jaxreg.lasso_path(X, y, alphas=40, eps=1e-4, tol=1e-8)
+    assert res.converged.all() and res.df[-1] >= 30
+    cv = jaxreg.cv_path(X, y, cv=4, alphas=40, eps=1e-4, tol=1e-8)
+    assert cv.fold_converged.all()
+    yy = np.mean((y - y.mean()) ** 2)
+    assert (reference_gaps(X, y, res) <= 1e-8 * yy).all()

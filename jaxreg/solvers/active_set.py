@@ -35,6 +35,7 @@ ENTER_SHARE = 0.1
 # A coordinate violates its condition when |gradient| exceeds its L1 weight by
 # this much, relatively (rounding must not make it enter and leave forever).
 VIOLATION_RTOL = 1e-10
+_EPS = float(np.finfo(np.float64).eps)
 # Features whose Gram columns are cached along the path, at most.
 CACHE_MAX = 6000
 
@@ -77,20 +78,60 @@ class _GramCache:
         return self.G[np.ix_(self.pos[rows], self.pos[cols])]
 
 
+class _FullGram:
+    """The Gram form: every block is at hand."""
+
+    def __init__(self, G):
+        self.G = np.asarray(G)
+
+    def ensure(self, idx):
+        pass
+
+    def block(self, rows, cols):
+        return self.G[np.ix_(rows, cols)]
+
+
 def _support_solve(G, T, b, rhs):
     """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK), or least squares when
     the support's columns are dependent."""
-    M = G[np.ix_(T, T)]
-    M[np.diag_indices_from(M)] += b[T]
+    M = _system(G, T, b)
     L, info = _potrf(M, lower=1, clean=1)
     if info == 0:
         x, info = _potrs(L, rhs, lower=1)
         if info == 0 and np.isfinite(x).all():
             return x
-    return np.linalg.lstsq(M, rhs, rcond=None)[0]
+    return None
 
 
-def _feature_sign(G, c, a, b, w, max_steps, rank):
+def _system(G, T, b):
+    M = G[np.ix_(T, T)]
+    M[np.diag_indices_from(M)] += b[T]
+    return M
+
+
+def _null_step(G, T, b, cur, sign):
+    """The step when the last coordinate of T (entering) makes the system
+    singular (the support already spans the rows): along a null direction of
+    the system the fit does not change and the penalty falls (the entering
+    coordinate violates its condition), until a support coordinate reaches 0.
+    Returns the new values on T and the index (in T) that left, or None."""
+    e, Q = np.linalg.eigh(_system(G, T, b))
+    d = Q[:, 0]
+    if abs(d[-1]) <= np.sqrt(_EPS) * np.abs(d).max() or e[0] > np.sqrt(_EPS) * e[-1]:
+        return None  # the singularity is not the entering coordinate's
+    d = d * np.sign(d[-1]) * sign[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where((sign != 0) & (cur * d < 0), -cur / d, np.inf)
+    t[-1] = np.inf
+    j = int(np.argmin(t))
+    if not np.isfinite(t[j]):
+        return None
+    new = cur + t[j] * d
+    new[j] = 0.0
+    return new, j
+
+
+def _feature_sign(G, c, a, b, w, max_steps):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
     meets its optimality condition."""
@@ -99,6 +140,7 @@ def _feature_sign(G, c, a, b, w, max_steps, rank):
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
     sign_of = np.sign(w)
+    single = False  # one coordinate enters at a time (near a singular support)
     steps = 0
     while steps < max_steps:
         steps += 1
@@ -110,7 +152,7 @@ def _feature_sign(G, c, a, b, w, max_steps, rank):
             viol = np.flatnonzero((w == 0) & ~free & ~blocked & (excess > 0))
             if not viol.size:
                 return w, steps, not blocked.any()
-            count = max(1, int(ENTER_SHARE * S.size))
+            count = 1 if single else max(1, int(ENTER_SHARE * S.size))
             enter = viol[np.argsort(-excess[viol])[:count]]
             new_sign = np.sign(grad[enter])
         else:
@@ -123,10 +165,23 @@ def _feature_sign(G, c, a, b, w, max_steps, rank):
         sign_of[enter] = new_sign
         sign_of[free] = 0.0
         target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T])
-        if not np.isfinite(target).all():
-            return w, steps, False
         sign = sign_of[T]
         cur = w[T]
+        if target is None and enter.size > 1:  # enter one at a time from now
+            single = True
+            continue
+        if target is None and enter.size == 1:
+            step = _null_step(G, T, b, cur, sign)
+            if step is None:
+                return w, steps, False
+            w[T] = step[0]
+            solved, blocked[:] = False, False
+            continue
+        if target is None:
+            M = _system(G, T, b)
+            target = np.linalg.lstsq(M, c[T] - a[T] * sign, rcond=None)[0]
+        if not np.isfinite(target).all():
+            return w, steps, False
         crosses = (sign != 0) & (np.sign(target) != sign)
         if not crosses.any():
             w[T] = target
@@ -150,23 +205,36 @@ def _feature_sign(G, c, a, b, w, max_steps, rank):
 def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     """Every level of one member and target, in path order, warm-started.
 
-    ``datafit``: a host design datafit (``X`` (n, p), ``y`` (n,), ``yy``);
+    ``datafit``: a host datafit in design form (``X`` (n, p), ``y`` (n,),
+    ``yy``) or in Gram form (``G`` (p, p), ``c`` (p,), ``yy``: sparse X and
+    sufficient statistics);
     ``penalty``: an ElasticNet with host arrays (``l1``, ``l2``, ``lower``,
     ``upper`` (p,), no finite bounds); ``levels`` (k,) decreasing; ``w0`` (p,)
     the start; ``tol_abs`` the gap to reach; ``max_iter`` the support steps a
     level may take. Returns ``coef`` (k, p), ``gap``, ``rr``, ``n_iter`` and
     ``converged`` (k,).
     """
-    A, y = datafit.X, datafit.y
-    n, p = A.shape
+    if hasattr(datafit, "G"):
+        cache, c_all = _FullGram(datafit.G), np.asarray(datafit.c)
+        p = c_all.size
+
+        def grad(w):
+            S = np.flatnonzero(w)
+            return c_all - datafit.G[:, S] @ w[S]
+    else:
+        A, y = datafit.X, datafit.y
+        n, p = A.shape
+        cache, c_all = _GramCache(A), A.T @ y / n
+
+        def grad(w):
+            return A.T @ (y - A @ w) / n
+
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
     k = len(levels)
-    cache = _GramCache(A)
     coef = np.zeros((k, p))
     n_iter = np.zeros(k, np.int64)
     w = np.array(w0, np.float64)
-    c_all = A.T @ y / n
-    q = c_all - A.T @ (A @ w) / n
+    q = grad(w)
     prev = None
     for i, lam in enumerate(np.asarray(levels, np.float64)):
         a, b = lam * l1, lam * l2
@@ -179,11 +247,11 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             cache.ensure(W)
             G = cache.block(W, W)
             cW = c_all[W]
-            wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps, n)
+            wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps)
             steps += s
             w = np.zeros(p)
             w[W] = wW
-            q = A.T @ (y - A @ w) / n
+            q = grad(w)
             outside = np.ones(p, bool)
             outside[W] = False
             viol = outside & (np.abs(q) > a * (1 + VIOLATION_RTOL))
@@ -206,13 +274,13 @@ def wanted(problem, grids):
     or by default for wide designs (more penalized features than rows) on
     the CPU in float64, without box limits or an alpha of 0."""
     s = problem.solver
-    wide = not problem.gram and len(problem.idx_P) > problem.n
+    wide = len(problem.idx_P) > problem.n
     plain = not problem.model.boxed and bool(np.all(np.asarray(grids) > 0))
     if s.strategy == "active_set":
-        if not (plain and not problem.gram and problem.host):
+        if not (plain and problem.host):
             raise ValueError(
-                "strategy='active_set' solves design-mode problems on the CPU, "
-                "without box limits (positive, lower/upper_limits) or alpha=0."
+                "strategy='active_set' solves on the CPU, without box limits "
+                "(positive, lower/upper_limits) or alpha=0."
             )
         return True
     return (
@@ -221,24 +289,25 @@ def wanted(problem, grids):
     )  # fmt: skip
 
 
-def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter):
+def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gram):
     """:func:`solve_path` for every l1_ratio, member and target of a problem in
     design form (host arrays): ``levels`` (L, k), ``weights`` with ``l1``/``l2``
     (L, F, p), ``lower``/``upper`` (F, p), ``tol_abs`` (F, T). Returns the
     engine's raw arrays: ``coef`` (L, F, T, k, p), ``gap``, ``rr``, ``n_iter``
     and ``converged`` (L, F, T, k)."""
     from jaxreg import penalties
-    from jaxreg.datafits import QuadraticDesign
+    from jaxreg.datafits import QuadraticDesign, QuadraticGram
 
     A, c, yy = (np.asarray(a, np.float64) for a in (members.A, members.c, members.yy))
     L, k = levels.shape
-    F, n, p = A.shape
+    F, p = A.shape[0], A.shape[2]
+    form = QuadraticGram if gram else QuadraticDesign
     T = c.shape[-1]
     coef = np.zeros((L, F, T, k, p))
     gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
     n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
     for li, f, t in np.ndindex(L, F, T):
-        df = QuadraticDesign(A[f], c[f, :, t], yy[f, t])
+        df = form(A[f], c[f, :, t], yy[f, t])
         pen = penalties.ElasticNet(
             levels[li], weights["l1"][li, f], weights["l2"][li, f], lower[f], upper[f]
         )
@@ -248,12 +317,17 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter):
     return dict(coef=coef, gap=gap, rr=rr, n_iter=n_iter, converged=conv)
 
 
-def better(a, b):
-    """Per level, the result (dict of the engine's raw arrays) with the smaller
-    certified gap: ``a`` unless ``b``'s is finite and smaller."""
-    take = np.isfinite(b["gap"]) & (~np.isfinite(a["gap"]) | (b["gap"] < a["gap"]))
-    out = {}
+def better(a, b, levels):
+    """``a`` (the engine's raw arrays, levels last) with, at the levels
+    ``levels``, ``b``'s results (the same arrays at those levels only) wherever
+    ``b``'s certified gap is finite and smaller."""
+    gap_a = np.asarray(a["gap"])[..., levels]
+    gap_b = np.asarray(b["gap"])
+    take = np.isfinite(gap_b) & (~np.isfinite(gap_a) | (gap_b < gap_a))
+    out = {key: np.array(val) for key, val in a.items()}
     for key in ("gap", "rr", "n_iter", "converged"):
-        out[key] = np.where(take, np.asarray(b[key]), np.asarray(a[key]))
-    out["coef"] = np.where(take[..., None], np.asarray(b["coef"]), a["coef"])
+        sel = out[key][..., levels]
+        out[key][..., levels] = np.where(take, np.asarray(b[key]), sel)
+    sel = out["coef"][..., levels, :]
+    out["coef"][..., levels, :] = np.where(take[..., None], np.asarray(b["coef"]), sel)
     return out
