@@ -91,9 +91,13 @@ class _FullGram:
         return self.G[np.ix_(rows, cols)]
 
 
-def _support_solve(G, T, b, rhs):
+def _support_solve(G, T, b, rhs, cols=None):
     """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK), or least squares when
     the support's columns are dependent."""
+    if cols is not None and T.size and b[T].min() > 0:
+        X = cols(T)
+        if T.size > X.shape[0]:
+            return _woodbury(X, b[T], rhs)
     M = _system(G, T, b)
     L, info = _potrf(M, lower=1, clean=1)
     if info == 0:
@@ -101,6 +105,23 @@ def _support_solve(G, T, b, rhs):
         if info == 0 and np.isfinite(x).all():
             return x
     return None
+
+
+def _woodbury(X, d, rhs):
+    """``(XᵀX + diag(d))⁻¹·rhs`` through the n × n system ``I + X·diag(d)⁻¹·Xᵀ``:
+    for an elastic-net support wider than the rows, ``n²m + n³`` flops instead
+    of ``m³``."""
+    u = rhs / d
+    Xd = X / d
+    K = Xd @ X.T
+    K[np.diag_indices_from(K)] += 1.0
+    L, info = _potrf(K, lower=1, clean=1)
+    if info != 0:
+        return None
+    z, info = _potrs(L, X @ u, lower=1)
+    if info != 0:
+        return None
+    return u - Xd.T @ z
 
 
 def _system(G, T, b):
@@ -131,7 +152,7 @@ def _null_step(G, T, b, cur, sign):
     return new, j
 
 
-def _feature_sign(G, c, a, b, w, max_steps):
+def _feature_sign(G, c, a, b, w, max_steps, cols=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
     meets its optimality condition."""
@@ -164,7 +185,7 @@ def _feature_sign(G, c, a, b, w, max_steps):
         sign_of[S] = np.sign(w[S])
         sign_of[enter] = new_sign
         sign_of[free] = 0.0
-        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T])
+        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T], cols)
         sign = sign_of[T]
         cur = w[T]
         if target is None and enter.size > 1:  # enter one at a time from now
@@ -214,6 +235,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     level may take. Returns ``coef`` (k, p), ``gap``, ``rr``, ``n_iter`` and
     ``converged`` (k,).
     """
+    design = None
     if hasattr(datafit, "G"):
         cache, c_all = _FullGram(datafit.G), np.asarray(datafit.c)
         p = c_all.size
@@ -225,10 +247,12 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
         A, y = datafit.X, datafit.y
         n, p = A.shape
         cache, c_all = _GramCache(A), A.T @ y / n
+        design = A
 
         def grad(w):
             return A.T @ (y - A @ w) / n
 
+    root = 1.0 / np.sqrt(n) if design is not None else None
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
     k = len(levels)
     coef = np.zeros((k, p))
@@ -247,7 +271,9 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             cache.ensure(W)
             G = cache.block(W, W)
             cW = c_all[W]
-            wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps)
+            # the design's columns scaled so that G = colsᵀcols
+            cols = None if design is None else (lambda T, W=W: design[:, W[T]] * root)
+            wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps, cols)
             steps += s
             w = np.zeros(p)
             w[W] = wW
