@@ -238,6 +238,11 @@ def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
     ``pos`` (n,) its rows with a positive weight, ``Xc``/``Yc`` about the shift."""
     xp, dot_ = ops.xp, ops.dot
     n = Xc.shape[0]
+    if ops.host:
+        Xm, mx, my, Ym = _host_centre(Xc, Yc, s, pos, fit_intercept)
+        return _design_rest(Xm, Ym, s, mx, my, idx_P, idx_U, standardize=standardize,
+                            precondition=precondition,
+                            fit_intercept=fit_intercept)  # fmt: skip
     if fit_intercept:
         mx, my = dot_(s, Xc) / n, dot_(s, Yc) / n
         Xm = xp.where(_constant(xp, Xc, pos), 0.0, Xc - mx)
@@ -245,15 +250,49 @@ def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
     else:
         mx, my = xp.zeros(Xc.shape[1], Xc.dtype), xp.zeros(Yc.shape[1], Xc.dtype)
         Xm, Ym = Xc, Yc
-    var = dot_(s, Xm * Xm) / n
+    return _design_rest(Xm, Ym, s, mx, my, idx_P, idx_U, standardize=standardize,
+                        precondition=precondition, fit_intercept=fit_intercept,
+                        ops=ops)  # fmt: skip
+
+
+def _host_centre(Xc, Yc, s, pos, fit_intercept):
+    """On the host: the centred design in one new array (the later steps then
+    work in place: a 200 MB design is not copied five times)."""
+    n = Xc.shape[0]
+    if fit_intercept:
+        mx, my = s @ Xc / n, s @ Yc / n
+        Xm = Xc - mx
+        Xm[:, _constant(np, Xc, pos)] = 0.0
+        return Xm, mx, my, Yc - my
+    zeros = np.zeros(Xc.shape[1], Xc.dtype)
+    return np.array(Xc), zeros, np.zeros(Yc.shape[1], Xc.dtype), Yc
+
+
+def _design_rest(Xm, Ym, s, mx, my, idx_P, idx_U, *, standardize, precondition,
+                 fit_intercept, ops=NUMPY):  # fmt: skip
+    """:func:`design_member` after the centring; on the host ``Xm`` is its own
+    array, and is scaled in place."""
+    xp, dot_ = ops.xp, ops.dot
+    n, p = Xm.shape
+    host = ops.host
+    if host:
+        var = np.einsum("i,ij,ij->j", s, Xm, Xm) / n
+    else:
+        var = dot_(s, Xm * Xm) / n
     scale = _standardize_scale(xp, var) if standardize else 1.0 + 0.0 * mx
     root = xp.sqrt(s)[:, None]
-    Xs, Ys = Xm / scale * root, Ym * root
+    if host:
+        Xm /= scale
+        Xm *= root
+        Xs, Ys = Xm, Ym * root
+    else:
+        Xs, Ys = Xm / scale * root, Ym * root
     yy_total = xp.sum(Ys * Ys, axis=0) / n
-    XP = Xs[:, idx_P]
+    every = host and idx_P.shape[0] == p and not idx_U.shape[0]
+    XP = Xs if every else Xs[:, idx_P]  # idx_P is then 0..p-1
     lev = s / n if fit_intercept else 0.0 * s
     rank0 = 1 if fit_intercept else 0
-    diag_before = xp.sum(XP * XP, axis=0) / n
+    diag_before = _col_sq(xp, XP) / n
     if idx_U.shape[0]:
         XU = Xs[:, idx_U]
         G_UP, c_U, GU = dot_(XU.T, XP) / n, dot_(XU.T, Ys) / n, dot_(XU.T, XU) / n
@@ -263,12 +302,22 @@ def design_member(Xc, Yc, s, pos, idx_P, idx_U, *, fit_intercept, standardize,
         lev = lev + xp.sum(dot_(XU, M) * XU, axis=1) / n
         rank0 = rank0 + xp.round(xp.trace(dot_(M, GU))).astype(np.int32)
     else:
-        M, G_UP, c_U = _no_free(xp, XP.shape[1], Ys.shape[1], Xc.dtype)
-    g = _precondition(xp, xp.sum(XP * XP, axis=0) / n, diag_before, precondition)
-    XP = XP / g
+        M, G_UP, c_U = _no_free(xp, XP.shape[1], Ys.shape[1], Xm.dtype)
+    g = _precondition(xp, _col_sq(xp, XP) / n, diag_before, precondition)
+    if host:
+        XP /= g
+    else:
+        XP = XP / g
     yy = xp.sum(Ys * Ys, axis=0) / n
     return Members(XP, Ys, yy, yy_total, dot_(XP.T, Ys) / n, mx, scale, my, g, M,
                    G_UP, c_U, lev, xp.asarray(rank0, np.int32))  # fmt: skip
+
+
+def _col_sq(xp, A):
+    """Σᵢ A_ij² per column (no squared copy on the host)."""
+    if xp is np:
+        return np.einsum("ij,ij->j", A, A)
+    return xp.sum(A * A, axis=0)
 
 
 def _constant(xp, Xc, mask):
@@ -310,6 +359,8 @@ def _gram_members(ops, Xc, Yc, sw, gidx, gex, pos, partition, member):
 
 
 def _stack(rows, xp):
+    if len(rows) == 1:  # one member: a view, not a copy of its design
+        return jax.tree_util.tree_map(lambda a: xp.asarray(a)[None], rows[0])
     return jax.tree_util.tree_map(lambda *a: xp.stack(a), *rows)
 
 
