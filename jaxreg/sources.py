@@ -460,17 +460,14 @@ def sufficient_stats(X, y=None, *, sample_weight=None, folds=None, target=None,
         The column of X that is y: an index (arrays, ``.npy``) or a name
         (Parquet, DataFrames).
     features : sequence of int or str, optional
-        The feature columns (default: every column but the target, and for
-        Parquet only the numeric ones).
+        The feature columns (default: every other (numeric) column).
     chunk_rows : int, optional
-        Rows per chunk (default: about 64 MB of float64).
+        Rows per chunk (default: 64 MB of float64).
     device : None, "cpu" or "gpu"
-        Where to accumulate: the host BLAS (the default on the CPU) or the
-        device's GEMM (the default when JAX's default backend is an
-        accelerator). A ``jax.Array`` is always reduced on its devices.
+        The host BLAS (default on the CPU) or the device's GEMM (default on
+        an accelerator). A ``jax.Array`` is always reduced on its devices.
     progress : bool, optional
-        A progress bar over the rows with rows/s and the time left (default:
-        on a terminal).
+        A bar over the rows, with rows/s and the time left (default: on a tty).
 
     Returns
     -------
@@ -494,41 +491,9 @@ def sufficient_stats(X, y=None, *, sample_weight=None, folds=None, target=None,
 
         return _dask.sufficient_stats(X, y, sample_weight=sample_weight, folds=folds,
                                       target=target, features=features)  # fmt: skip
+    rest = (y, sample_weight, folds, target, features, chunk_rows, show, device)
     if isinstance(X, (str, os.PathLike)):
-        path = os.fspath(X)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no such file or folder: {path}")
-        if path.endswith(".npy"):
-            shape, _, dtype, _ = _npy_header(path)
-            if len(shape) != 2 or dtype.kind not in "biuf":
-                raise ValueError(
-                    f"{path} must hold a 2-D numeric array, got {dtype} {shape}."
-                )
-            source = functools.partial(_iter_npy, path)
-            return _from_table(
-                source,
-                shape,
-                y,
-                sample_weight,
-                folds,
-                target,
-                features,
-                chunk_rows,
-                show,
-                device,
-            )
-        from jaxreg import _readers
-
-        lower = path.lower()
-        text = lower.endswith((".csv", ".tsv", ".txt"))
-        reader = _readers.csv_chunks if text else _readers.parquet_chunks
-        chunks, total, spec = reader(
-            path, y, target, features, sample_weight, folds, chunk_rows
-        )
-        _check_p(len(spec.features))
-        return _run(chunks, len(spec.cols), len(spec.features), spec.labels(), total,
-                    show=show, feature_names=spec.features,
-                    target_names=spec.targets)  # fmt: skip
+        return _from_path(os.fspath(X), *rest)
     if hasattr(X, "shape") and hasattr(X, "dtype") or _is_frame(X):
         names = None
         if _is_frame(X):
@@ -545,6 +510,44 @@ def sufficient_stats(X, y=None, *, sample_weight=None, folds=None, target=None,
     from jaxreg._readers import from_iterable
 
     return from_iterable(X, y, sample_weight, folds, target, features, show)
+
+
+def _from_path(path, y, sample_weight, folds, target, features, chunk_rows, show,
+               device):  # fmt: skip
+    """A ``.npy`` file, a Parquet file or folder, or a CSV file."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file or folder: {path}")
+    if path.endswith(".npy"):
+        shape, _, dtype, _ = _npy_header(path)
+        if len(shape) != 2 or dtype.kind not in "biuf":
+            raise ValueError(
+                f"{path} must hold a 2-D numeric array, got {dtype} {shape}."
+            )
+        source = functools.partial(_iter_npy, path)
+        return _from_table(
+            source,
+            shape,
+            y,
+            sample_weight,
+            folds,
+            target,
+            features,
+            chunk_rows,
+            show,
+            device,
+        )
+    from jaxreg import _readers
+
+    lower = path.lower()
+    text = lower.endswith((".csv", ".tsv", ".txt"))
+    reader = _readers.csv_chunks if text else _readers.parquet_chunks
+    chunks, total, spec = reader(
+        path, y, target, features, sample_weight, folds, chunk_rows
+    )
+    _check_p(len(spec.features))
+    return _run(chunks, len(spec.cols), len(spec.features), spec.labels(), total,
+                show=show, feature_names=spec.features,
+                target_names=spec.targets)  # fmt: skip
 
 
 def _is_frame(X):
