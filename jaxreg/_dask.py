@@ -99,12 +99,11 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None, target=None,
             raise ValueError("give either y or target=, not both.")
         fcols, tcols = sources._columns(p_all, target, None)
         perm = np.array(fcols + tcols)  # the block stays whole: no copies
-        p, q = len(fcols), p_all
+        p = len(fcols)
     elif y is None:
         raise ValueError("give y, or the target column with target=.")
     else:
         p = p_all
-        q = p + (1 if y.ndim == 1 else y.shape[1])
     sources._check_p(p)
     X = X.rechunk({1: -1})
     rows = X.chunks[0]
@@ -128,10 +127,9 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None, target=None,
         y0 = np.asarray(y.blocks[0].compute(), np.float64).reshape(first.shape[0], -1)
         first = np.concatenate([first, y0], axis=1)
     w0 = None if w is None else np.asarray(w.blocks[0].compute(), np.float64)
-    acc = sources.Accumulator(q, labels)
-    acc._set_shift(first, w0)
+    shift = sources.first_shift(first, w0)
     task = dask.delayed(_block_stats, pure=True)
-    tasks = [task(blocks[i], ys[i], ws[i], fs[i], acc.shift, p, labels, perm)
+    tasks = [task(blocks[i], ys[i], ws[i], fs[i], shift, p, labels, perm)
              for i in range(nb)]  # fmt: skip
     client = _client()
     if client is not None:

@@ -22,7 +22,9 @@ from jax.sharding import PartitionSpec as P
 
 from jaxreg._config import compute_context
 from jaxreg._progress import Progress
-from jaxreg.sufficient import MAX_FEATURES, SufficientStats
+from jaxreg.folds import kfold_bounds
+from jaxreg.sources import _check_p, first_shift
+from jaxreg.sufficient import from_parts
 
 __all__ = ["from_chunks", "sufficient_stats"]
 
@@ -105,10 +107,7 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None):
     if y is None:
         raise ValueError("give y (a jax.Array sharded like X, or an array).")
     n, p = X.shape
-    if p > MAX_FEATURES:
-        raise ValueError(
-            f"{p} features is beyond {MAX_FEATURES} for sufficient statistics."
-        )
+    _check_p(p)
     sh = X.sharding
     if isinstance(sh, SingleDeviceSharding):
         device = next(iter(sh.device_set))
@@ -138,7 +137,7 @@ def sufficient_stats(X, y, *, sample_weight=None, folds=None):
         codes, labels = _codes(folds, n, row_sh)
         K = max(len(labels), 1) if labels is not None else 1
         out, shift = _reduce_sharded(X, Y, w, codes, sh.mesh, axes, K)
-    return _finish(out, shift, p, labels)
+    return from_parts(shift, out, n_features=p, folds=labels)
 
 
 def _ones(n, sharding):
@@ -154,9 +153,7 @@ def _codes(folds, n, sharding):
         K = int(folds)
         if not 2 <= K <= n:
             raise ValueError(f"folds must be an int in [2, n_samples={n}], got {K}.")
-        sizes = np.full(K, n // K)
-        sizes[: n % K] += 1
-        bounds = jnp.asarray(np.cumsum(sizes), jnp.int32)
+        bounds = jnp.asarray(kfold_bounds(K, n), jnp.int32)
         fn = jax.jit(
             lambda b: jnp.searchsorted(b, jnp.arange(n, dtype=jnp.int32), side="right"),
             out_shardings=sharding,
@@ -225,24 +222,6 @@ def _local(a):
     return np.asarray(a.addressable_data(0))
 
 
-def _finish(out, shift, p, labels, perm=None, feature_names=None, target_names=None):
-    S0, Sz, Szz, zmin, zmax, count, npos = (np.asarray(a, np.float64) for a in out)
-    if not (
-        np.isfinite(Sz).all() and np.isfinite(np.diagonal(Szz, axis1=1, axis2=2)).all()
-    ):
-        raise ValueError("X or y holds NaN or inf (or values whose squares overflow).")
-    if perm is not None:
-        shift, Sz, zmin, zmax = shift[perm], Sz[:, perm], zmin[:, perm], zmax[:, perm]
-        Szz = Szz[:, perm][:, :, perm]
-    if not S0.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum.")
-    return SufficientStats(
-        shift, S0, Sz, Szz, zmin, zmax, count.astype(np.int64), npos.astype(np.int64),
-        n_features=p, folds=labels, feature_names=feature_names,
-        target_names=target_names,
-    )  # fmt: skip
-
-
 @functools.partial(jax.jit, static_argnames=("K",), donate_argnums=(0,))
 def _step(acc, Z, w, codes, shift, *, K):
     new = _moments(Z, w, codes, shift, K)
@@ -275,9 +254,7 @@ def from_chunks(chunks, q, p, labels, total, m, *, perm=None, show=None,
                 else np.searchsorted(lab, f).astype(np.int32)
             )
             if shift is None:
-                Z64 = np.asarray(Z, np.float64)
-                shift = (wz @ Z64) / wz.sum() if wz.sum() > 0 else Z64.mean(axis=0)
-                shift = np.where(np.isfinite(shift), shift, 0.0)
+                shift = first_shift(Z, wz)
                 shift_d = jnp.asarray(shift)
                 acc = [jnp.zeros(K), jnp.zeros((K, q)), jnp.zeros((K, q, q)),
                        jnp.full((K, q), jnp.inf), jnp.full((K, q), -jnp.inf),
@@ -299,12 +276,12 @@ def from_chunks(chunks, q, p, labels, total, m, *, perm=None, show=None,
             bar.update(rows)
     if acc is None:
         raise ValueError("the data have no rows.")
-    return _finish(
-        [np.asarray(a) for a in acc],
+    return from_parts(
         shift,
-        p,
-        labels,
-        perm,
-        feature_names,
-        target_names,
+        [np.asarray(a) for a in acc],
+        n_features=p,
+        folds=labels,
+        perm=perm,
+        feature_names=feature_names,
+        target_names=target_names,
     )

@@ -11,13 +11,20 @@ import numbers
 
 import numpy as np
 
-__all__ = ["fold_counts"]
+__all__ = ["fold_counts", "kfold_bounds"]
+
+
+def kfold_bounds(k: int, n: int) -> np.ndarray:
+    """The end of each of k contiguous folds of n rows (scikit-learn's KFold:
+    the first n % k folds get one more row); row i is in fold
+    ``searchsorted(bounds, i, side="right")``."""
+    sizes = np.full(k, n // k)
+    sizes[: n % k] += 1
+    return np.cumsum(sizes)
 
 
 def _kfold_counts(k: int, n: int):
-    sizes = np.full(k, n // k)
-    sizes[: n % k] += 1  # scikit-learn's KFold: the first n % k folds get one more
-    fold_of = np.repeat(np.arange(k), sizes)
+    fold_of = np.searchsorted(kfold_bounds(k, n), np.arange(n), side="right")
     test = (fold_of[None, :] == np.arange(k)[:, None]).astype(np.float64)
     return 1.0 - test, test
 

@@ -31,7 +31,8 @@ import os
 import numpy as np
 
 from jaxreg._progress import Progress
-from jaxreg.sufficient import MAX_FEATURES, SufficientStats
+from jaxreg.folds import kfold_bounds
+from jaxreg.sufficient import MAX_FEATURES, SufficientStats, from_parts
 
 __all__ = ["sufficient_stats"]
 
@@ -81,6 +82,17 @@ def _column_reduce(fn, Z, scratch):
     return out[0].copy()
 
 
+def first_shift(Z, w=None):
+    """The shift every moment is taken about: the first chunk's weighted mean
+    (its plain mean without positive weights; 0 where not finite)."""
+    Z64 = np.asarray(Z, np.float64)
+    if w is not None and np.sum(w) > 0:
+        shift = (w @ Z64) / np.sum(w)
+    else:
+        shift = Z64.mean(axis=0)
+    return np.where(np.isfinite(shift), shift, 0.0)
+
+
 class Buffers:
     """Work arrays kept between chunks (a fresh 64 MB array costs more in page
     faults than the product it holds)."""
@@ -123,14 +135,6 @@ class Accumulator:
                                  np.full(q, -np.inf), 0, 0]  # fmt: skip
         return self.parts[label]
 
-    def _set_shift(self, Z, w):
-        Z64 = np.asarray(Z, np.float64)
-        if w is not None and w.sum() > 0:
-            shift = (w @ Z64) / w.sum()
-        else:
-            shift = Z64.mean(axis=0)
-        self.shift = np.where(np.isfinite(shift), shift, 0.0)
-
     def add(self, Z, w=None, fold=None):
         """One chunk: ``Z`` (m, q), ``w`` (m,) or None, ``fold`` (m,) labels,
         one label, or None."""
@@ -140,7 +144,7 @@ class Accumulator:
         if w is not None:
             w = np.asarray(w, np.float64)
         if self.shift is None:
-            self._set_shift(Z, w)
+            self.shift = first_shift(Z, w)
         if self.labels is None:
             self._add(None, Z, w)
         else:
@@ -188,21 +192,13 @@ class Accumulator:
         labels = [None] if self.labels is None else sorted(self.labels, key=_sort_key)
         parts = [self.parts[lab] for lab in labels]
         arrays = [np.stack([np.asarray(part[i]) for part in parts]) for i in range(7)]
-        shift = self.shift
-        if self.perm is not None:
-            perm = self.perm
-            shift = shift[perm]
-            arrays[1], arrays[3], arrays[4] = (
-                a[:, perm] for a in (arrays[1], arrays[3], arrays[4])
-            )
-            arrays[2] = arrays[2][:, perm][:, :, perm]
-        if check and not arrays[0].sum() > 0:
-            raise ValueError("sample_weight must have a positive sum.")
-        return SufficientStats(
-            shift,
-            *arrays,
+        return from_parts(
+            self.shift,
+            arrays,
             n_features=n_features,
             folds=None if self.labels is None else labels,
+            perm=self.perm,
+            check=check,
             feature_names=feature_names,
             target_names=target_names,
         )
@@ -233,9 +229,7 @@ class _Rows:
                 raise ValueError(
                     f"folds must be an int in [2, n_samples={n}], got {K}."
                 )
-            sizes = np.full(K, n // K)
-            sizes[: n % K] += 1  # scikit-learn's KFold
-            self.bounds = np.cumsum(sizes)
+            self.bounds = kfold_bounds(K, n)
             self.labels = list(range(K))
             return
         ids = _per_row("folds", folds, n)

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from jaxreg.sufficient import MAX_FEATURES, SufficientStats
+from jaxreg.sufficient import MAX_FEATURES, SufficientStats, from_parts
 
 __all__ = ["is_sparse", "stats_of", "to_scipy"]
 
@@ -107,7 +107,7 @@ def stats_of(X, Y, sample_weight=None, fold_ids=None) -> SufficientStats:
     parts = [_part(X[r], Y[r], None if w is None else w[r], shift_y) for r in rows]
     arrays = [np.stack([np.asarray(part[i]) for part in parts]) for i in range(7)]
     shift = np.concatenate([np.zeros(p), shift_y])
-    st = SufficientStats(shift, *arrays, n_features=p, folds=labels)
+    st = from_parts(shift, arrays, n_features=p, folds=labels)
     _warn_centring(st)
     return st
 

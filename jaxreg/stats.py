@@ -477,7 +477,11 @@ def score(w, b, Xg, Yg, gtw):
     total = gtw.sum(axis=1)
     ybar = np.einsum("km,kmt->kt", gtw, Yg) / total[:, None]
     sst = np.einsum("km,kmt->kt", gtw, (Yg - ybar[:, None, :]) ** 2)[..., None]
-    # r2_score's convention for a constant held-out target: 1 if fitted exactly.
+    return sse / total[:, None, None], r2_of(sse, sst)
+
+
+def r2_of(sse, sst):
+    """R² from the residual and total sums of squares, with r2_score's
+    convention for a constant held-out target: 1 if fitted exactly, else 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(sst > 0, 1.0 - sse / sst, np.where(sse > 0, 0.0, 1.0))
-    return sse / total[:, None, None], r2
+        return np.where(sst > 0, 1.0 - sse / sst, np.where(sse > 0, 0.0, 1.0))

@@ -36,6 +36,7 @@ from jaxreg import stats as _stats
 __all__ = [
     "MAX_FEATURES",
     "SufficientStats",
+    "from_parts",
     "init_problem",
     "load_stats",
     "reduce_stats",
@@ -307,6 +308,28 @@ class SufficientStats:
         return path
 
 
+def from_parts(shift, parts, *, n_features, folds=None, perm=None, check=True,
+               feature_names=None, target_names=None) -> SufficientStats:  # fmt: skip
+    """Statistics from stacked per-part arrays ``(S0, Sz, Szz, zmin, zmax, count,
+    npos)`` whose columns ``perm`` puts in order (features, then targets).
+    Non-finite moments, and (``check``) no positive weight, are refused."""
+    S0, Sz, Szz, zmin, zmax, count, npos = (np.asarray(a) for a in parts)
+    diag = np.diagonal(Szz, axis1=1, axis2=2)
+    if not (np.isfinite(Sz).all() and np.isfinite(diag).all()):
+        raise ValueError(
+            "X or y holds NaN or inf (or values whose squares overflow float64)."
+        )
+    if perm is not None:
+        shift, Sz, zmin, zmax = shift[perm], Sz[:, perm], zmin[:, perm], zmax[:, perm]
+        Szz = Szz[:, perm][:, :, perm]
+    if check and not S0.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum.")
+    return SufficientStats(
+        shift, S0, Sz, Szz, zmin, zmax, count, npos, n_features=n_features,
+        folds=folds, feature_names=feature_names, target_names=target_names,
+    )  # fmt: skip
+
+
 def load_stats(path) -> SufficientStats:
     """Read statistics written by :meth:`SufficientStats.save` (no pickle)."""
     with np.load(os.fspath(path), allow_pickle=False) as f:
@@ -523,6 +546,4 @@ def score_parts(w, b, held, p):
            + b * b * s0)  # fmt: skip
     sse = np.maximum(sse, 0.0)
     sst = np.maximum(Syy - Sy * Sy / S0[:, None], 0.0)[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(sst > 0, 1.0 - sse / sst, np.where(sse > 0, 0.0, 1.0))
-    return sse / s0, r2
+    return sse / s0, _stats.r2_of(sse, sst)

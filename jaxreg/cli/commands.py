@@ -99,19 +99,6 @@ def _selected_index(alphas, want: float | None) -> int:
     return int(np.argmin(np.abs(logs - math.log(want))))
 
 
-def _fold_arg(args, n):
-    """``--cv K`` as the API's ``cv``: K contiguous folds, or shuffled fold ids."""
-    k = args.cv
-    if not 2 <= k <= n:
-        raise CLIError(
-            f"--cv must be between 2 and the number of samples ({n}), got {k}."
-        )
-    if args.seed is None:
-        return k
-    rng = np.random.default_rng(args.seed)
-    return rng.permutation(np.arange(n) % k)
-
-
 def ridge_fit(table: Table, alphas, *, standardize, fit_intercept, dtype, device):
     """Ridge path, exact LOO MSE and effective df from one ``ridge_cv`` call.
 
@@ -321,7 +308,11 @@ def cmd_cv(args) -> int:
         cv_mod = import_optional("jaxreg.cv", "cross-validation (jaxreg cv)")
         data, weights = table.data()
         # streamed: the statistics hold the folds already
-        folds = _fold_arg(args, table.shape[0]) if table.stats is None else None
+        folds = (
+            stream.folds_arg(args.cv, args.seed, table.shape[0])
+            if table.stats is None
+            else None
+        )
         return cv_mod.cv_path(*data, l1_ratio=args.l1_ratio, cv=folds, **weights, **kw)
 
     cvr, seconds = _timed(f"{args.cv}-fold CV, {name}", compute)

@@ -16,8 +16,9 @@ import numpy as np
 
 from jaxreg.cli.base import CLIError
 from jaxreg.cli.io import Table, _resolve, split_names
+from jaxreg.folds import kfold_bounds
 
-__all__ = ["STREAM_BYTES", "load", "wanted"]
+__all__ = ["STREAM_BYTES", "folds_arg", "load", "wanted"]
 
 # Files larger than this are streamed (their float64 copy, the centred one and
 # the parsing would need several times as much memory).
@@ -47,10 +48,9 @@ def _count_rows(path: Path) -> int:
         return sum(1 for line in fh if line.strip()) - 1
 
 
-def _folds(cv, n):
-    if cv is None:
-        return None
-    k, seed = cv
+def folds_arg(k, seed, n):
+    """``--cv K [--seed S]`` as the API's folds: K contiguous folds, or shuffled
+    fold ids."""
     if not 2 <= k <= n:
         raise CLIError(
             f"--cv must be between 2 and the number of samples ({n}), got {k}."
@@ -97,7 +97,7 @@ def load(args, cv=None) -> Table:
             target=names.index(tname),
             features=[names.index(c) for c in fnames],
             sample_weight=weights,
-            folds=_folds(cv, arr.shape[0]),
+            folds=None if cv is None else folds_arg(*cv, arr.shape[0]),
             **common,
         )
         return Table(None, None, fnames, tname, None, source, stats=st)
@@ -112,13 +112,9 @@ def load(args, cv=None) -> Table:
 
         files = _parquet_files(source)
         n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    folds = _folds(cv, n) if cv is not None else None
-    if isinstance(folds, int) and suffix in _TEXT:
-        folds = np.searchsorted(
-            np.cumsum(np.full(folds, n // folds) + (np.arange(folds) < n % folds)),
-            np.arange(n),
-            side="right",
-        )
+    folds = None if cv is None else folds_arg(*cv, n)
+    if isinstance(folds, int) and suffix in _TEXT:  # text: fold ids (n is counted)
+        folds = np.searchsorted(kfold_bounds(folds, n), np.arange(n), side="right")
     st = sufficient_stats(
         source,
         target=args.target,
