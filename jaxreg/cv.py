@@ -52,7 +52,7 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     Returns the problem, and per l1_ratio its grid, alpha_max, raw solutions,
     original-scale coefficients, intercepts and fold errors.
     """
-    if sparse.is_sparse(kw["X"]):
+    if sparse.is_sparse(kw["X"]) and sparse.gram_form(kw):
         kw = _sparse_folds(kw, y_ndim)
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
     if isinstance(X, SufficientStats):
@@ -67,7 +67,7 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
                 f"groups must have shape ({n},), got shape {groups.shape}."
             )
     y_split = Y[:, 0] if Y.shape[1] == 1 else Y
-    X_split = X if isinstance(X, np.ndarray) else np.asarray(X)
+    X_split = X if isinstance(X, np.ndarray) or sparse.is_sparse(X) else np.asarray(X)
     train, test = folds.fold_counts(
         DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"], X_split, y_split, n, groups
     )

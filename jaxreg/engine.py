@@ -22,7 +22,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, _shapes, batch, datafits, penalties, stats, sufficient
+from jaxreg import (
+    _memory,
+    _shapes,
+    _sparse_design,
+    batch,
+    datafits,
+    penalties,
+    sparse,
+    stats,
+    sufficient,
+)
 from jaxreg import _validation as V
 from jaxreg._config import backend_of, compute_context, serial_blas
 from jaxreg.solvers import active_set, fista, polish, working_set
@@ -146,9 +156,15 @@ class Problem:
         separable=True,
         mode=None,
     ):
+        self.sparse = False
         if isinstance(X, sufficient.SufficientStats):
             args = (folds, n_levels, alpha_units, separable, mode)
             sufficient.init_problem(self, X, model, solver, *args)
+            return
+        if sparse.is_sparse(X):  # too wide for its Gram matrix (see path.prepare)
+            _sparse_design.init_problem(
+                self, X, Y, model, solver, folds, n_levels, alpha_units
+            )
             return
         self.held = None
         self.p = X.shape[1]  # the caller's number of features
@@ -361,7 +377,7 @@ class Problem:
             if active:
                 raw = self._solve_active(*sub)
                 short = np.flatnonzero(~raw["converged"].all(axis=(0, 1, 2)))
-                if self.solver.strategy == "auto" and short.size:
+                if self.solver.strategy == "auto" and short.size and not self.sparse:
                     # levels where the support search stopped short: FISTA's
                     # answer there, if its certificate is better
                     again = self._solve_fista(sub[0][:, short], sub[1], pl)
@@ -520,6 +536,11 @@ class Problem:
 
     def _solve_ridge(self, grid):
         """Closed-form ridge of every member at ``grid``."""
+        if self.sparse:
+            raise ValueError(
+                "ridge (l1_ratio=0) of sparse X is solved from its Gram matrix: "
+                "use mode='gram' (up to 20000 features), or a small l1_ratio."
+            )
         dt = self.dtype
         l2, E = self.ridge_weights()
         mem = self.members
@@ -554,7 +575,9 @@ class Problem:
         )
         mse = r2 = None
         if self.K:
-            if self.held is not None:
+            if callable(self.held):  # sparse rows
+                mse, r2 = self.held(w, b)
+            elif self.held is not None:
                 mse, r2 = sufficient.score_parts(w, b, self.held, w.shape[-1])
             else:
                 mse, r2 = stats.score(w, b, self.Xg, self.Yg, self.gtw)

@@ -46,7 +46,7 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
     argument is checked once, here (the finiteness of X and y by the engine, after
     its memory estimate). ``X`` may be :class:`~jaxreg.SufficientStats` (then Y
     is None: the targets are inside)."""
-    if sparse.is_sparse(kw["X"]):
+    if sparse.is_sparse(kw["X"]) and sparse.gram_form(kw):
         kw = sparse.as_stats(kw, y_ndim=y_ndim)
     if isinstance(kw["X"], SufficientStats):
         return _prepare_stats(kw, y_ndim, sort)
@@ -54,7 +54,10 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
         raise TypeError(
             "y is required (it may be omitted only when X is a SufficientStats)."
         )
-    X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim, finite=False)
+    if sparse.is_sparse(kw["X"]):  # in design form (jaxreg._sparse_design)
+        X, y = sparse.check_X_y(kw, y_ndim)
+    else:
+        X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim, finite=False)
     alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
     eps = V.check_eps(kw.get("eps", 0.5))
     model, solver = V.split_keywords(kw)

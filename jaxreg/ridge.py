@@ -117,6 +117,13 @@ class _Setup:
         pr = self.problem = engine.Problem(
             X, Y, model, solver, n_levels=levels, mode=mode
         )
+        if pr.sparse:
+            raise ValueError(
+                "ridge_path of sparse X in design form (more than 20000 features, "
+                "or p > 2n) is not available: its closed form needs the Gram "
+                "matrix; pass mode='gram' through cv_path/enet_path for up to "
+                "20000 features, or X.toarray() if n·p fits in memory."
+            )
         self.alpha_max = pr.alpha_max(0.0)
         if factor:
             self._factorize(need_u, n)

@@ -45,11 +45,7 @@ def to_scipy(X):
 def _check(X, Y, w):
     n, p = X.shape
     if p > MAX_FEATURES:
-        raise ValueError(
-            f"sparse X is solved from its p x p Gram matrix, and {p} features is "
-            f"beyond {MAX_FEATURES}: the design form for wide sparse data is not "
-            "available yet. Select features, or pass a dense X."
-        )
+        _check_width(p)
     if not np.isfinite(X.data).all():
         raise ValueError(
             "X contains NaN or infinity; jaxreg does not impute missing values."
@@ -132,19 +128,33 @@ def _warn_centring(st):
         return
 
 
-def as_stats(kw, fold_ids=None, y_ndim=(1,)):
-    """The keywords of a public call with a sparse ``X`` turned into statistics
-    (``y`` and ``sample_weight`` then inside them)."""
+def gram_form(kw) -> bool:
+    """Whether a public call with a sparse ``X`` is solved from its Gram matrix
+    (the rule of dense X: ``p <= 2n`` and at most 20000 features, or
+    ``mode='gram'``) or in design form (:mod:`jaxreg._sparse_design`)."""
+    from jaxreg.engine import choose_mode
+
+    mode = kw.get("mode", "auto")
+    if mode == "gram" and kw["X"].shape[1] > MAX_FEATURES:
+        _check_width(kw["X"].shape[1])
+    return choose_mode(mode, *kw["X"].shape) == "gram"
+
+
+def _check_width(p):
+    raise ValueError(
+        f"sparse X in Gram form needs a p x p matrix, and {p} features is beyond "
+        f"{MAX_FEATURES}: use mode='auto' or 'design'."
+    )
+
+
+def check_X_y(kw, y_ndim=(1,)):
+    """A public call's sparse ``X`` and its ``y`` (validated: (n,) or (n, T) as
+    ``y_ndim`` allows)."""
     from jaxreg import _validation as V
 
     X = kw["X"]
     if kw.get("y") is None:
         raise TypeError("y is required with a sparse X.")
-    if kw.get("mode", "auto") == "design":
-        raise ValueError(
-            "sparse X is solved from its Gram matrix (sparse products): "
-            "mode='design' is not available for sparse X yet; use mode='auto'."
-        )
     n, p = X.shape
     if n < 2 or p < 1:
         raise ValueError(
@@ -157,6 +167,16 @@ def as_stats(kw, fold_ids=None, y_ndim=(1,)):
         raise ValueError(
             f"y must have {n} rows and be {y_ndim}-D, got shape {y.shape}."
         )
+    return X, np.asarray(y, np.float64)
+
+
+def as_stats(kw, fold_ids=None, y_ndim=(1,)):
+    """The keywords of a public call with a sparse ``X`` turned into statistics
+    (``y`` and ``sample_weight`` then inside them)."""
+    from jaxreg import _validation as V
+
+    X, y = check_X_y(kw, y_ndim)
+    n = X.shape[0]
     sw = kw.get("sample_weight")
     raw = None
     if sw is not None:

@@ -55,6 +55,7 @@ __all__ = [
     "reduce",
     "to_original",
     "score",
+    "score_predictions",
     "unreduce",
 ]
 
@@ -472,6 +473,12 @@ def score(w, b, Xg, Yg, gtw):
     Xg, Yg, gtw = (np.asarray(a, np.float64) for a in (Xg, Yg, gtw))
     K = Xg.shape[0]
     pred = np.einsum("kmp,ktap->kmta", Xg, w[:K], optimize=True) + b[:K][:, None]
+    return score_predictions(pred, Yg, gtw)
+
+
+def score_predictions(pred, Yg, gtw):
+    """Weighted MSE and R² (K, T, k) of the predictions ``pred`` (K, m, T, k) of
+    each fold's held-out targets ``Yg`` (K, m, T) with weights ``gtw`` (K, m)."""
     sq = (Yg[..., None] - pred) ** 2  # (K, m, T, k)
     sse = np.einsum("km,kmta->kta", gtw, sq, optimize=True)
     total = gtw.sum(axis=1)

@@ -100,14 +100,17 @@ def test_explicit_strategy_and_its_limits():
     assert res.strategy == "active_set" and res.converged.all()
 
 
-def test_wide_sparse_in_gram_form():
+@pytest.mark.parametrize("mode", ["auto", "gram"])
+def test_wide_sparse(mode):
+    """Wide sparse X: the design form by default, the Gram form when asked."""
     sp = pytest.importorskip("scipy.sparse")
     rng = np.random.default_rng(7)
     X = sp.random(50, 400, density=0.05, random_state=7, format="csr")
     y = np.asarray(X @ (rng.normal(size=400) * (rng.uniform(size=400) < 0.05)))
     y = y.ravel() + 0.1 * rng.normal(size=50)
-    res = jaxreg.lasso_path(X, y, alphas=20, tol=1e-8)
-    assert res.mode == "gram" and res.strategy == "active_set" and res.converged.all()
+    res = jaxreg.lasso_path(X, y, alphas=20, tol=1e-8, mode=mode)
+    form = "design" if mode == "auto" else "gram"
+    assert res.mode == form and res.strategy == "active_set" and res.converged.all()
     yy = np.mean((y - y.mean()) ** 2)
     assert (reference_gaps(X.toarray(), y, res) <= 1e-8 * yy).all()
 

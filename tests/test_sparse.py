@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import jaxreg
+from jaxreg import reference
 from jaxreg import sparse as jsparse
 
 sp = pytest.importorskip("scipy.sparse")
@@ -123,17 +124,115 @@ def test_never_densified():
     assert st.n_samples == n
 
 
-def test_clear_errors(monkeypatch):
+def test_clear_errors():
     X, y, _ = data()
-    with pytest.raises(ValueError, match="mode='design'"):
-        jaxreg.lasso_path(X, y, mode="design")
     from sklearn.model_selection import ShuffleSplit
 
     with pytest.raises(ValueError, match="partition"):
-        jaxreg.cv_path(X, y, cv=ShuffleSplit(3, random_state=0))
-    monkeypatch.setattr(jsparse, "MAX_FEATURES", 10)
-    with pytest.raises(ValueError, match="design form for wide sparse data"):
-        jaxreg.lasso_path(X, y)
+        jaxreg.cv_path(X, y, cv=ShuffleSplit(3, random_state=0), mode="gram")
+    with pytest.raises(ValueError, match="mode='gram'"):
+        jaxreg.lasso_path(X, y, mode="design", positive=True)
+    with pytest.raises(ValueError, match="penalty_factor=0"):
+        pf = np.ones(X.shape[1])
+        pf[0] = 0.0
+        jaxreg.lasso_path(X, y, mode="design", penalty_factor=pf)
+    with pytest.raises(ValueError, match="float64"):
+        jaxreg.lasso_path(X, y, mode="design", dtype="float32")
+    Xw = sp.random(20, 100, density=0.1, random_state=0, format="csr")
+    with pytest.raises(ValueError, match="ridge_path of sparse X in design form"):
+        jaxreg.ridge_path(Xw, np.arange(20.0))
+    with pytest.raises(ValueError, match="ridge"):
+        jaxreg.cv_path(Xw, np.arange(20.0), l1_ratio=0.0, cv=2)
+
+
+def wide(n=60, p=300, seed=3):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=0.08, random_state=seed, format="lil") * 2.0
+    X[:, 7] = X[:, 3]  # duplicated columns: a singular support is met and left
+    beta = np.zeros(p)
+    beta[:8] = rng.normal(size=8)
+    y = np.asarray(X @ beta).ravel() + 0.1 * rng.normal(size=n) + 2.0
+    return sp.csr_matrix(X), y, rng.uniform(0.0, 2.0, n)
+
+
+def fit_bound(res_a, res_b):
+    """How far two certified fits may be apart: the objective is 1-strongly convex
+    in the (weighted, centred, scaled) fit ``D·w/√n``, so each certified ``w`` is
+    within ``√(2·gap)`` of the unique optimal fit, each gap known to the rounding
+    of the objective's terms."""
+    floor = 128 * EPS * res_a.gap_tol / res_a.tol
+    ga = np.sqrt(2 * (np.maximum(res_a.gaps, 0) + floor))
+    gb = np.sqrt(2 * (np.maximum(res_b.gaps, 0) + floor))
+    return ga + gb
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"standardize": True}, {"fit_intercept": False}, {"weighted": True}],
+    ids=["plain", "standardize", "no-intercept", "weights"],
+)
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_design_form_is_certified_and_equals_dense(kw, l1_ratio):
+    X, y, w = wide()
+    kw = dict(kw)
+    if kw.pop("weighted", False):
+        kw["sample_weight"] = w
+    tol = 1e-8
+    b = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=25, tol=tol, **kw)
+    a = jaxreg.enet_path(X.toarray(), y, l1_ratio=l1_ratio, alphas=25, tol=tol, **kw)
+    assert b.mode == "design" and b.strategy == "active_set" and b.converged.all()
+    np.testing.assert_allclose(b.alphas, a.alphas, rtol=1e-12)
+    # the gaps, recomputed by the NumPy reference on the dense data
+    Xd = X.toarray()
+    ref = ref_gaps(Xd, y, b, l1_ratio=l1_ratio, **kw)
+    floor = 128 * EPS * b.gap_tol / b.tol
+    assert (ref <= b.gap_tol + floor).all()
+    # the fits agree within what the two certificates allow
+    sw = kw.get("sample_weight", np.ones(len(y)))
+    s = sw * len(y) / sw.sum()
+    center = kw.get("fit_intercept", True)
+    m = s @ Xd / len(y) if center else np.zeros(Xd.shape[1])
+    D = (Xd - m) * np.sqrt(s)[:, None]
+    dist = np.linalg.norm((a.coefs - b.coefs) @ D.T, axis=1) / np.sqrt(len(y))
+    assert (dist <= fit_bound(a, b) + 1e3 * EPS * np.abs(y).max()).all()
+
+
+def ref_gaps(Xd, y, res, **kw):
+    return np.array(
+        [
+            reference.duality_gap(Xd, y, c, i, al, **kw)
+            for c, i, al in zip(res.coefs, res.intercepts, res.alphas, strict=True)
+        ]
+    )
+
+
+def test_design_form_cv_equals_dense():
+    X, y, w = wide(n=90)
+    folds = np.arange(90) % 3
+    b = jaxreg.cv_path(X, y, sample_weight=w, cv=folds, alphas=15, tol=1e-10)
+    a = jaxreg.cv_path(X.toarray(), y, sample_weight=w, cv=folds, alphas=15, tol=1e-10)
+    assert b.path.mode == "design"
+    assert a.index_min == b.index_min
+    np.testing.assert_allclose(b.mse_path, a.mse_path, rtol=1e-5, atol=1e-9)
+
+
+def test_design_form_never_densifies():
+    n, p = 2000, 20000
+    X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
+    y = np.asarray(X[:, :5].sum(axis=1)).ravel()
+    y += 0.01 * np.random.default_rng(0).normal(size=n)
+    tracemalloc.start()
+    try:
+        res = jaxreg.lasso_path(X, y, alphas=8, eps=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert res.mode == "design" and res.converged.all()
+    # by design: copies of the CSR, a few dozen vectors of p, the coefficients
+    # and the Gram of a working set a few times the support (df ≤ 20 here)
+    csr_bytes = 12 * X.nnz + 8 * (n + 1)
+    assert peak <= 4 * csr_bytes + 64 * 8 * p + 2 * res.coefs.nbytes + 4 * 8 * 512**2
+    assert peak < 8 * n * p / 16  # far below the dense array
 
 
 def test_centring_loss_is_announced():

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
+from scipy.linalg.lapack import dpstrf as _pstrf
+from scipy.linalg.lapack import dtrtrs as _trtrs
 
 __all__ = ["better", "solve_members", "solve_path", "wanted"]
 
@@ -34,20 +36,20 @@ ENTER_SHARE = 0.1
 # this much, relatively (rounding must not make it enter and leave forever).
 VIOLATION_RTOL = 1e-10
 _EPS = float(np.finfo(np.float64).eps)
+_TINY = float(np.finfo(np.float64).tiny)
 # Features whose Gram columns are cached along the path, at most.
 CACHE_MAX = 6000
 
 
 class _GramCache:
-    """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks;
-    their columns are kept contiguous (transposed), so a new block costs one
-    product with the known ones and no gather of them."""
+    """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks
+    from a design's ``blocks()`` source (each new block costs its products with
+    the known ones)."""
 
-    def __init__(self, A):
-        self.A, self.n = A, A.shape[0]
-        self.pos = np.full(A.shape[1], -1)
+    def __init__(self, source, p):
+        self.source = source
+        self.pos = np.full(p, -1)
         self.k = 0
-        self.At = np.empty((0, A.shape[0]))  # known columns, as rows (capacity)
         self.G = np.zeros((0, 0))
 
     def ensure(self, idx):
@@ -58,22 +60,57 @@ class _GramCache:
         if k + m > CACHE_MAX:  # start again from this set
             self.pos[:] = -1
             self.k, k, new, m = 0, 0, idx, idx.size
+        cross, own = self.source.extend(k, new)
+        G = np.empty((k + m, k + m))
+        G[:k, :k] = self.G[:k, :k]
+        G[:k, k:], G[k:, :k] = cross, cross.T
+        G[k:, k:] = own
+        self.G, self.k = G, k + m
+        self.pos[new] = np.arange(k, k + m)
+
+    def block(self, rows, cols):
+        return self.G[np.ix_(self.pos[rows], self.pos[cols])]
+
+
+class _Dense:
+    """A dense design as the operator the solver uses (the sparse one is
+    :class:`jaxreg._sparse_design.Operator`)."""
+
+    def __init__(self, A):
+        self.A = A
+        self.n, self.p = A.shape
+
+    def matvec(self, v):
+        S = np.flatnonzero(v)
+        return self.A[:, S] @ v[S]
+
+    def rmatvec(self, r):
+        return self.A.T @ r
+
+    def columns(self, idx):
+        return self.A[:, idx]
+
+    def blocks(self):
+        return _DenseBlocks(self.A)
+
+
+class _DenseBlocks:
+    """New Gram blocks of a dense design; the known columns are kept contiguous
+    (transposed), so a new block costs one product and no gather of them."""
+
+    def __init__(self, A):
+        self.A, self.n = A, A.shape[0]
+        self.At = np.empty((0, self.n))  # known columns, as rows (capacity)
+
+    def extend(self, k, new):
+        m = new.size
         if k + m > self.At.shape[0]:
             At = np.empty((max(2 * (k + m), 64), self.n))
             At[:k] = self.At[:k]
             self.At = At
         self.At[k : k + m] = self.A[:, new].T
         Bt = self.At[k : k + m]
-        G = np.empty((k + m, k + m))
-        G[:k, :k] = self.G[:k, :k]
-        cross = self.At[:k] @ Bt.T / self.n
-        G[:k, k:], G[k:, :k] = cross, cross.T
-        G[k:, k:] = Bt @ Bt.T / self.n
-        self.G, self.k = G, k + m
-        self.pos[new] = np.arange(k, k + m)
-
-    def block(self, rows, cols):
-        return self.G[np.ix_(self.pos[rows], self.pos[cols])]
+        return self.At[:k] @ Bt.T / self.n, Bt @ Bt.T / self.n
 
 
 class _FullGram:
@@ -98,7 +135,9 @@ def _support_solve(G, T, b, rhs, cols=None):
             return _woodbury(X, b[T], rhs)
     M = _system(G, T, b)
     L, info = _potrf(M, lower=1, clean=1)
-    if info == 0:
+    # a pivot below √eps of its diagonal: dependent columns (rounding lets
+    # exactly dependent ones through with a tiny pivot)
+    if info == 0 and np.all(np.diag(L) ** 2 > np.sqrt(_EPS) * np.diag(M)):
         x, info = _potrs(L, rhs, lower=1)
         if info == 0 and np.isfinite(x).all():
             return x
@@ -128,6 +167,37 @@ def _system(G, T, b):
     return M
 
 
+def _independent(G, S, E, b):
+    """The entering coordinates ``E`` that keep the system of ``S`` and ``E``
+    positive definite (numerically): pivoted Cholesky of their Schur complement
+    given ``S``, each pivot at least ``√eps`` of its own diagonal. Empty when
+    ``S``'s own system is singular."""
+    L, info = _potrf(_system(G, S, b), lower=1, clean=1) if S.size else (None, 0)
+    if info != 0:
+        return E[:0]
+    C = _system(G, E, b)
+    if S.size:
+        Z = _trtrs(L, G[np.ix_(S, E)], lower=1)[0]
+        C -= Z.T @ Z
+    scale = np.sqrt(np.maximum(np.diag(_system(G, E, b)), np.finfo(float).tiny))
+    C /= np.outer(scale, scale)  # unit diagonal before the Schur step
+    _, piv, rank, _ = _pstrf(C, tol=np.sqrt(_EPS), lower=1)
+    return E[np.sort(piv[:rank] - 1)] if rank else E[:0]
+
+
+def _enter_independent(G, S, enter, b, rhs, cols):
+    """The support and its solution when only the entering coordinates that
+    keep the system non-singular enter (the strongest alone if none does, for
+    a null step); the solution is None when still singular."""
+    keep = _independent(G, S, enter, b)
+    enter = keep if keep.size else enter[:1]
+    T = np.concatenate([S, enter])
+    target = _support_solve(G, T, b, rhs[T], cols)
+    if target is None and enter.size > 1:
+        T = np.concatenate([S, enter[:1]])
+    return T, target
+
+
 def _null_step(G, T, b, cur, sign):
     """The step when the last coordinate of T (entering) makes the system
     singular (the support already spans the rows): along a null direction of
@@ -150,6 +220,12 @@ def _null_step(G, T, b, cur, sign):
     return new, j
 
 
+def _objective(G, c, a, b, w):
+    S = np.flatnonzero(w)
+    v = w[S]
+    return 0.5 * v @ (G[np.ix_(S, S)] @ v + b[S] * v) - c[S] @ v + a[S] @ np.abs(v)
+
+
 def _feature_sign(G, c, a, b, w, max_steps, cols=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
@@ -159,19 +235,18 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
     sign_of = np.sign(w)
-    single = False  # one coordinate enters at a time (near a singular support)
     steps = 0
     while steps < max_steps:
         steps += 1
         S = np.flatnonzero((w != 0) | free)
         enter = np.zeros(0, np.int64)
         if solved:
-            grad = c - G[:, S] @ w[S] - b * w  # minus the smooth part's gradient
+            grad = c - G @ w - b * w  # minus the smooth part's gradient
             excess = np.abs(grad) - a * (1.0 + VIOLATION_RTOL)
             viol = np.flatnonzero((w == 0) & ~free & ~blocked & (excess > 0))
             if not viol.size:
                 return w, steps, not blocked.any()
-            count = 1 if single else max(1, int(ENTER_SHARE * S.size))
+            count = max(1, int(ENTER_SHARE * S.size))
             enter = viol[np.argsort(-excess[viol])[:count]]
             new_sign = np.sign(grad[enter])
         else:
@@ -186,9 +261,9 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
         target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T], cols)
         sign = sign_of[T]
         cur = w[T]
-        if target is None and enter.size > 1:  # enter one at a time from now
-            single = True
-            continue
+        if target is None and enter.size > 1:  # some depend on S and the others
+            T, target = _enter_independent(G, S, enter, b, c - a * sign_of, cols)
+            sign, cur, enter = sign_of[T], w[T], T[S.size :]
         if target is None and enter.size == 1:
             step = _null_step(G, T, b, cur, sign)
             if step is None:
@@ -206,19 +281,38 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
             w[T] = target
             solved, blocked[:] = True, False
             continue
-        # stop where the first coordinate reaches 0: it leaves the support
+        # every crossing coordinate leaves at once when that still lowers the
+        # objective (the signs' quadratic on the orthant); else stop where the
+        # first one reaches 0, which always does
+        if crosses.sum() > 1:
+            trial = w.copy()
+            trial[T] = np.where(crosses, 0.0, target)
+            if _objective(G, c, a, b, trial) < _objective(G, c, a, b, w):
+                w, solved = trial, False
+                blocked[:] = False
+                continue
         delta = target - cur
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(crosses, -cur / delta, np.inf)
         j = int(np.argmin(t))
         frac = min(max(float(t[j]), 0.0), 1.0)
-        if frac == 0.0 and cur[j] == 0.0:  # an entering coordinate turned back
-            blocked[T[j]] = True
+        if frac == 0.0 and cur[j] == 0.0:  # entering coordinates turned back
+            blocked[T[crosses & (cur == 0.0)]] = True
             continue
         w[T] = cur + frac * delta
         w[T[j]] = 0.0
         solved, blocked[:] = False, False
     return w, steps, False
+
+
+def _working_set(w, q, a, a_prev, l1):
+    """A level's first working set: the support, the unpenalized and the
+    sequential strong rule's strongest candidates, at most as many as the
+    support (64 at least); the KKT check adds any that are missing."""
+    base = (w != 0) | (l1 <= 0)
+    cand = np.flatnonzero(~base & (np.abs(q) >= 2.0 * a - a_prev))
+    cand = cand[np.argsort(-np.abs(q[cand]) / np.maximum(a[cand], _TINY))]
+    return np.union1d(np.flatnonzero(base), cand[: max(64, int(base.sum()))])
 
 
 def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
@@ -244,15 +338,14 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             q = c_all - datafit.G[:, S] @ w[S]
             return q, max(float(datafit.yy - w[S] @ (c_all[S] + q[S])), 0.0)
     else:
-        A, y = datafit.X, datafit.y
-        n, p = A.shape
-        cache, c_all = _GramCache(A), A.T @ y / n
-        design = A
+        y = datafit.y
+        design = datafit.X if hasattr(datafit.X, "blocks") else _Dense(datafit.X)
+        n, p = design.n, design.p
+        cache, c_all = _GramCache(design.blocks(), p), design.rmatvec(y) / n
 
         def grad(w):
-            S = np.flatnonzero(w)
-            r = y - A[:, S] @ w[S]
-            return A.T @ r / n, float(r @ r) / n
+            r = y - design.matvec(w)
+            return design.rmatvec(r) / n, float(r @ r) / n
 
     root = 1.0 / np.sqrt(n) if design is not None else None
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
@@ -265,17 +358,16 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     prev = None
     for i, lam in enumerate(np.asarray(levels, np.float64)):
         a, b = lam * l1, lam * l2
-        # working set: the support, the unpenalized and the strong-rule candidates
         a_prev = a if prev is None else prev * l1
-        strong = np.abs(q) >= 2.0 * a - a_prev
-        W = np.flatnonzero((w != 0) | (l1 <= 0) | strong)
+        W = _working_set(w, q, a, a_prev, l1)
         steps = 0
         while True:
             cache.ensure(W)
             G = cache.block(W, W)
             cW = c_all[W]
-            # the design's columns scaled so that G = colsᵀcols
-            cols = None if design is None else (lambda T, W=W: design[:, W[T]] * root)
+            cols = None
+            if design is not None:  # the columns scaled so that G = colsᵀcols
+                cols = lambda T, W=W: design.columns(W[T]) * root  # noqa: E731
             wW, s, done = _feature_sign(G, cW, a[W], b[W], w[W], max_iter - steps, cols)
             steps += s
             w = np.zeros(p)
@@ -309,6 +401,14 @@ def wanted(problem, grids):
     s = problem.solver
     wide = len(problem.idx_P) > problem.n
     plain = not problem.model.boxed and bool(np.all(np.asarray(grids) > 0))
+    if getattr(problem, "sparse", False):  # sparse X in design form: this only
+        if not plain or s.strategy not in ("auto", "active_set"):
+            raise ValueError(
+                "sparse X in design form is solved by the active-set solver only: "
+                "strategy='auto' or 'active_set', positive alphas, no box limits; "
+                "use mode='gram' (up to 20000 features) for the others."
+            )
+        return True
     if s.strategy == "active_set":
         if not (plain and problem.host):
             raise ValueError(
@@ -331,16 +431,18 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
     from jaxreg import penalties
     from jaxreg.datafits import QuadraticDesign, QuadraticGram
 
-    A, c, yy = (np.asarray(a, np.float64) for a in (members.A, members.c, members.yy))
+    c, yy = (np.asarray(a, np.float64) for a in (members.c, members.yy))
+    sparse = hasattr(members.A, "operator")
+    A = members.A if sparse else np.asarray(members.A, np.float64)
     L, k = levels.shape
-    F, p = A.shape[0], A.shape[2]
+    F, p = len(A), np.asarray(members.g).shape[1]
     form = QuadraticGram if gram else QuadraticDesign
     T = c.shape[-1]
     coef = np.zeros((L, F, T, k, p))
     gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
     n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
     for li, f, t in np.ndindex(L, F, T):
-        df = form(A[f], c[f, :, t], yy[f, t])
+        df = form(A.operator(f) if sparse else A[f], c[f, :, t], yy[f, t])
         pen = penalties.ElasticNet(
             levels[li], weights["l1"][li, f], weights["l2"][li, f], lower[f], upper[f]
         )

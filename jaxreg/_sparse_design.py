@@ -1,0 +1,251 @@
+"""Sparse X in design form: the reduced members as operators over one sparse X.
+
+For sparse data too wide for a Gram matrix, no member is densified: member f's
+reduced design (:mod:`jaxreg.stats`) is the operator
+
+    A_f = diag(√s_f)·(X − 1·m_fᵀ)·diag(d_f)
+
+over the one CSC copy of X, with ``s_f`` the member's weights (0 on the rows it
+holds out), ``m_f`` its weighted column means (the centring is implicit: ``A_f·v
+= √s_f∘(X·u − 1·(m_fᵀu))`` with ``u = d_f∘v``) and ``d_f`` the column exponent,
+the standardization and the preconditioner together. Products with ``A_f``,
+``A_fᵀ`` and blocks of ``A_fᵀA_f`` cost the non-zeros they touch; the active-set
+solver (:mod:`jaxreg.solvers.active_set`) needs nothing else. The moments of X
+are taken about the origin, as in Gram form (:mod:`jaxreg.sparse`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jaxreg import _config, _memory, sparse
+from jaxreg import stats as _stats
+
+__all__ = ["Operator", "SparseMembers", "init_problem"]
+
+
+class Operator:
+    """One member's reduced design ``A = diag(root)·(X − 1·meanᵀ)·diag(col)``."""
+
+    def __init__(self, X, root, mean, col):
+        self.X, self.root, self.mean, self.col = X, root, mean, col
+        self.n, self.p = X.shape
+        self.weight = root * root
+        self.unit = bool(np.all(self.weight == 1.0))
+
+    def matvec(self, v):
+        """``A·v`` for a coefficient vector that is mostly 0."""
+        u = v * self.col
+        S = np.flatnonzero(u)
+        if not S.size:
+            return np.zeros(self.n)
+        return self.root * (self.X[:, S] @ u[S] - self.mean[S] @ u[S])
+
+    def rmatvec(self, r):
+        """``Aᵀ·r``."""
+        z = self.root * r
+        return self.col * (self.X.T @ z - self.mean * z.sum())
+
+    def columns(self, idx):
+        """The dense columns ``A[:, idx]``."""
+        D = self.X[:, idx].toarray()
+        D -= self.mean[idx]
+        D *= self.col[idx]
+        D *= self.root[:, None]
+        return D
+
+    def gram(self, rows, cols):
+        """``A_rowsᵀA_cols/n`` from sparse products: ``XᵀSX − S0·m·mᵀ``."""
+        Xr, Xc = self.X[:, rows], self.X[:, cols]
+        if not self.unit:
+            Xc = Xc.multiply(self.weight[:, None]).tocsc()
+        B = (Xr.T @ Xc).toarray()
+        B -= self.weight.sum() * np.outer(self.mean[rows], self.mean[cols])
+        B *= np.outer(self.col[rows], self.col[cols]) / self.n
+        return B
+
+    def blocks(self):
+        """The Gram blocks of the features the solver meets, as it meets them."""
+        return _Blocks(self)
+
+
+class _Blocks:
+    def __init__(self, op):
+        self.op, self.feat = op, np.zeros(0, np.int64)
+
+    def extend(self, k, new):
+        """Keep the first ``k`` features, append ``new``: their cross and own
+        blocks."""
+        known = self.feat[:k]
+        self.feat = np.concatenate([known, new])
+        return self.op.gram(known, new), self.op.gram(new, new)
+
+
+class SparseMembers:
+    """Every member's operator over the one sparse X (the ``A`` of
+    :class:`jaxreg.stats.Members` in this form)."""
+
+    def __init__(self, X, roots, means, cols):
+        self.X, self.roots, self.means, self.cols = X, roots, means, cols
+
+    def __len__(self):
+        return self.roots.shape[0]
+
+    def operator(self, f) -> Operator:
+        return Operator(self.X, self.roots[f], self.means[f], self.cols[f])
+
+
+def _column_top(X):
+    """Each column's largest magnitude (CSC, canonical)."""
+    top = np.zeros(X.shape[1])
+    nz = np.flatnonzero(np.diff(X.indptr))
+    if nz.size:
+        top[nz] = np.maximum.reduceat(np.abs(X.data), X.indptr[nz])
+    return top
+
+
+def _check(problem, X, model, solver):
+    if problem.idx_U.size:
+        raise ValueError(
+            "penalty_factor=0 (unpenalized features) is not available for sparse X "
+            "in design form; give those features a small positive penalty_factor, "
+            "or use mode='gram' (up to 20000 features)."
+        )
+    if model.boxed:
+        raise ValueError(
+            "sparse X in design form is solved by the active-set solver, which "
+            "takes no box limits (positive, lower_limits, upper_limits); use "
+            "mode='gram' (up to 20000 features)."
+        )
+    if _config.backend_of(solver.device) != "cpu" or solver.dtype != np.float64:
+        raise ValueError(
+            "sparse X in design form is solved on the CPU in float64: use "
+            "device='cpu' and dtype='float64' (or a dense X on the device)."
+        )
+    if not np.isfinite(X.data).all():
+        raise ValueError(
+            "X contains NaN or infinity; jaxreg does not impute missing values."
+        )
+
+
+def init_problem(self, X, Y, model, solver, folds, n_levels, alpha_units):
+    """Set up a :class:`jaxreg.engine.Problem` (``self``) for sparse ``X`` (n, p)
+    and dense ``Y`` (n, T) in design form, on the host in float64."""
+    X = sparse.to_scipy(X).tocsc()
+    n, p = X.shape
+    self.p, self.n, self.mode, self.gram = p, n, "design", False
+    self.solver, self.dtype = solver, np.dtype(np.float64)
+    self.model, self.host, self.sparse = model, True, True
+    self.idx_U = np.flatnonzero(model.free)
+    self.idx_P = np.flatnonzero(~model.free)
+    _check(self, X, model, solver)
+    if not np.isfinite(Y).all():
+        raise ValueError("y contains NaN or infinity; drop or impute those samples.")
+    train, test = folds if folds is not None else (np.zeros((0, n)),) * 2
+    self.K, self.T = train.shape[0], Y.shape[1]
+    self.F = self.K + 1
+    # the CSC copy, one operator vector set per member, the results, the Gram cache
+    extra = 3 * X.nnz + self.F * (n * (self.T + 2) + 8 * p) + 6000**2
+    _memory.check_memory(0, p, n_levels, np.float64, "design", solver.device,
+                         batch=1, n_problems=self.F, extra=extra)  # fmt: skip
+    sw = model.sample_weight
+    train_w = np.concatenate([sw[None, :] * train, sw[None]])
+    if alpha_units == "sum":
+        self.alpha_scale = 1.0 / (train_w.sum(axis=1) * (model.raw_weight_total / n))
+    else:
+        self.alpha_scale = np.ones(self.F)
+    s = train_w * (n / train_w.sum(axis=1, keepdims=True))
+    members, frame = _members(X, Y, s, model)
+    self.test_weight = (sw[None, :] * test).sum(axis=1)
+    self.test_rows = (test > 0).sum(axis=1)
+    self.n_positive = float((sw > 0).sum())
+    self.Xg = self.Yg = self.gtw = None
+    self.held = _scorer(X.tocsr(), Y, frame, sw[None, :] * test)
+    self._adopt(members, frame)
+
+
+def _members(X, Y, s, model):
+    """Every member's reduced problem (design form) and the frame."""
+    n, p = X.shape
+    F, T = s.shape[0], Y.shape[1]
+    safe = _stats.SAFE_EXPONENT[np.dtype(np.float64)]
+    top = _column_top(X)
+    x_exp = _stats._exponent(np, np.stack([top, -top]), axis=0, safe=safe)
+    y_exp = _stats._exponent(np, Y, axis=0).max()
+    Ys = np.ldexp(Y, -int(y_exp))
+    sw = model.sample_weight
+    if model.fit_intercept:
+        shift_y = sw @ Ys / n
+        Yc = np.where(_stats._constant(np, Ys, sw > 0), 0.0, Ys - shift_y)
+    else:
+        shift_y, Yc = np.zeros(T), Ys
+    unit = np.ldexp(1.0, -x_exp)
+    Xsq = X.multiply(X).tocsc()
+    fields = {k: [] for k in ("root", "mean", "col", "c", "yy", "q0", "x_mean",
+                              "x_scale", "y_mean", "g", "lev")}  # fmt: skip
+    for sf in s:
+        m1 = X.T @ sf / n if model.fit_intercept else np.zeros(p)
+        m2 = Xsq.T @ sf / n
+        var = np.maximum(m2 - m1 * m1, 0.0)
+        const = var <= 64 * np.finfo(np.float64).eps * m2
+        var_s = np.where(const, 0.0, var) * unit * unit  # scaled units
+        scale = _stats._standardize_scale(np, var_s) if model.standardize else 1.0
+        scale = np.broadcast_to(scale, (p,))
+        diag = var_s / (scale * scale)
+        g = _stats._precondition(np, diag, diag, True)
+        col = np.where(const, 0.0, unit / (scale * g))
+        my = sf @ Yc / n if model.fit_intercept else np.zeros(T)
+        root = np.sqrt(sf)
+        ys = root[:, None] * (Yc - my)
+        op = Operator(X, root, m1, col)
+        q0 = np.stack([op.rmatvec(ys[:, t]) for t in range(T)], axis=1) / n
+        values = (
+            root,
+            m1,
+            col,
+            ys,
+            np.sum(ys * ys, axis=0) / n,
+            q0,
+            m1 * unit,
+            np.array(scale),
+            my,
+            g,
+            sf / n if model.fit_intercept else 0 * sf,
+        )
+        for key, val in zip(fields, values, strict=True):
+            fields[key].append(val)
+    a = {key: np.stack(val) for key, val in fields.items()}
+    rank0 = np.full(F, 1 if model.fit_intercept else 0, np.int32)
+    members = _stats.Members(
+        SparseMembers(X, a["root"], a["mean"], a["col"]), a["c"], a["yy"], a["yy"],
+        a["q0"], a["x_mean"], a["x_scale"], a["y_mean"], a["g"], np.zeros((F, 0, 0)),
+        np.zeros((F, 0, p)), np.zeros((F, 0, T)), a["lev"], rank0,
+    )  # fmt: skip
+    frame = _stats.Frame(np.zeros(p), shift_y, x_exp, np.int32(y_exp))
+    return members, frame
+
+
+def _scorer(Xr, Y, frame, test_w):
+    """Held-out MSE and R² (K, T, k) of every fold from the sparse rows it holds
+    out (scaled units, about the frame's shift)."""
+    K = test_w.shape[0]
+    if not K:
+        return None
+    rows = [np.flatnonzero(t > 0) for t in test_w]
+    m = max(r.size for r in rows)
+    y_exp, unit = int(frame.y_exp), np.ldexp(1.0, -np.asarray(frame.x_exp))
+    Yc = np.ldexp(Y, -y_exp) - frame.shift_y
+
+    def score(w, b):
+        T, k = w.shape[1], w.shape[2]
+        pred = np.zeros((K, m, T, k))
+        Yg, gtw = np.zeros((K, m, T)), np.zeros((K, m))
+        for f, r in enumerate(rows):
+            used = np.flatnonzero(np.any(w[f] != 0, axis=(0, 1)))
+            W = (w[f][..., used] * unit[used]).reshape(T * k, -1)
+            block = Xr[r][:, used] @ W.T  # (m_f, T·k)
+            pred[f, : r.size] = block.reshape(r.size, T, k) + b[f][None]
+            Yg[f, : r.size], gtw[f, : r.size] = Yc[r], test_w[f, r]
+        return _stats.score_predictions(pred, Yg, gtw)
+
+    return score
