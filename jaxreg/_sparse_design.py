@@ -10,18 +10,29 @@ holds out), ``m_f`` its weighted column means (the centring is implicit: ``A_f·
 = √s_f∘(X·u − 1·(m_fᵀu))`` with ``u = d_f∘v``) and ``d_f`` the column exponent,
 the standardization and the preconditioner together. Products with ``A_f``,
 ``A_fᵀ`` and blocks of ``A_fᵀA_f`` cost the non-zeros they touch; the active-set
-solver (:mod:`jaxreg.solvers.active_set`) needs nothing else. The moments of X
+solver (:mod:`jaxreg.solvers.active_set`) needs nothing else. Ridge comes
+from the n × n kernel ``A_fA_fᵀ/n`` (:func:`kernel_factor`), the coefficients
+``A_fᵀ`` times a combination of its eigenvectors. The moments of X
 are taken about the origin, as in Gram form (:mod:`jaxreg.sparse`).
 """
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from jaxreg import _config, _memory, sparse
 from jaxreg import stats as _stats
+from jaxreg.solvers import closed_form
 
-__all__ = ["Operator", "SparseMembers", "init_problem"]
+__all__ = [
+    "Operator",
+    "SparseMembers",
+    "init_problem",
+    "kernel_factor",
+    "ridge_members",
+]
 
 
 class Operator:
@@ -45,6 +56,32 @@ class Operator:
         """``Aᵀ·r``."""
         z = self.root * r
         return self.col * (self.X.T @ z - self.mean * z.sum())
+
+    def rmatmat(self, Z):
+        """``Aᵀ·Z`` (p, q) for ``Z`` (n, q)."""
+        Z = self.root[:, None] * Z
+        return self.col[:, None] * (self.X.T @ Z - np.outer(self.mean, Z.sum(axis=0)))
+
+    def kernel(self, d):
+        """``(A·diag(d))(A·diag(d))ᵀ/n`` (n, n): sparse products ``XcXcᵀ`` of
+        the scaled columns (a block of rows at a time: the sparse product's own
+        index arrays stay small), the centring as rank-one corrections."""
+        import scipy.sparse as sp
+
+        c = self.col * d
+        Xc = (self.X @ sp.diags(c)).tocsr()
+        XcT = Xc.T.tocsc()
+        mu = self.mean * c
+        v = Xc @ mu
+        K = np.empty((self.n, self.n))
+        step = max(1, 2**22 // self.n)
+        for i in range(0, self.n, step):
+            K[i : i + step] = (Xc[i : i + step] @ XcT).toarray()
+        K -= v[:, None]
+        K -= v[None, :]
+        K += mu @ mu
+        K *= np.outer(self.root, self.root) / self.n
+        return K
 
     def columns(self, idx):
         """The dense columns ``A[:, idx]``."""
@@ -249,3 +286,51 @@ def _scorer(Xr, Y, frame, test_w):
         return _stats.score_predictions(pred, Yg, gtw)
 
     return score
+
+
+_factor_kernel = jax.jit(closed_form.factor_kernel, static_argnames="terms")
+
+
+@jax.jit
+def _combine(fac, levels, yy):
+    inv = closed_form.shrinkage(fac, levels)
+    T = closed_form.dual_combination(fac, inv)
+    return T, closed_form.residual_ss(fac, yy, levels, inv)
+
+
+def kernel_factor(op, Y, l2):
+    """Ridge's factor of one member (:func:`jaxreg.solvers.closed_form.factor_kernel`)
+    from its operator ``op``, reduced targets ``Y`` (n, T) and L2 weights ``l2``
+    (p,): the n × n kernel, never the p × p Gram matrix."""
+    n, p = op.n, op.p
+    # the kernel, its eigenvectors and the factor's copies; and the results
+    _memory.check_memory(n, 0, 1, np.float64, "design", extra=4 * n * n)
+    d = np.where(l2 > 0, 1.0 / np.sqrt(np.where(l2 > 0, l2, 1.0)), 0.0)
+    d = np.where(op.col == 0, 0.0, d)
+    with _config.compute_context(np.float64):
+        return _factor_kernel(
+            jnp.asarray(op.kernel(d)), jnp.asarray(Y), jnp.asarray(d), terms=p
+        )
+
+
+def dual_coef(op, fac, T):
+    """The coefficients ``d∘(A·diag(d))ᵀT`` (k, t, p) from ``T`` (k, n, t), as
+    :func:`jaxreg.solvers.closed_form.ridge` forms them."""
+    k, n, t = T.shape
+    W = op.rmatmat(np.moveaxis(np.asarray(T), 1, 0).reshape(n, k * t))
+    d = np.asarray(fac.d)
+    return W.reshape(-1, k, t).transpose(1, 2, 0) * (d * d)
+
+
+def ridge_members(members, l2, levels):
+    """Closed-form ridge of every member (the kernel form): coef (F, T, k, p)
+    and rr (F, T, k), as :func:`jaxreg.batch.ridge_members`."""
+    coefs, rrs = [], []
+    for f in range(len(members.A)):
+        op = members.A.operator(f)
+        fac = kernel_factor(op, members.c[f], l2[f])
+        with _config.compute_context(np.float64):
+            T, rr = _combine(fac, jnp.asarray(levels), jnp.asarray(members.yy[f]))
+        coefs.append(np.swapaxes(dual_coef(op, fac, T), 0, 1))
+        rrs.append(np.asarray(rr).T)
+    return np.stack(coefs), np.stack(rrs)

@@ -536,14 +536,13 @@ class Problem:
 
     def _solve_ridge(self, grid):
         """Closed-form ridge of every member at ``grid``."""
-        if self.sparse:
-            raise ValueError(
-                "ridge (l1_ratio=0) of sparse X is solved from its Gram matrix: "
-                "use mode='gram' (up to 20000 features), or a small l1_ratio."
-            )
         dt = self.dtype
         l2, E = self.ridge_weights()
         mem = self.members
+        levels = np.ldexp(np.asarray(grid, np.float64), E)
+        if self.sparse:  # the n × n kernel of every member
+            coef, rr = _sparse_design.ridge_members(mem, l2, levels)
+            return self._closed_form(coef, rr)
         method = "eigh" if self.gram or self.n >= len(self.idx_P) else "dual"
         with compute_context(dt, self.solver.device):
             coef, rr = batch.ridge_members(
@@ -551,11 +550,15 @@ class Problem:
                 jnp.asarray(mem.c, dt),
                 jnp.asarray(mem.yy, dt),
                 jnp.asarray(l2, dt),
-                jnp.asarray(np.ldexp(np.asarray(grid, np.float64), E), dt),
+                jnp.asarray(levels, dt),
                 gram=self.gram,
                 method=method,
                 terms=self.n,
             )
+        return self._closed_form(coef, rr)
+
+    @staticmethod
+    def _closed_form(coef, rr):
         shape = rr.shape
         return dict(
             coef=np.asarray(coef),

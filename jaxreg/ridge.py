@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _docs, engine, results
+from jaxreg import _docs, _sparse_design, engine, results
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg._config import compute_context
@@ -78,7 +78,11 @@ def _evaluate(fac, A, Y, yy, lev, rank0, n_pos, levels, *, with_path,
     jit-compiled; static: with_path, criterion; new alpha values do not
     recompile, a new number of alphas does.
     """
-    w, inv = closed_form.ridge(fac, levels, A)
+    if A is None:  # sparse X: Aᵀ is applied on the host (jaxreg._sparse_design)
+        inv = closed_form.shrinkage(fac, levels)
+        w = closed_form.dual_combination(fac, inv)
+    else:
+        w, inv = closed_form.ridge(fac, levels, A)
     out = {
         "rss": closed_form.residual_ss(fac, yy, levels, inv),
         "df": closed_form.effective_df(fac, levels, rank0),
@@ -117,12 +121,11 @@ class _Setup:
         pr = self.problem = engine.Problem(
             X, Y, model, solver, n_levels=levels, mode=mode
         )
-        if pr.sparse:
+        if pr.sparse and self.method != "dual":
             raise ValueError(
-                "ridge_path of sparse X in design form (more than 20000 features, "
-                "or p > 2n) is not available: its closed form needs the Gram "
-                "matrix; pass mode='gram' through cv_path/enet_path for up to "
-                "20000 features, or X.toarray() if n·p fits in memory."
+                f"method={self.method!r} is not available for sparse X with more "
+                "than 2n (or 20000) features: it is solved from its n x n kernel, "
+                "method='dual' (or 'auto')."
             )
         self.alpha_max = pr.alpha_max(0.0)
         if factor:
@@ -134,6 +137,13 @@ class _Setup:
         mem = pr.members
         positive = pr.n_positive
         self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1], positive)
+        if pr.sparse:  # the kernel from the sparse operator
+            self.op = mem.A.operator(len(mem.A) - 1)
+            self.A, self.fac = (
+                None,
+                _sparse_design.kernel_factor(self.op, mem.c[-1], l2[-1]),
+            )
+            return
         with compute_context(pr.dtype, pr.solver.device):
             self.A = jnp.asarray(mem.A[-1], pr.dtype)
             c, l2 = (jnp.asarray(a[-1], pr.dtype) for a in (mem.c, l2))
@@ -178,6 +188,8 @@ class _Setup:
                 criterion=criterion,
             )
             out = {key: np.asarray(val, np.float64) for key, val in out.items()}
+        if with_path and self.A is None:
+            out["coef"] = _sparse_design.dual_coef(self.op, self.fac, out["coef"])
         for key in ("rss", "cv"):
             if key in out:
                 out[key] = pr.to_data_units(out[key])

@@ -139,10 +139,8 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="float64"):
         jaxreg.lasso_path(X, y, mode="design", dtype="float32")
     Xw = sp.random(20, 100, density=0.1, random_state=0, format="csr")
-    with pytest.raises(ValueError, match="ridge_path of sparse X in design form"):
-        jaxreg.ridge_path(Xw, np.arange(20.0))
-    with pytest.raises(ValueError, match="ridge"):
-        jaxreg.cv_path(Xw, np.arange(20.0), l1_ratio=0.0, cv=2)
+    with pytest.raises(ValueError, match="method='dual'"):
+        jaxreg.ridge_path(Xw, np.arange(20.0), method="eigh")
 
 
 def wide(n=60, p=300, seed=3):
@@ -242,3 +240,47 @@ def test_centring_loss_is_announced():
     X = sp.csr_matrix(dense)
     with pytest.warns(RuntimeWarning, match="mean/sd"):
         jaxreg.lasso_path(X, dense[:, 1] + rng.normal(size=n), alphas=3)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"standardize": True}, {"fit_intercept": False}, {"weighted": True}],
+    ids=["plain", "standardize", "no-intercept", "weights"],
+)
+def test_design_form_ridge_equals_dense(kw):
+    """Wide sparse ridge from its n × n kernel: the path, the leave-one-out error
+    and cv_path's folds equal the dense ones."""
+    X, y, w = wide()
+    kw = dict(kw)
+    if kw.pop("weighted", False):
+        kw["sample_weight"] = w
+    Xd = X.toarray()
+    grid = jaxreg.ridge_path(Xd, y, alphas=20, eps=1e-3, **kw).alphas
+    a = jaxreg.ridge_path(Xd, y, alphas=grid, **kw)
+    b = jaxreg.ridge_path(X, y, alphas=grid, **kw)
+    assert b.mode == "dual" and b.converged.all()
+    # Both solve (D·diag(1/scale))ᵀD/n + alpha·I from rounded kernels: apart by a
+    # sum's rounding (n terms) times the condition (e_max + alpha)/alpha.
+    sw = kw.get("sample_weight", np.ones(len(y)))
+    s = sw * len(y) / sw.sum()
+    m = s @ Xd / len(y) if kw.get("fit_intercept", True) else np.zeros(Xd.shape[1])
+    D = (Xd - m) * np.sqrt(s)[:, None]
+    if kw.get("standardize"):
+        D = D / np.where(D.std(axis=0) > 0, np.sqrt((D * D).mean(axis=0)), 1.0)
+    e_max = np.linalg.eigvalsh(D @ D.T / len(y))[-1]
+    cond = (e_max + grid) / grid
+    atol = 4 * len(y) * EPS * cond[:, None] * np.abs(a.coefs).max()
+    assert (np.abs(b.coefs - a.coefs) <= atol).all()
+    np.testing.assert_allclose(
+        b.intercepts, a.intercepts, atol=4 * len(y) * EPS * cond.max() * np.abs(y).max()
+    )
+    la = jaxreg.ridge_loo(Xd, y, alphas=grid, **kw)
+    lb = jaxreg.ridge_loo(X, y, alphas=grid, **kw)
+    np.testing.assert_allclose(lb, la, rtol=4 * len(y) * EPS * cond.max())
+    folds = np.arange(len(y)) % 3
+    ca = jaxreg.cv_path(Xd, y, l1_ratio=0.0, cv=folds, alphas=grid, **kw)
+    cb = jaxreg.cv_path(X, y, l1_ratio=0.0, cv=folds, alphas=grid, **kw)
+    assert ca.index_min == cb.index_min
+    np.testing.assert_allclose(
+        cb.mse_path, ca.mse_path, rtol=4 * len(y) * EPS * cond.max()
+    )

@@ -36,7 +36,16 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Factor", "METHODS", "cutoff", "factorize", "pinv_psd", "ridge"]
+__all__ = [
+    "Factor",
+    "METHODS",
+    "cutoff",
+    "dual_combination",
+    "factor_kernel",
+    "factorize",
+    "pinv_psd",
+    "ridge",
+]
 
 METHODS = ("eigh", "svd", "dual")
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -142,17 +151,34 @@ def factorize(A, Y, l2, method: str, need_u: bool):
             fac = fac._replace(U=jnp.zeros((n, 0), dt))
         return fac._replace(d=d)
     # dual: the kernel AAᵀ/n = U diag(e) Uᵀ shares its non-zero eigenvalues with AᵀA/n.
-    e, Q = jnp.linalg.eigh(_dot(A, A.T) / n)
-    keep = _keep(e, "dual", n, m)
+    return factor_kernel(_dot(A, A.T) / n, Y, d, terms=m)
+
+
+def factor_kernel(K, Y, d, *, terms: int):
+    """Factor from the kernel ``K = (A·diag(d))(A·diag(d))ᵀ/n`` (n, n) and ``Y``
+    (n, t); ``d`` (m,) the column scaling, ``terms`` the number of columns summed
+    into each entry. The coefficients are then ``d∘Aᵀ·T`` with ``T`` from
+    :func:`dual_combination`: ``A`` itself may be an operator (sparse X)."""
+    n = K.shape[0]
+    e, Q = jnp.linalg.eigh(K)
+    keep = _keep(e, "dual", n, terms)
     U = Q * keep
     return Factor(
         jnp.where(keep, e, 0.0),
         keep,
-        _dot(U.T, Y) / root_n,
-        jnp.zeros((m, 0), dt),
+        _dot(U.T, Y) / jnp.sqrt(jnp.asarray(n, K.dtype)),
+        jnp.zeros((d.shape[0], 0), K.dtype),
         U,
         d,
     )
+
+
+def dual_combination(fac, inv):
+    """``T = U·diag(1/(e + alpha))·u/√n`` (k, n, t) of a kernel factor: the
+    coefficients are ``w = d∘AᵀT``."""
+    n = fac.U.shape[0]
+    T = _einsum("nr,krt->knt", fac.U, inv[:, :, None] * fac.u[None])
+    return T / jnp.sqrt(jnp.asarray(n, T.dtype))
 
 
 def shrinkage(fac, alphas):
@@ -169,13 +195,11 @@ def ridge(fac, alphas, A=None):
     ``A`` (the unscaled design) is needed for the dual form only.
     """
     inv = shrinkage(fac, alphas)
-    scaled_u = inv[:, :, None] * fac.u[None]  # (k, r, t): u/(e + alpha)
     if fac.V.shape[1] == 0:
         # w = Aᵀ U diag(1/(e + alpha)) u / √n: two GEMMs, no m×r matrix V needed.
-        n = A.shape[0]
-        T = _einsum("nr,krt->knt", fac.U, scaled_u)
-        w = _einsum("nm,knt->ktm", A * fac.d, T) / jnp.sqrt(jnp.asarray(n, A.dtype))
+        w = _einsum("nm,knt->ktm", A * fac.d, dual_combination(fac, inv))
     else:
+        scaled_u = inv[:, :, None] * fac.u[None]  # (k, r, t): u/(e + alpha)
         w = _einsum("mr,krt->ktm", fac.V, jnp.sqrt(fac.e)[None, :, None] * scaled_u)
     return w * fac.d, inv
 
