@@ -23,6 +23,9 @@ __all__ = [
     "vmap",
     "serial_blas",
     "array_module",
+    "auto_axes",
+    "by_features",
+    "spread",
 ]
 
 
@@ -115,3 +118,43 @@ def vmap(fn, in_axes, size):
         return jax.tree_util.tree_map(lambda a: a[None], fn(*args))
 
     return call
+
+
+def spread(X) -> bool:
+    """Whether ``X`` is a jax.Array laid over several devices (sharded)."""
+    return isinstance(X, jax.Array) and len(X.sharding.device_set) > 1
+
+
+def by_features(X) -> bool:
+    """Whether ``X`` is a jax.Array sharded over its features (columns)."""
+    spec = getattr(getattr(X, "sharding", None), "spec", None)
+    return spread(X) and spec is not None and len(spec) > 1 and spec[1] is not None
+
+
+def auto_axes(X):
+    """``X`` on its mesh with Auto axes (the same devices and layout, no copy).
+
+    On a mesh with Explicit axes (``jax.make_mesh``'s default), every contraction
+    over a sharded axis must name its output sharding; with Auto axes XLA chooses
+    it, and the solvers' products (``A·w`` over sharded features, the gap's
+    ``max|Aᵀr|``) compile as they are.
+    """
+    from jax.sharding import AxisType, Mesh, NamedSharding
+
+    sh = getattr(X, "sharding", None)
+    if not spread(X):
+        return X
+    if not X.is_fully_addressable:
+        raise ValueError(
+            "X is a jax.Array spread across processes: paths take arrays within one "
+            "process. Reduce rows across processes with jaxreg.sufficient_stats(X, "
+            "y, folds=...) and pass the statistics."
+        )
+    if not isinstance(sh, NamedSharding):
+        return X
+    mesh = sh.mesh
+    auto = (AxisType.Auto,) * len(mesh.axis_names)
+    if tuple(mesh.axis_types) == auto:
+        return X
+    mesh = Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
+    return jax.device_put(X, NamedSharding(mesh, sh.spec))

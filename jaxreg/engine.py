@@ -34,7 +34,14 @@ from jaxreg import (
     sufficient,
 )
 from jaxreg import _validation as V
-from jaxreg._config import backend_of, compute_context, serial_blas
+from jaxreg._config import (
+    auto_axes,
+    backend_of,
+    by_features,
+    compute_context,
+    serial_blas,
+    spread,
+)
 from jaxreg.solvers import active_set, fista, polish, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
@@ -167,8 +174,11 @@ class Problem:
             )
             return
         self.held = None
+        X = auto_axes(X)
         self.p = X.shape[1]  # the caller's number of features
         self.mode = choose_mode(mode or solver.mode, *X.shape)
+        if (mode or solver.mode) == "auto" and by_features(X):
+            self.mode = "design"  # on its mesh: no p × p Gram matrix gathered
         train, test = folds if folds is not None else (np.zeros((0, X.shape[0])),) * 2
         self.solver, self.dtype = solver, np.dtype(solver.dtype)
         self.gram = self.mode == "gram"
@@ -233,7 +243,8 @@ class Problem:
         # array on the CPU is read in place); on an accelerator, on the device.
         # In float64, unless float32 data is asked for in float32 (it holds no
         # more digits; float64 data is always centred and scaled in float64).
-        host = self.host = backend_of(self.solver.device) == "cpu"
+        # A sharded jax.Array is reduced and solved where it lives, never gathered.
+        host = self.host = backend_of(self.solver.device) == "cpu" and not spread(X)
         single = self.dtype == np.float32 and np.dtype(X.dtype) == np.float32
         dt = np.dtype(np.float32 if single else np.float64)
         small = 2.0 * X.shape[0] * X.shape[1] ** 2 < SERIAL_REDUCE_FLOPS

@@ -289,7 +289,7 @@ def _design_rest(Xm, Ym, s, mx, my, idx_P, idx_U, *, standardize, precondition,
     else:
         Xs, Ys = Xm / scale * root, Ym * root
     yy_total = xp.sum(Ys * Ys, axis=0) / n
-    every = host and idx_P.shape[0] == p and not idx_U.shape[0]
+    every = idx_P.shape[0] == p and not idx_U.shape[0]
     XP = Xs if every else Xs[:, idx_P]  # idx_P is then 0..p-1
     lev = s / n if fit_intercept else 0.0 * s
     rank0 = 1 if fit_intercept else 0

@@ -17,8 +17,8 @@ def data():
     return X, y, w
 
 
-def emit(st):
-    out = {
+def emit(st, **extra):
+    out = extra | {
         k: np.asarray(getattr(st, k)).tolist()
         for k in ("shift", "S0", "Sz", "Szz", "zmin", "zmax", "count", "npos")
     }
@@ -66,7 +66,12 @@ def main(kind):
     Xs = jax.make_array_from_process_local_data(rows2, X[half])
     ys = jax.make_array_from_process_local_data(rows1, y[half])
     ws = jax.make_array_from_process_local_data(rows1, w[half])
-    emit(jaxreg.sufficient_stats(Xs, ys, sample_weight=ws, folds=4))
+    try:  # a path of an array across processes: a clear error, not a crash
+        jaxreg.lasso_path(Xs, np.asarray(y), alphas=3)
+        refused = ""
+    except ValueError as exc:
+        refused = str(exc)
+    emit(jaxreg.sufficient_stats(Xs, ys, sample_weight=ws, folds=4), refused=refused)
     jax.distributed.shutdown()
 
 

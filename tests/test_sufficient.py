@@ -496,6 +496,7 @@ def test_two_processes_with_jax_distributed():
     ref = _expected()
     for got in outs:  # every process gets the same statistics
         _same(got, ref)
+        assert "sufficient_stats" in got["refused"]
 
 
 # --------------------------------------------------------------------------- #
