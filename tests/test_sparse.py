@@ -98,8 +98,32 @@ def test_estimators_match_scikit_learn_on_sparse():
     )
     cv = jaxreg.LassoCV(cv=3, alphas=10).fit(X, y)
     assert cv.mse_path_.shape == (10, 3)
-    with pytest.raises(TypeError, match="[Ss]parse"):
-        jaxreg.RidgeCV().fit(X, y)
+    Xw, yw, _ = wide()
+    Dw = Xw.toarray() - Xw.toarray().mean(axis=0)
+    # closed forms on both sides: a sum's rounding times the condition of the
+    # smallest alpha's system (sklearn's alpha is n·ours)
+    cond = 1.0 + np.linalg.eigvalsh(Dw @ Dw.T)[-1] / 0.01
+    rtol = 4 * len(yw) * EPS * cond
+    cond_tall = 1.0 + ev[-1] * 300 / 0.01
+    grid = [0.01, 0.1, 1.0, 10.0]
+    for Xs, ys, c, kw in (
+        (Xw, yw, rtol, {}),  # wide: leave-one-out from the n × n kernel
+        (Xw, yw, rtol, {"cv": 3}),  # K-fold from sparse products
+        (Xw, yw, rtol, {"store_cv_results": True}),  # rows of the p × p Gram
+        (X, y, 4 * 300 * EPS * cond_tall, {}),  # tall: the Gram, rows in blocks
+        (X, y, 4 * 300 * EPS * cond_tall, {"scoring": "r2"}),
+    ):
+        ours = jaxreg.RidgeCV(alphas=grid, **kw).fit(Xs, ys)
+        theirs = sk.RidgeCV(alphas=grid, **kw).fit(Xs.toarray(), ys)
+        assert ours.alpha_ == theirs.alpha_
+        np.testing.assert_allclose(ours.best_score_, theirs.best_score_, rtol=c)
+        atol = c * np.abs(theirs.coef_).max()
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=atol)
+        if kw.get("store_cv_results"):
+            scale = np.abs(theirs.cv_results_).max()
+            np.testing.assert_allclose(
+                ours.cv_results_, theirs.cv_results_, atol=c * scale
+            )
 
 
 def test_never_densified():

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, check_cv
 
-from jaxreg import _docs
+from jaxreg import _docs, engine, sparse, sufficient
 from jaxreg import _validation as V
 from jaxreg.cv import solve as cv_solve
 from jaxreg.estimators import _base as B
@@ -217,6 +217,51 @@ def _loo_errors(X, Y, sw, alphas, fit_intercept):
     return out, root
 
 
+def _sparse_loo_errors(X, Y, sw, alphas, fit_intercept, block=4096):
+    """:func:`_loo_errors` of sparse X, never densified: the p × p Gram of the
+    centred, weighted X from sparse products and its eigendecomposition
+    ``V diag(e) Vᵀ``; then, a block of rows at a time, ``Z = Xs·V`` gives the
+    hat diagonal ``Σ_k Z_ik²/(e_k + a)`` and the fit ``Z·diag(1/(e + a))·VᵀXsᵀys``.
+    O(p² + block·p) memory."""
+    X = X.tocsr()
+    n, p = X.shape
+    s = np.ones(n) if sw is None else np.asarray(sw, np.float64)
+    root = np.sqrt(s)
+    m = s @ X / s.sum() if fit_intercept else np.zeros(p)
+    Yc = Y - s @ Y / s.sum() if fit_intercept else Y
+    Ys = Yc * root[:, None]
+    Xw = X.multiply(s[:, None]).tocsr()
+    G = np.asarray((X.T @ Xw).toarray()) - s.sum() * np.outer(m, m)
+    e, V = np.linalg.eigh((G + G.T) / 2)
+    e = np.maximum(e, 0.0)
+    c = V.T @ (np.asarray(X.T @ (root[:, None] * Ys)) - np.outer(m, root @ Ys))
+    inv = 1.0 / (e[:, None] + np.asarray(alphas)[None, :])  # (p, k)
+    out = np.empty((n, Y.shape[1], len(alphas)))
+    for i in range(0, n, block):
+        rows = slice(i, i + block)
+        Z = root[rows, None] * (np.asarray(X[rows] @ V) - m @ V)
+        h = (Z * Z) @ inv + (s[rows, None] / s.sum() if fit_intercept else 0.0)
+        fitted = np.einsum("bp,pk,pt->btk", Z, inv, c)
+        out[rows] = (Ys[rows, :, None] - fitted) / (1.0 - h)[:, None, :]
+    return out, root
+
+
+def _sparse_loo(X, scoring, store):
+    """How RidgeCV(cv=None) scores sparse X: ``"kernel"`` (wide X, the default
+    score: :func:`jaxreg.ridge.ridge_loo` from the n × n kernel) or ``"gram"``
+    (:func:`_sparse_loo_errors`, up to 20000 features)."""
+    n, p = X.shape
+    if engine.choose_mode("auto", n, p) == "design" and scoring is None and not store:
+        return "kernel"
+    if p > sufficient.MAX_FEATURES:
+        raise ValueError(
+            f"RidgeCV(cv=None) of sparse X with {p} features and a scoring or "
+            "store_cv_results needs a p x p Gram matrix, beyond "
+            f"{sufficient.MAX_FEATURES} features: pass cv=5 (K-fold), or no scoring."
+        )
+    return "gram"
+
+
 class RidgeCV(MultiOutputMixin, B.LinearRegressor):
     """Ridge with the alpha chosen by (leave-one-out) cross-validation.
 
@@ -224,7 +269,9 @@ class RidgeCV(MultiOutputMixin, B.LinearRegressor):
     decomposition (:func:`jaxreg.ridge.ridge_loo`); an int or splitter uses
     K-fold cross-validation with every fold in one batch (closed form per fold),
     scored like scikit-learn's (mean R² over folds unless ``scoring`` is given).
-    ``alphas`` are in scikit-learn's ``Ridge`` units.
+    ``alphas`` are in scikit-learn's ``Ridge`` units. Sparse X is never densified:
+    the leave-one-out comes from the n × n kernel (wide X) or the p × p Gram with
+    the rows' leverages a block at a time, K-fold from sparse products.
 
     Parameters
     ----------
@@ -253,8 +300,10 @@ n_alphas)
     n_features_in_, feature_names_in_
     """
 
-    # its leave-one-out errors are computed from the rows (dense)
-    _accept_sparse = False
+    # sparse X: leave-one-out from the kernel when wide (p > 2n), K-fold from
+    # sparse products, a scoring through Ridge; tall sparse X with cv=None needs
+    # the rows' leverages and says so
+    _accept_sparse = ("csr", "csc", "coo")
 
     def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,
                  cv=None, gcv_mode=None, store_cv_results=False,
@@ -297,11 +346,14 @@ n_alphas)
         X, y = self._validate(X, y)
         n = X.shape[0]
         sw, total = B.sample_weight(sample_weight, n, scalar_is_none=False)
-        Xf = np.asarray(X, np.float64)
+        Xf = X.astype(np.float64) if sparse.is_sparse(X) else np.asarray(X, np.float64)
         Y = y[:, None] if y.ndim == 1 else y
+        route = None
+        if self.cv is None and sparse.is_sparse(X):
+            route = _sparse_loo(X, self.scoring, store)
         if self.cv is None:
             best_alpha, best_score = self._fit_loo(
-                Xf, y, Y, sw, alphas, total, fit_intercept, store, per_target
+                Xf, y, Y, sw, alphas, total, fit_intercept, store, per_target, route
             )
         elif self.scoring is None:
             best_alpha, best_score = self._fit_kfold(
@@ -327,13 +379,14 @@ n_alphas)
         return self
 
     def _fit_loo(self, X, y, Y, sw, alphas, total, fit_intercept, store,
-                 per_target):  # fmt: skip
+                 per_target, route):  # fmt: skip
         path_alphas = alphas / total
         T = Y.shape[1]
         per_target = per_target and T > 1
-        if self.scoring is None and not store:
+        if self.scoring is None and not store and route != "gram":
             n, p = X.shape
             method = "svd" if self.gcv_mode == "svd" else ("eigh" if n >= p else "dual")
+            method = "dual" if sparse.is_sparse(X) else method
             loo = ridge_loo(
                 X,
                 Y,
@@ -346,7 +399,8 @@ n_alphas)
             # ridge_loo averages with weights summing to n; sklearn's raw weights.
             scores = -np.asarray(loo) * (total / X.shape[0])  # (k,) or (k, T)
         else:
-            err, root = _loo_errors(X, Y, sw, alphas, fit_intercept)  # (n, T, k)
+            errors = _sparse_loo_errors if sparse.is_sparse(X) else _loo_errors
+            err, root = errors(X, Y, sw, alphas, fit_intercept)  # (n, T, k)
             if self.scoring is None:
                 sq = err**2
                 scores = sq.mean(axis=0).T if per_target else sq.mean(axis=(0, 1))
