@@ -147,3 +147,34 @@ def test_supports_that_span_the_rows(monkeypatch):
     assert cv.fold_converged.all()
     yy = np.mean((y - y.mean()) ** 2)
     assert (reference_gaps(X, y, res) <= 1e-8 * yy).all()
+
+
+def test_kept_factor_follows_the_support():
+    """The support's Cholesky factor, appended and deleted along the steps,
+    solves every system as a fresh solve does (within the conditioning's
+    rounding), and refuses a dependent column."""
+    rng = np.random.default_rng(0)
+    n, p = 40, 30
+    X = rng.normal(size=(n, p))
+    X[:, 29] = X[:, 3] - X[:, 5]  # dependent on two others
+    G = X.T @ X / n
+    b = np.zeros(p)
+    chol = active_set._Chol(G, b)
+    supports = [
+        np.arange(10),  # fresh
+        np.r_[np.arange(10), 12, 15, 20],  # append
+        np.r_[np.arange(1, 10), 12, 15, 20],  # delete at the front
+        np.r_[np.arange(1, 10), 15, 20],  # delete inside
+        np.r_[np.arange(1, 10), 15, 20, 21, 22, 0],  # append, in another order
+        np.r_[2, 4, 6, 8, 15, 21, 25, 26],  # delete and append at once
+    ]
+    for T in supports:
+        rhs = rng.normal(size=T.size)
+        M = G[np.ix_(T, T)]
+        x = chol.solve(T, rhs)
+        exact = np.linalg.solve(M, rhs)
+        bound = 8 * T.size * EPS * np.linalg.cond(M) * np.abs(exact).max()
+        assert np.abs(x - exact).max() <= bound
+    # column 29 = column 3 − column 5: dependent once both are in the support
+    assert chol.solve(np.r_[3, 5, 7, 29], np.ones(4)) is None
+    assert chol.solve(np.r_[3, 7, 29], np.ones(3)) is not None

@@ -126,13 +126,109 @@ class _FullGram:
         return self.G[np.ix_(rows, cols)]
 
 
-def _support_solve(G, T, b, rhs, cols=None):
-    """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK), or least squares when
-    the support's columns are dependent."""
+class _Chol:
+    """The Cholesky factor of a support's system ``G_TT + diag(b_T)``, kept
+    along the steps of one working set: coordinates that enter are appended as
+    a block (``O(m²k)``: a triangular solve and the factor of their Schur
+    complement), coordinates that leave are deleted by rank-one updates of the
+    trailing block (``O(m²)``), instead of a new factorization (``m³/3``) at every
+    step. The factor's order is its own; requests in any order are permuted.
+    ``L`` is kept C-contiguous: LAPACK then reads ``Lᵀ`` (an upper factor, in
+    Fortran order) without a copy."""
+
+    def __init__(self, G, b):
+        self.G, self.b = G, b
+        self.pos = np.full(b.size, -1)
+        self.T, self.L = np.zeros(0, np.int64), np.zeros((0, 0))
+
+    def factor(self, T):
+        """``(order, L)`` with ``L·Lᵀ`` the system of ``order`` (the set ``T``),
+        or None when a pivot falls below √eps of its diagonal (dependent
+        columns); the kept factor moves to ``T`` only when it succeeds."""
+        new = T[self.pos[T] < 0]
+        order, L = self.T, self.L
+        gone = np.flatnonzero(~np.isin(order, T))
+        if gone.size:  # deleting costs 2·(m − j0)·m₂² flops, a new factor m'³/3
+            m, kept = order.size, order.size - gone.size
+            tail = kept - int(gone.min())
+            if 6 * (m - gone.min()) * tail**2 > kept**3:
+                return self._fresh(T)
+        if gone.size:
+            order, L = _delete(order, L, gone)
+        if new.size:
+            out = self._append(order, L, new)
+            if out is None:
+                return None
+            order, L = out
+        self.T, self.L = order, L
+        self.pos[:] = -1
+        self.pos[order] = np.arange(order.size)
+        return order, L
+
+    def _fresh(self, T):
+        self.T, self.L = np.zeros(0, np.int64), np.zeros((0, 0))
+        self.pos[:] = -1
+        return self.factor(T)
+
+    def _append(self, order, L, new):
+        M_new = _system(self.G, new, self.b)
+        B = self.G[np.ix_(order, new)]
+        Z = _trtrs(L.T, B, lower=0, trans=1)[0] if order.size else None
+        C = M_new - Z.T @ Z if Z is not None else M_new.copy()
+        L_new, info = _potrf(C, lower=1, clean=1)
+        if info != 0 or not np.all(
+            np.diag(L_new) ** 2 > np.sqrt(_EPS) * np.diag(M_new)
+        ):
+            return None
+        m, k = order.size, new.size
+        out = np.zeros((m + k, m + k))
+        out[:m, :m] = L
+        if Z is not None:
+            out[m:, :m] = Z.T
+        out[m:, m:] = L_new
+        return np.concatenate([order, new]), out
+
+    def solve(self, T, rhs):
+        """``(G_TT + diag(b_T))⁻¹·rhs`` in ``T``'s order, or None if singular."""
+        got = self.factor(T)
+        if got is None:
+            return None
+        order, L = got
+        at = self.pos[T]
+        x_f = np.empty(order.size)
+        x_f[at] = rhs
+        x_f, info = _potrs(L.T, x_f, lower=0)
+        if info != 0 or not np.isfinite(x_f).all():
+            return None
+        return x_f[at]
+
+
+def _delete(order, L, gone):
+    """The factor without the positions ``gone``: the rows and columns before
+    the first of them are unchanged; for the kept rows after it, ``B = L[K, j0:]``
+    gives their new block as the triangle of ``BBᵀ``, from the QR of ``Bᵀ``
+    (``2·(m − j0)·m₂²`` flops, no Schur complement squared)."""
+    keep = np.ones(order.size, bool)
+    keep[gone] = False
+    j0 = int(gone.min())
+    rows = np.flatnonzero(keep[j0:]) + j0
+    out = L[np.ix_(keep, keep)]
+    if rows.size:
+        R = np.linalg.qr(L[rows, j0:].T, mode="r")
+        out[j0:, j0:] = R.T * np.where(np.diag(R) < 0, -1.0, 1.0)
+    return order[keep], out
+
+
+def _support_solve(G, T, b, rhs, cols=None, chol=None):
+    """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK; kept along the steps by
+    ``chol``, a :class:`_Chol`), or least squares when the support's columns are
+    dependent."""
     if cols is not None and T.size and b[T].min() > 0:
         X = cols(T)
         if T.size > X.shape[0]:
             return _woodbury(X, b[T], rhs)
+    if chol is not None:
+        return chol.solve(T, rhs)
     M = _system(G, T, b)
     L, info = _potrf(M, lower=1, clean=1)
     # a pivot below √eps of its diagonal: dependent columns (rounding lets
@@ -167,17 +263,18 @@ def _system(G, T, b):
     return M
 
 
-def _independent(G, S, E, b):
+def _independent(G, S, E, b, chol):
     """The entering coordinates ``E`` that keep the system of ``S`` and ``E``
     positive definite (numerically): pivoted Cholesky of their Schur complement
-    given ``S``, each pivot at least ``√eps`` of its own diagonal. Empty when
-    ``S``'s own system is singular."""
-    L, info = _potrf(_system(G, S, b), lower=1, clean=1) if S.size else (None, 0)
-    if info != 0:
+    given ``S`` (its factor from ``chol``), each pivot at least ``√eps`` of its own
+    diagonal. Empty when ``S``'s own system is singular."""
+    got = chol.factor(S) if S.size else (S, None)
+    if got is None:
         return E[:0]
+    order, L = got
     C = _system(G, E, b)
     if S.size:
-        Z = _trtrs(L, G[np.ix_(S, E)], lower=1)[0]
+        Z = _trtrs(L.T, G[np.ix_(order, E)], lower=0, trans=1)[0]
         C -= Z.T @ Z
     scale = np.sqrt(np.maximum(np.diag(_system(G, E, b)), np.finfo(float).tiny))
     C /= np.outer(scale, scale)  # unit diagonal before the Schur step
@@ -185,30 +282,43 @@ def _independent(G, S, E, b):
     return E[np.sort(piv[:rank] - 1)] if rank else E[:0]
 
 
-def _enter_independent(G, S, enter, b, rhs, cols):
+def _enter_independent(G, S, enter, b, rhs, cols, chol):
     """The support and its solution when only the entering coordinates that
     keep the system non-singular enter (the strongest alone if none does, for
     a null step); the solution is None when still singular."""
-    keep = _independent(G, S, enter, b)
+    keep = _independent(G, S, enter, b, chol)
     enter = keep if keep.size else enter[:1]
     T = np.concatenate([S, enter])
-    target = _support_solve(G, T, b, rhs[T], cols)
+    target = _support_solve(G, T, b, rhs[T], cols, chol)
     if target is None and enter.size > 1:
         T = np.concatenate([S, enter[:1]])
     return T, target
 
 
-def _null_step(G, T, b, cur, sign):
-    """The step when the last coordinate of T (entering) makes the system
-    singular (the support already spans the rows): along a null direction of
-    the system the fit does not change and the penalty falls (the entering
-    coordinate violates its condition), until a support coordinate reaches 0.
-    Returns the new values on T and the index (in T) that left, or None."""
-    e, Q = np.linalg.eigh(_system(G, T, b))
-    d = Q[:, 0]
-    if abs(d[-1]) <= np.sqrt(_EPS) * np.abs(d).max() or e[0] > np.sqrt(_EPS) * e[-1]:
+def _null_step(G, T, b, cur, sign, chol):
+    """The step when the last coordinate ``e`` of T (entering) makes the system
+    singular (the support already spans the rows): along the null direction
+    ``d = (−M_SS⁻¹·M_Se, 1)`` (from the support's kept factor) the fit does not
+    change and the penalty falls (the entering coordinate violates its
+    condition), until a support coordinate reaches 0. Returns the new values on
+    T and the index (in T) that left, or None."""
+    S, e = T[:-1], T[-1:]
+    got = chol.factor(S) if S.size else None
+    if got is None:
+        return None
+    order, L = got
+    m_se = G[np.ix_(order, e)]
+    z, info = _potrs(L.T, m_se, lower=0)
+    M_ee = float(_system(G, e, b)[0, 0])
+    schur = M_ee - float(m_se[:, 0] @ z[:, 0])
+    d = np.append(-z[chol.pos[S], 0], 1.0)
+    if (
+        info != 0
+        or schur > np.sqrt(_EPS) * M_ee
+        or np.sqrt(_EPS) * np.abs(d).max() >= 1
+    ):
         return None  # the singularity is not the entering coordinate's
-    d = d * np.sign(d[-1]) * sign[-1]
+    d = d * sign[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where((sign != 0) & (cur * d < 0), -cur / d, np.inf)
     t[-1] = np.inf
@@ -235,6 +345,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
     sign_of = np.sign(w)
+    chol = _Chol(G, b)
     steps = 0
     while steps < max_steps:
         steps += 1
@@ -258,14 +369,14 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
         sign_of[S] = np.sign(w[S])
         sign_of[enter] = new_sign
         sign_of[free] = 0.0
-        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T], cols)
+        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T], cols, chol)
         sign = sign_of[T]
         cur = w[T]
         if target is None and enter.size > 1:  # some depend on S and the others
-            T, target = _enter_independent(G, S, enter, b, c - a * sign_of, cols)
+            T, target = _enter_independent(G, S, enter, b, c - a * sign_of, cols, chol)
             sign, cur, enter = sign_of[T], w[T], T[S.size :]
         if target is None and enter.size == 1:
-            step = _null_step(G, T, b, cur, sign)
+            step = _null_step(G, T, b, cur, sign, chol)
             if step is None:
                 return w, steps, False
             w[T] = step[0]
