@@ -94,14 +94,14 @@ def run_one(args):
         del small
         tracemalloc.start()
         t = time.perf_counter()
-        res = jaxreg.lasso_path(X, y, alphas=args.alphas, eps=args.eps, tol=args.tol)
+        alphas = np.load(args.path)
+        res = jaxreg.lasso_path(X, y, alphas=alphas, tol=args.tol)
         out["seconds"] = time.perf_counter() - t
         traced = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         coefs, b, alphas = res.coefs, res.intercepts, res.alphas
         out["converged_flags"] = int(res.converged.sum())
         out["mode"], out["strategy"] = res.mode, res.strategy
-        np.save(args.path, alphas)
     else:
         from sklearn.linear_model import enet_path
 
@@ -133,6 +133,15 @@ def run_one(args):
     print(json.dumps(out))
 
 
+def grid(args):
+    """The lasso's default grid: geometric from ``alpha_max = max|Xᵀ(y − ȳ)|/n``
+    (the smallest alpha with all coefficients 0, intercept fitted) down to
+    ``eps·alpha_max``."""
+    X, y = text_like(args.rows, args.features, args.density, seed=args.seed)
+    amax = np.abs(X.T @ (y - y.mean())).max() / X.shape[0]
+    return np.geomspace(amax, args.eps * amax, args.alphas)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=20000)
@@ -152,6 +161,7 @@ def main():
         return run_one(args)
     os.makedirs(args.out, exist_ok=True)
     alphas_file = os.path.join(args.out, "alphas.npy")
+    np.save(alphas_file, grid(args))  # one grid for every solver
     records = []
     for solver in args.solvers.split(","):
         cmd = [sys.executable, __file__, "--solver", solver, "--path", alphas_file]
