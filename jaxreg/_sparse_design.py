@@ -305,12 +305,11 @@ def kernel_factor(op, Y, l2):
     n, p = op.n, op.p
     # the kernel, its eigenvectors and the factor's copies; and the results
     _memory.check_memory(n, 0, 1, np.float64, "design", extra=4 * n * n)
-    d = np.where(l2 > 0, 1.0 / np.sqrt(np.where(l2 > 0, l2, 1.0)), 0.0)
-    d = np.where(op.col == 0, 0.0, d)
     with _config.compute_context(np.float64):
-        return _factor_kernel(
-            jnp.asarray(op.kernel(d)), jnp.asarray(Y), jnp.asarray(d), terms=p
-        )
+        # an all-zero column (op.col 0) gets exactly 0, as in the dense factor
+        d = np.where(op.col == 0, 0.0, closed_form.column_scale(jnp.asarray(l2)))
+        K = jnp.asarray(op.kernel(d))
+        return _factor_kernel(K, jnp.asarray(Y), jnp.asarray(d), terms=p)
 
 
 def dual_coef(op, fac, T):

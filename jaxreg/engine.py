@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxreg import (
+    _config,
     _memory,
     _shapes,
     _sparse_design,
@@ -34,14 +35,7 @@ from jaxreg import (
     sufficient,
 )
 from jaxreg import _validation as V
-from jaxreg._config import (
-    auto_axes,
-    backend_of,
-    by_features,
-    compute_context,
-    serial_blas,
-    spread,
-)
+from jaxreg._config import backend_of, compute_context, serial_blas
 from jaxreg.solvers import active_set, fista, polish, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
@@ -68,11 +62,13 @@ RIDGE_L1_RATIO = 1e-3
 # --------------------------------------------------------------------------- #
 # Policy
 # --------------------------------------------------------------------------- #
-def choose_mode(mode: str, n: int, p: int) -> str:
+def choose_mode(mode: str, n: int, p: int, *, on_features: bool = False) -> str:
     """Gram when ``p <= 2n`` and p is moderate: an iteration costs 2p²k flops
-    against 4npk in design mode, and the p × p matrix must fit."""
+    against 4npk in design mode, and the p × p matrix must fit. Design for X
+    sharded over its features (``on_features``): it is solved on its mesh."""
     if mode == "auto":
-        return "gram" if (p <= 2 * n and p <= 20_000) else "design"
+        small = p <= 2 * n and p <= 20_000 and not on_features
+        return "gram" if small else "design"
     return mode
 
 
@@ -174,11 +170,11 @@ class Problem:
             )
             return
         self.held = None
-        X = auto_axes(X)
+        X = _config.auto_axes(X)
         self.p = X.shape[1]  # the caller's number of features
-        self.mode = choose_mode(mode or solver.mode, *X.shape)
-        if (mode or solver.mode) == "auto" and by_features(X):
-            self.mode = "design"  # on its mesh: no p × p Gram matrix gathered
+        self.mode = choose_mode(
+            mode or solver.mode, *X.shape, on_features=_config.by_features(X)
+        )
         train, test = folds if folds is not None else (np.zeros((0, X.shape[0])),) * 2
         self.solver, self.dtype = solver, np.dtype(solver.dtype)
         self.gram = self.mode == "gram"
@@ -244,7 +240,9 @@ class Problem:
         # In float64, unless float32 data is asked for in float32 (it holds no
         # more digits; float64 data is always centred and scaled in float64).
         # A sharded jax.Array is reduced and solved where it lives, never gathered.
-        host = self.host = backend_of(self.solver.device) == "cpu" and not spread(X)
+        host = self.host = backend_of(
+            self.solver.device
+        ) == "cpu" and not _config.spread(X)
         single = self.dtype == np.float32 and np.dtype(X.dtype) == np.float32
         dt = np.dtype(np.float32 if single else np.float64)
         small = 2.0 * X.shape[0] * X.shape[1] ** 2 < SERIAL_REDUCE_FLOPS
@@ -552,33 +550,16 @@ class Problem:
         mem = self.members
         levels = np.ldexp(np.asarray(grid, np.float64), E)
         if self.sparse:  # the n × n kernel of every member
-            coef, rr = _sparse_design.ridge_members(mem, l2, levels)
-            return self._closed_form(coef, rr)
+            return batch.closed_form_raw(*_sparse_design.ridge_members(mem, l2, levels))
         method = "eigh" if self.gram or self.n >= len(self.idx_P) else "dual"
         with compute_context(dt, self.solver.device):
             coef, rr = batch.ridge_members(
-                jnp.asarray(mem.A, dt),
-                jnp.asarray(mem.c, dt),
-                jnp.asarray(mem.yy, dt),
-                jnp.asarray(l2, dt),
-                jnp.asarray(levels, dt),
+                *(jnp.asarray(a, dt) for a in (mem.A, mem.c, mem.yy, l2, levels)),
                 gram=self.gram,
                 method=method,
                 terms=self.n,
             )
-        return self._closed_form(coef, rr)
-
-    @staticmethod
-    def _closed_form(coef, rr):
-        shape = rr.shape
-        return dict(
-            coef=np.asarray(coef),
-            gap=np.zeros(shape),
-            n_iter=np.zeros(shape, np.int64),
-            converged=np.ones(shape, bool),
-            rr=np.asarray(rr),
-            strategy="closed_form",
-        )
+        return batch.closed_form_raw(coef, rr)
 
     # -- back to the data -----------------------------------------------------------
     def finish(self, coef):

@@ -138,11 +138,8 @@ class _Setup:
         positive = pr.n_positive
         self.rows = (mem.c[-1], mem.lev[-1], mem.rank0[-1], positive)
         if pr.sparse:  # the kernel from the sparse operator
-            self.op = mem.A.operator(len(mem.A) - 1)
-            self.A, self.fac = (
-                None,
-                _sparse_design.kernel_factor(self.op, mem.c[-1], l2[-1]),
-            )
+            self.op, self.A = mem.A.operator(len(mem.A) - 1), None
+            self.fac = _sparse_design.kernel_factor(self.op, mem.c[-1], l2[-1])
             return
         with compute_context(pr.dtype, pr.solver.device):
             self.A = jnp.asarray(mem.A[-1], pr.dtype)

@@ -300,9 +300,8 @@ n_alphas)
     n_features_in_, feature_names_in_
     """
 
-    # sparse X: leave-one-out from the kernel when wide (p > 2n), K-fold from
-    # sparse products, a scoring through Ridge; tall sparse X with cv=None needs
-    # the rows' leverages and says so
+    # sparse X: leave-one-out from the kernel when wide (p > 2n), else from the
+    # Gram with the rows' leverages a block at a time; K-fold from sparse products
     _accept_sparse = ("csr", "csc", "coo")
 
     def __init__(self, alphas=(0.1, 1.0, 10.0), *, fit_intercept=True, scoring=None,

@@ -130,11 +130,11 @@ class _Chol:
     """The Cholesky factor of a support's system ``G_TT + diag(b_T)``, kept
     along the steps of one working set: coordinates that enter are appended as
     a block (``O(m²k)``: a triangular solve and the factor of their Schur
-    complement), coordinates that leave are deleted by rank-one updates of the
-    trailing block (``O(m²)``), instead of a new factorization (``m³/3``) at every
-    step. The factor's order is its own; requests in any order are permuted.
-    ``L`` is kept C-contiguous: LAPACK then reads ``Lᵀ`` (an upper factor, in
-    Fortran order) without a copy."""
+    complement), coordinates that leave are deleted through a QR of the rows
+    after the first of them (:func:`_delete`), instead of a new factorization
+    (``m³/3``) at every step. The factor's order is its own; requests in any
+    order are permuted. ``L`` is kept C-contiguous: LAPACK then reads ``Lᵀ``
+    (an upper factor, in Fortran order) without a copy."""
 
     def __init__(self, G, b):
         self.G, self.b = G, b
@@ -149,11 +149,9 @@ class _Chol:
         order, L = self.T, self.L
         gone = np.flatnonzero(~np.isin(order, T))
         if gone.size:  # deleting costs 2·(m − j0)·m₂² flops, a new factor m'³/3
-            m, kept = order.size, order.size - gone.size
-            tail = kept - int(gone.min())
-            if 6 * (m - gone.min()) * tail**2 > kept**3:
+            m, kept, j0 = order.size, order.size - gone.size, int(gone.min())
+            if 6 * (m - j0) * (kept - j0) ** 2 > kept**3:
                 return self._fresh(T)
-        if gone.size:
             order, L = _delete(order, L, gone)
         if new.size:
             out = self._append(order, L, new)
@@ -176,6 +174,8 @@ class _Chol:
         Z = _trtrs(L.T, B, lower=0, trans=1)[0] if order.size else None
         C = M_new - Z.T @ Z if Z is not None else M_new.copy()
         L_new, info = _potrf(C, lower=1, clean=1)
+        # a pivot below √eps of its diagonal: dependent columns (rounding lets
+        # exactly dependent ones through with a tiny pivot)
         if info != 0 or not np.all(
             np.diag(L_new) ** 2 > np.sqrt(_EPS) * np.diag(M_new)
         ):
@@ -219,25 +219,16 @@ def _delete(order, L, gone):
     return order[keep], out
 
 
-def _support_solve(G, T, b, rhs, cols=None, chol=None):
-    """``(G_TT + diag(b_T))·x = rhs`` by Cholesky (LAPACK; kept along the steps by
-    ``chol``, a :class:`_Chol`), or least squares when the support's columns are
-    dependent."""
+def _support_solve(T, b, rhs, cols, chol):
+    """``(G_TT + diag(b_T))·x = rhs``: through the n × n system when an
+    elastic-net support is wider than the rows (``cols``, the design's columns),
+    else by the kept Cholesky factor ``chol`` (a :class:`_Chol`); None when the
+    support's columns are dependent (the caller then takes least squares)."""
     if cols is not None and T.size and b[T].min() > 0:
         X = cols(T)
         if T.size > X.shape[0]:
             return _woodbury(X, b[T], rhs)
-    if chol is not None:
-        return chol.solve(T, rhs)
-    M = _system(G, T, b)
-    L, info = _potrf(M, lower=1, clean=1)
-    # a pivot below √eps of its diagonal: dependent columns (rounding lets
-    # exactly dependent ones through with a tiny pivot)
-    if info == 0 and np.all(np.diag(L) ** 2 > np.sqrt(_EPS) * np.diag(M)):
-        x, info = _potrs(L, rhs, lower=1)
-        if info == 0 and np.isfinite(x).all():
-            return x
-    return None
+    return chol.solve(T, rhs)
 
 
 def _woodbury(X, d, rhs):
@@ -272,11 +263,12 @@ def _independent(G, S, E, b, chol):
     if got is None:
         return E[:0]
     order, L = got
-    C = _system(G, E, b)
+    M_E = _system(G, E, b)
+    C = M_E.copy()
     if S.size:
         Z = _trtrs(L.T, G[np.ix_(order, E)], lower=0, trans=1)[0]
         C -= Z.T @ Z
-    scale = np.sqrt(np.maximum(np.diag(_system(G, E, b)), np.finfo(float).tiny))
+    scale = np.sqrt(np.maximum(np.diag(M_E), np.finfo(float).tiny))
     C /= np.outer(scale, scale)  # unit diagonal before the Schur step
     _, piv, rank, _ = _pstrf(C, tol=np.sqrt(_EPS), lower=1)
     return E[np.sort(piv[:rank] - 1)] if rank else E[:0]
@@ -289,7 +281,7 @@ def _enter_independent(G, S, enter, b, rhs, cols, chol):
     keep = _independent(G, S, enter, b, chol)
     enter = keep if keep.size else enter[:1]
     T = np.concatenate([S, enter])
-    target = _support_solve(G, T, b, rhs[T], cols, chol)
+    target = _support_solve(T, b, rhs[T], cols, chol)
     if target is None and enter.size > 1:
         T = np.concatenate([S, enter[:1]])
     return T, target
@@ -369,7 +361,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None):
         sign_of[S] = np.sign(w[S])
         sign_of[enter] = new_sign
         sign_of[free] = 0.0
-        target = _support_solve(G, T, b, c[T] - a[T] * sign_of[T], cols, chol)
+        target = _support_solve(T, b, c[T] - a[T] * sign_of[T], cols, chol)
         sign = sign_of[T]
         cur = w[T]
         if target is None and enter.size > 1:  # some depend on S and the others

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 __all__ = [
     "Factor",
     "METHODS",
+    "column_scale",
     "cutoff",
     "dual_combination",
     "factor_kernel",
@@ -101,14 +102,16 @@ class Factor(NamedTuple):
     d: jax.Array  # (m,) the column scaling 1/sqrt(l2)
 
 
-def _scale(l2):
+def column_scale(l2):
+    """``1/sqrt(l2)`` where ``l2 > 0``, else 0: the column scaling that makes the
+    penalty isotropic."""
     return jnp.where(l2 > 0, 1.0 / jnp.sqrt(jnp.where(l2 > 0, l2, 1.0)), 0.0)
 
 
 def factor_gram(G, c, l2, *, terms: int):
     """Factor from sufficient statistics ``G = AᵀA/n`` (m, m), ``c = AᵀY/n`` (m, t)."""
     # An all-zero column gets exactly 0 (the eigenvectors mix in rounding).
-    d = jnp.where(jnp.all(G == 0, axis=0), 0.0, _scale(l2))
+    d = jnp.where(jnp.all(G == 0, axis=0), 0.0, column_scale(l2))
     e, V = jnp.linalg.eigh(G * d[:, None] * d[None, :])
     keep = _keep(e, "eigh", G.shape[0], terms)
     e_safe = jnp.where(keep, e, 1.0)
@@ -124,7 +127,7 @@ def factorize(A, Y, l2, method: str, need_u: bool):
     """Factor from the design ``A`` (n, m) and targets ``Y`` (n, t)."""
     n, m = A.shape
     dt = A.dtype
-    d = jnp.where(jnp.all(A == 0, axis=0), 0.0, _scale(l2))
+    d = jnp.where(jnp.all(A == 0, axis=0), 0.0, column_scale(l2))
     A = A * d
     root_n = jnp.sqrt(jnp.asarray(n, dt))
     if method == "svd":
@@ -157,8 +160,8 @@ def factorize(A, Y, l2, method: str, need_u: bool):
 def factor_kernel(K, Y, d, *, terms: int):
     """Factor from the kernel ``K = (A·diag(d))(A·diag(d))ᵀ/n`` (n, n) and ``Y``
     (n, t); ``d`` (m,) the column scaling, ``terms`` the number of columns summed
-    into each entry. The coefficients are then ``d∘Aᵀ·T`` with ``T`` from
-    :func:`dual_combination`: ``A`` itself may be an operator (sparse X)."""
+    into each entry. The coefficients are then ``d∘(A·diag(d))ᵀ·T`` with ``T``
+    from :func:`dual_combination`: ``A`` itself may be an operator (sparse X)."""
     n = K.shape[0]
     e, Q = jnp.linalg.eigh(K)
     keep = _keep(e, "dual", n, terms)
@@ -175,7 +178,7 @@ def factor_kernel(K, Y, d, *, terms: int):
 
 def dual_combination(fac, inv):
     """``T = U·diag(1/(e + alpha))·u/√n`` (k, n, t) of a kernel factor: the
-    coefficients are ``w = d∘AᵀT``."""
+    coefficients are ``w = d∘(A·diag(d))ᵀT``."""
     n = fac.U.shape[0]
     T = _einsum("nr,krt->knt", fac.U, inv[:, :, None] * fac.u[None])
     return T / jnp.sqrt(jnp.asarray(n, T.dtype))
