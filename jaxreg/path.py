@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxreg import _docs, engine, results, sparse
+from jaxreg import _docs, engine, families, results, sparse
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
 from jaxreg.sufficient import SufficientStats
@@ -140,6 +140,8 @@ def warn_path(res, max_iter, stacklevel):
         args = (res.gaps, res.gap_tol, res.n_iter, res.converged)
     # (k,) or (k, n_targets): every number of each solution
     finite = np.isfinite(res.coefs).all(-1) & np.isfinite(res.intercepts)
+    if res.family == "multinomial":  # (k, classes)
+        finite = finite.all(-1)
     results.warn_not_converged(
         res.alphas,
         *args,
@@ -151,7 +153,48 @@ def warn_path(res, max_iter, stacklevel):
     )
 
 
+def prepare_family(kw, family):
+    """Validated dense X, y in the family's domain (and its classes), the grid,
+    the model and the solver options of a GLM family's call."""
+    if sparse.is_sparse(kw["X"]) or isinstance(kw["X"], SufficientStats):
+        raise ValueError(
+            f"family={family!r} takes a dense X; sparse X and sufficient statistics "
+            "serve the gaussian family only."
+        )
+    if kw["y"] is None:
+        raise TypeError("y is required.")
+    y, classes = families.check_y(family, np.asarray(kw["y"]))
+    X, _ = V.check_X_y(kw["X"], y, y_ndim=(1, 2))
+    for key, allowed in (("mode", ("auto", "design")), ("screen", ("auto", "none"))):
+        if kw.get(key, "auto") not in allowed:
+            raise ValueError(
+                f"{key}={kw[key]!r} is not available for family={family!r} (it is "
+                f"solved in design form by batched FISTA); use {allowed[0]!r}."
+            )
+    alphas = V.check_alphas(kw.get("alphas", 1))
+    eps = V.check_eps(kw.get("eps", 0.5))
+    model, solver = V.split_keywords(kw)
+    model = V.check_model(*X.shape, **model)
+    solver = V.check_solver(**solver)
+    return np.asarray(X, np.float64), y, classes, alphas, eps, model, solver
+
+
+def _run_family(kw, l1_ratio, family, stacklevel):
+    X, y, _, alphas, eps, model, solver = prepare_family(kw, family)
+    problem = families.GLMProblem(X, y, model, solver, family)
+    amax = problem.alpha_max(l1_ratio)
+    g = grid(alphas, amax, eps)
+    raw = problem.solve_enet(np.asarray(g, np.float64)[None], [l1_ratio])[0]
+    coefs, intercepts, _, _ = problem.finish(raw["coef"])
+    res = families.path_result(problem, g, raw, coefs, intercepts, l1_ratio, amax)
+    warn_path(res, solver.max_iter, stacklevel)
+    return res
+
+
 def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
+    family = families.check_family(kw.pop("family", "gaussian"))
+    if family != "gaussian":
+        return _run_family(kw, l1_ratio, family, stacklevel + 1)
     X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
     problem = engine.Problem(X, Y, model, solver, n_levels=n_levels(alphas))
     amax = problem.alpha_max(l1_ratio)
@@ -168,8 +211,8 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
               standardize=False, sample_weight=None, penalty_factor=None,
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
-              chunk=None, check_every=10, screen="auto",
-              device=None) -> PathResult:  # fmt: skip
+              chunk=None, check_every=10, screen="auto", device=None,
+              family="gaussian") -> PathResult:  # fmt: skip
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -184,7 +227,8 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         For several targets sharing X and the grid, fitted independently in one
         batch, see :func:`multi_target_path`.
     l1_ratio : float in (0, 1]
-        1 is the lasso. For l1_ratio = 0 (ridge) use :func:`jaxreg.ridge_path`.
+        1 is the lasso. For l1_ratio = 0 (ridge) use :func:`jaxreg.ridge_path`
+        (a GLM family takes 0 here: L2 only, solved iteratively).
     alphas : int or array-like
         Grid size (geometric from ``alpha_max`` down to ``eps·alpha_max``) or the
         alphas themselves (sorted decreasing; 0 gives least squares).
@@ -195,6 +239,13 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     [screen]
     [dtype]
     [device]
+    family : {"gaussian", "binomial", "poisson"}
+        The GLM family (glmnet's): the data term becomes
+        ``(1/n)·Σ s_i·(-loglik_i)`` (logistic regression for "binomial", y two
+        labels, 0/1 or proportions; log-linear for "poisson", y >= 0). The
+        intercept is refit at every alpha; convergence is ``gap <= tol·D_null/n``
+        (the weighted null deviance), which for "gaussian" is ``tol·||y - ȳ||²/n``.
+        See :mod:`jaxreg.families`.
 
     Returns
     -------
@@ -218,7 +269,9 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     >>> path.coefs.shape
     (10, 5)
     """
-    return _run(locals(), V.check_l1_ratio(l1_ratio))
+    # a GLM family has no closed form for l1_ratio = 0: it is solved like the others
+    ridge_ok = family != "gaussian"
+    return _run(locals(), V.check_l1_ratio(l1_ratio, allow_zero=ridge_ok))
 
 
 def lasso_path(X, y=None, **kwargs) -> PathResult:

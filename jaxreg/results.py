@@ -169,6 +169,7 @@ class PathResult(_Solved):
     l1_ratio: float = 1.0
     alpha_max: float = float("nan")
     x_scale: np.ndarray | None = None
+    family: str = "gaussian"
 
     def predict(self, X) -> np.ndarray:
         """Predictions for every alpha: ``(n_samples, k)``, or ``(n, k, n_targets)``."""

@@ -11,9 +11,11 @@ validation members and the L1/L2 balls of :func:`jaxreg.constrained_path`.
 
 Step size ``1/L`` with ``L`` the largest eigenvalue of ``XᵀX/n``, shared by the
 batch (an L2 part of the penalty sits in the prox, so L does not depend on the
-level); no line search. Gradient-scheme adaptive restart (O'Donoghue & Candès 2015)
-is always on: a batch costs as much as its slowest member, so restart helps
-batched solvers even more than sequential ones.
+level); a datafit without a global Lipschitz constant (Poisson) declares
+``line_search`` and gets a backtracking step per member instead. Gradient-scheme
+adaptive restart (O'Donoghue & Candès 2015) is always on: a batch costs as much
+as its slowest member, so restart helps batched solvers even more than
+sequential ones.
 
 References
 ----------
@@ -64,8 +66,12 @@ def duality_gap(datafit, penalty, W):
         gap = [F(Xw) + F*(-θ) + <θ, Xw>] + [h(w) + h*(Xᵀθ) - <Xᵀθ, w>]
 
     the datafit's (``(1 - s)²·rr/2`` for the quadratic) and the penalty's. For the
-    lasso this is scikit-learn's gap (formulation A) divided by n.
+    lasso this is scikit-learn's gap (formulation A) divided by n. A datafit that
+    builds its own dual point (the GLM families, :mod:`jaxreg.families`) has a
+    ``duality_gap(penalty, W)`` method, used instead.
     """
+    if hasattr(datafit, "duality_gap"):
+        return datafit.duality_gap(penalty, W)
     q, rr = datafit.residual(W)
     s = penalty.dual_scale(q)
     gap = datafit.fenchel_young(rr, s) + penalty.fenchel_young(W, s[:, None] * q)
@@ -90,21 +96,37 @@ def fista_batch(
     members to iterate (the others keep their start, with its gap); converged
     when gap <= ``tol_abs``; ``unroll``: steps per trip of the inner scan.
     """
-    step = 1.0 / lipschitz
+    search = getattr(datafit, "line_search", False)
 
     def one_step(carry, _):
-        w, z, t = carry
-        w_new = penalty.prox(z + step * datafit.neg_grad(z), step)
+        w, z, t, step = carry
+        if search:
+            fz, g = datafit.value_and_neg_grad(z)
+        else:
+            g = datafit.neg_grad(z)
+        w_new = penalty.prox(z + step[:, None] * g, step[:, None])
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         restart = jnp.sum((z - w_new) * (w_new - w), axis=-1) > 0
+        if search:
+            # Backtracking (Beck & Teboulle's): the step is accepted when the
+            # quadratic model at z bounds F at w_new, else halved and the
+            # iterate kept (a rounding margin keeps a converged member moving).
+            d = w_new - z
+            model = fz - jnp.sum(g * d, -1) + jnp.sum(d * d, -1) / (2.0 * step)
+            fw = datafit.value(w_new)
+            margin = 16 * jnp.finfo(fz.dtype).eps * (jnp.abs(fz) + jnp.abs(fw))
+            ok = fw <= model + margin
+            w_new = jnp.where(ok[:, None], w_new, w)
+            restart = restart | ~ok
+            step = jnp.where(ok, step, 0.5 * step)
         momentum = jnp.where(restart, 0.0, (t - 1.0) / t_new)
         z_new = w_new + momentum[:, None] * (w_new - w)
-        return (w_new, z_new, jnp.where(restart, 1.0, t_new)), None
+        return (w_new, z_new, jnp.where(restart, 1.0, t_new), step), None
 
     def body(state):
-        w, z, t, it, gap, rr, active = state
-        (w2, z2, t2), _ = jax.lax.scan(
-            one_step, (w, z, t), None, length=check_every, unroll=unroll
+        w, z, t, step, it, gap, rr, active = state
+        (w2, z2, t2, step2), _ = jax.lax.scan(
+            one_step, (w, z, t, step), None, length=check_every, unroll=unroll
         )
         gap2, rr2, _ = duality_gap(datafit, penalty, w2)
         keep = active[:, None]
@@ -114,6 +136,7 @@ def fista_batch(
             jnp.where(keep, w2, w),
             jnp.where(keep, z2, z),
             jnp.where(active, t2, t),
+            jnp.where(active, step2, step),
             it,
             jnp.where(active, gap2, gap),
             jnp.where(active, rr2, rr),
@@ -130,12 +153,13 @@ def fista_batch(
         coef0,
         coef0,
         jnp.ones(B, coef0.dtype),
+        jnp.broadcast_to(1.0 / lipschitz, (B,)).astype(coef0.dtype),
         jnp.zeros(B, jnp.int32),
         gap0,
         rr0,
         active0 & (gap0 > tol_abs),
     )
-    w, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
+    w, _, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
     # A non-finite gap (overflow, NaN data) never counts as converged.
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 
@@ -153,6 +177,7 @@ def solve_path(
     check_every: int = 10,
     chunk: int,
     unroll: int = 1,
+    start=None,
 ) -> FistaResult:
     """Every level of ``penalty`` (k of them, ordered from the sparsest), in chunks.
 
@@ -162,7 +187,7 @@ def solve_path(
     (k,) marks levels whose solution is known in closed form, ``fixed_coef``
     (p,) (least squares, at alpha = 0 or in a ball that holds it): they are
     returned as it is, with gap 0, and not iterated. ``k`` must be a multiple of
-    ``chunk``.
+    ``chunk``. ``start`` (p,): the first chunk's start (zeros by default).
 
     Notes
     -----
@@ -192,5 +217,6 @@ def solve_path(
         )
         return res.coef[-1], res
 
-    _, res = jax.lax.scan(run_chunk, jnp.zeros(p, fixed_coef.dtype), (levels, fixed))
+    init = jnp.zeros(p, fixed_coef.dtype) if start is None else start
+    _, res = jax.lax.scan(run_chunk, init, (levels, fixed))
     return jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), res)

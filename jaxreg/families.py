@@ -1,0 +1,609 @@
+"""GLM families: the binomial and Poisson datafits, and the route that solves them.
+
+Objective, for every alpha of the grid (glmnet's)::
+
+    (1/n)·Σ_i s_i·(b(η_i) - y_i·η_i) + alpha·(l1_ratio·Σ_j p_j|w_j|
+                                            + (1 - l1_ratio)/2·Σ_j p_j w_j²)
+
+with ``η = Xw + b``, sample weights ``s`` rescaled to sum to n, and the
+cumulant ``b`` of the family: ``log(1 + e^η)`` (binomial, logit link, y in
+[0, 1]) or ``e^η`` (Poisson, log link, y >= 0). The intercept is unpenalized and
+refit at every alpha (it is a coordinate of the solver, not recovered by
+centring).
+
+The datafits follow the protocol of :mod:`jaxreg.datafits` (``neg_grad``,
+``value``, ``duality_gap``), so the one FISTA loop of
+:mod:`jaxreg.solvers.fista` solves them, every alpha of a chunk at once; the
+Poisson datafit has no global Lipschitz constant and asks the loop for a
+backtracking step.
+
+The certificate
+---------------
+The dual point is built from the generalized residual ``u_i = s_i(y_i - μ_i)/n``:
+
+1. with an intercept, ``Σ u_i`` must be 0 (the intercept is unpenalized); the
+   larger of the positive and the negative parts of u is scaled down to the
+   other's size (each ``u_i`` multiplied by ``c_i`` in [0, 1]);
+2. the penalty's dual scale ``t`` in [0, 1] makes ``Xᵀθ`` feasible, ``θ = t·c·u``.
+
+Every ``θ_i`` is then ``s_i(y_i - m_i)/n`` with ``m_i = y_i + t c_i(μ_i - y_i)``
+between ``y_i`` and ``μ_i``: inside the conjugate's domain. The gap is the sum of
+two Fenchel–Young terms, both >= 0: the datafit's, ``(1/n)·Σ s_i·D(m_i, μ_i)``
+with ``D`` the Bregman divergence of ``b`` (the Kullback–Leibler divergence of
+Bernoulli or Poisson means), and the penalty's, as for the squared loss.
+
+Convergence: ``gap <= tol · D_null/n``, where ``D_null = Σ s_i·d(y_i, μ_null)``
+is the weighted null deviance (the intercept-only fit, or ``η = 0`` without an
+intercept) and ``d`` the unit deviance. For the gaussian family this is exactly
+the path's rule ``tol·||y - ȳ||²/n``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import xlogy
+
+from jaxreg import datafits, engine, penalties, results
+from jaxreg._config import compute_context
+from jaxreg.datafits import dot
+from jaxreg.solvers import fista
+
+__all__ = [
+    "FAMILIES",
+    "Binomial",
+    "GLMProblem",
+    "Multinomial",
+    "Poisson",
+    "check_family",
+]
+
+FAMILIES = ("gaussian", "binomial", "multinomial", "poisson")
+
+
+def check_family(family) -> str:
+    if not isinstance(family, str) or family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}.")
+    return family
+
+
+class _GLM(NamedTuple):
+    """``(1/n)·Σ s_i(b(η_i) - y_i η_i)`` with ``η = Xw``; the intercept is a column
+    of X (``free`` 1 there: its correlation with the dual point is 0 by
+    construction)."""
+
+    X: jax.Array  # (n, m)
+    y: jax.Array  # (n,)
+    s: jax.Array  # (n,) weights (0 for rows outside the member)
+    free: jax.Array  # (m,) 1.0 at the intercept's column
+
+    def _eta(self, W):
+        return dot(W, self.X.T)
+
+    def neg_grad(self, Z):
+        n = self.X.shape[0]
+        return dot(self.s * (self.y - self.mean(self._eta(Z))) / n, self.X)
+
+    def value(self, W):
+        eta = self._eta(W)
+        n = self.X.shape[0]
+        return jnp.sum(self.s * (self.cumulant(eta) - self.y * eta), -1) / n
+
+    def value_and_neg_grad(self, Z):
+        eta = self._eta(Z)
+        n = self.X.shape[0]
+        f = jnp.sum(self.s * (self.cumulant(eta) - self.y * eta), -1) / n
+        return f, dot(self.s * (self.y - self.mean(eta)) / n, self.X)
+
+    def duality_gap(self, penalty, W):
+        """(gap, deviance/n, q) of each row of W: see the module's docstring."""
+        n = self.X.shape[0]
+        eta = self._eta(W)
+        mu = self.mean(eta)
+        u = self.s * (self.y - mu) / n
+        pos = jnp.sum(jnp.maximum(u, 0.0), -1, keepdims=True)
+        neg = jnp.sum(jnp.maximum(-u, 0.0), -1, keepdims=True)
+        has_icpt = jnp.any(self.free > 0)
+        c_pos = jnp.where(has_icpt & (pos > neg), neg / jnp.where(pos > 0, pos, 1), 1)
+        c_neg = jnp.where(has_icpt & (neg > pos), pos / jnp.where(neg > 0, neg, 1), 1)
+        c = jnp.where(u > 0, c_pos, c_neg)
+        q = dot(u * c, self.X) * (1.0 - self.free)
+        t = penalty.dual_scale(q)
+        m = self.y + (c * t[:, None]) * (mu - self.y)
+        fy_data = jnp.sum(self.s * self.divergence(m, eta), -1) / n
+        gap = fy_data + penalty.fenchel_young(W, t[:, None] * q)
+        dev = 2.0 * jnp.sum(self.s * self.divergence(self.y, eta), -1) / n
+        return gap, dev, q
+
+
+class Binomial(_GLM):
+    """Logistic loss: ``b(η) = log(1 + e^η)``, ``μ = 1/(1 + e^-η)``."""
+
+    line_search = False
+
+    @staticmethod
+    def cumulant(eta):
+        return jax.nn.softplus(eta)
+
+    @staticmethod
+    def mean(eta):
+        return jax.nn.sigmoid(eta)
+
+    @staticmethod
+    def divergence(m, eta):
+        """``KL(Bernoulli(m) || Bernoulli(μ(η)))``, with ``log μ = -softplus(-η)``."""
+        return (
+            xlogy(m, m)
+            + xlogy(1.0 - m, 1.0 - m)
+            + m * jax.nn.softplus(-eta)
+            + (1.0 - m) * jax.nn.softplus(eta)
+        )
+
+
+class Poisson(_GLM):
+    """Poisson loss: ``b(η) = e^η = μ``; no global Lipschitz constant."""
+
+    line_search = True
+
+    @staticmethod
+    def cumulant(eta):
+        return jnp.exp(eta)
+
+    mean = cumulant
+
+    @staticmethod
+    def divergence(m, eta):
+        """``m·log(m/μ) - m + μ`` (the Poisson deviance's half)."""
+        return xlogy(m, m) - m * eta - m + jnp.exp(eta)
+
+
+class Multinomial(NamedTuple):
+    """Multinomial (softmax) loss over K classes: ``η_i = W x_i`` (K,), loss
+    ``logsumexp(η_i) - y_iᵀη_i`` with one-hot ``y_i``. The coefficients of a
+    member are flattened class by class: (B, K·m), the intercepts the last of
+    each block (``free``). Penalized elementwise (glmnet's "ungrouped" type,
+    scikit-learn's multinomial penalty).
+
+    Its dual point scales each row of the generalized residual by one factor
+    per class, ``γ_k`` in [0, 1]: ``Σ_i θ_ik = 0`` for every class is then the
+    balance ``γ_k·Σ_{l≠k} B_kl = Σ_{l≠k} γ_l·B_lk`` with ``B_lk = Σ_{i in l}
+    s_i μ_ik``, solved by the stationary distribution of the rates B (1 at the
+    optimum); each row stays between y_i and μ_i, inside the simplex.
+    """
+
+    X: jax.Array  # (n, m)
+    y: jax.Array  # (K, n) one-hot
+    s: jax.Array  # (n,)
+    free: jax.Array  # (K·m,)
+
+    line_search = False
+
+    def _eta(self, W):
+        K, m = self.y.shape[0], self.X.shape[1]
+        return dot(W.reshape(W.shape[:-1] + (K, m)), self.X.T)  # (B, K, n)
+
+    def _flat(self, G):
+        return G.reshape(G.shape[:-2] + (-1,))
+
+    def neg_grad(self, Z):
+        n = self.X.shape[0]
+        mu = jax.nn.softmax(self._eta(Z), axis=-2)
+        return self._flat(dot(self.s * (self.y - mu) / n, self.X))
+
+    def value(self, W):
+        eta = self._eta(W)
+        n = self.X.shape[0]
+        loss = jax.nn.logsumexp(eta, axis=-2) - jnp.sum(self.y * eta, axis=-2)
+        return jnp.sum(self.s * loss, -1) / n
+
+    def _divergence(self, M, eta):
+        """``KL(M_i || softmax(η_i))`` per row (B, n)."""
+        lse = jax.nn.logsumexp(eta, axis=-2)
+        return jnp.sum(xlogy(M, M) - M * eta, axis=-2) + lse
+
+    def duality_gap(self, penalty, W):
+        n = self.X.shape[0]
+        eta = self._eta(W)
+        mu = jax.nn.softmax(eta, axis=-2)  # (B, K, n)
+        sY = self.s * self.y  # (K, n)
+        # B[b, l, k] = Σ_{i in class l} s_i μ_ik: the rates of the balance
+        rates = jnp.einsum("ln,bkn->blk", sY, mu, precision=jax.lax.Precision.HIGHEST)
+        K = self.y.shape[0]
+        eye = jnp.eye(K, dtype=mu.dtype)
+        off = rates * (1.0 - eye)
+        Q = jnp.swapaxes(off, -1, -2) - eye * jnp.sum(off, axis=-1)[:, None, :]
+        gamma = jnp.linalg.solve(Q + 1.0, jnp.ones(Q.shape[:-1], Q.dtype)[..., None])
+        gamma = jnp.maximum(gamma[..., 0], 0.0)
+        gamma = gamma / jnp.max(gamma, axis=-1, keepdims=True)
+        has_icpt = jnp.any(self.free > 0)
+        gamma = jnp.where(has_icpt, gamma, 1.0)
+        c = jnp.einsum("bk,kn->bn", gamma, self.y)[:, None, :]  # (B, 1, n)
+        u = self.s * (self.y - mu) / n
+        q = self._flat(dot(u * c, self.X)) * (1.0 - self.free)
+        t = penalty.dual_scale(q)
+        M = self.y + (c * t[:, None, None]) * (mu - self.y)
+        fy_data = jnp.sum(self.s * self._divergence(M, eta), -1) / n
+        gap = fy_data + penalty.fenchel_young(W, t[:, None] * q)
+        dev = 2.0 * jnp.sum(self.s * self._divergence(self.y, eta), -1) / n
+        return gap, dev, q
+
+
+DATAFITS = {"binomial": Binomial, "poisson": Poisson, "multinomial": Multinomial}
+
+
+# --------------------------------------------------------------------------- #
+# NumPy: the family's pieces on the host (validation, null fits, scores)
+# --------------------------------------------------------------------------- #
+def _np_mean(family, eta):
+    if family == "multinomial":  # eta (n, K)
+        e = np.exp(eta - eta.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if family == "binomial":
+        return 0.5 * (1.0 + np.tanh(0.5 * eta))
+    return np.exp(eta)
+
+
+def unit_deviance(family, y, mu):
+    """glmnet's unit deviance ``d(y, μ)`` (NumPy)."""
+    from scipy.special import xlogy as xl
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if family == "multinomial":  # (n, K) one-hot against (n, K) means
+            return 2.0 * np.sum(xl(y, y / mu), axis=1)
+        if family == "binomial":
+            d = 2.0 * (xl(y, y / mu) + xl(1.0 - y, (1.0 - y) / (1.0 - mu)))
+        else:
+            d = 2.0 * (xl(y, y / mu) - y + mu)
+    return d
+
+
+def check_y(family, y) -> tuple[np.ndarray, np.ndarray | None]:
+    """y as float64 in the family's domain, and the classes of a binomial y given
+    as two labels (None for numeric 0/1 or proportions)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"family={family!r} needs a 1-D y, got shape {y.shape}.")
+    if family == "multinomial":
+        classes, codes = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                "family='multinomial' needs y with at least two classes, got "
+                f"{classes.size}."
+            )
+        return np.eye(classes.size)[codes.ravel()], classes
+    if family == "binomial":
+        numeric = y.dtype.kind in "biuf"
+        if numeric:
+            yf = y.astype(np.float64)
+            if np.isfinite(yf).all() and ((yf >= 0) & (yf <= 1)).all():
+                if np.unique(yf).size > 2 or set(np.unique(yf)) <= {0.0, 1.0}:
+                    return yf, None
+        classes = np.unique(y)
+        if classes.size != 2:
+            raise ValueError(
+                "family='binomial' needs y with exactly two classes (labels, or 0/1, "
+                f"or proportions in [0, 1]); got {classes.size} distinct values."
+            )
+        return (y == classes[1]).astype(np.float64), classes
+    yf = np.asarray(y, np.float64)
+    if not (np.isfinite(yf).all() and (yf >= 0).all()):
+        raise ValueError("family='poisson' needs y finite and >= 0 (counts or rates).")
+    if not yf.any():
+        raise ValueError("family='poisson' needs some y > 0 (every y is 0).")
+    return yf, None
+
+
+def null_fit(family, Xf, y, s, fit_intercept, iters=100):
+    """The fit of the unpenalized columns ``Xf`` (n, f) and the intercept alone
+    (Newton's method with halving, NumPy): their coefficients and η."""
+    n = y.shape[0]
+    if family == "multinomial":
+        if Xf.shape[1]:
+            raise ValueError(
+                "family='multinomial' does not take unpenalized features "
+                "(penalty_factor=0) yet."
+            )
+        K = y.shape[1]
+        beta = np.zeros((K, 1 if fit_intercept else 0))
+        if fit_intercept:
+            pi = s @ y / np.sum(s)
+            with np.errstate(divide="ignore"):
+                logpi = np.log(np.maximum(pi, np.finfo(np.float64).tiny))
+            beta[:, 0] = logpi - np.mean(logpi)
+        eta = np.zeros((n, K)) + (beta[:, 0] if fit_intercept else 0.0)
+        return beta, eta
+    cols = [Xf] + ([np.ones((n, 1))] if fit_intercept else [])
+    Z = np.concatenate(cols, axis=1)
+    beta = np.zeros(Z.shape[1])
+    if fit_intercept and not Xf.shape[1]:
+        ybar = np.sum(s * y) / np.sum(s)
+        if family == "binomial":
+            beta[-1] = np.log(ybar) - np.log1p(-ybar)
+        else:
+            beta[-1] = np.log(ybar)
+        return beta, Z @ beta
+
+    def obj(b):
+        eta = Z @ b
+        cum = np.logaddexp(0.0, eta) if family == "binomial" else np.exp(eta)
+        return np.sum(s * (cum - y * eta)) / n
+
+    f = obj(beta)
+    for _ in range(iters if Z.shape[1] else 0):
+        eta = Z @ beta
+        mu = _np_mean(family, eta)
+        g = Z.T @ (s * (mu - y)) / n
+        h = mu * (1.0 - mu) if family == "binomial" else mu
+        H = (Z * (s * h)[:, None]).T @ Z / n
+        step = np.linalg.lstsq(H, g, rcond=None)[0]
+        t = 1.0
+        while t > 1e-10:
+            cand = beta - t * step
+            fc = obj(cand)
+            if fc <= f:
+                break
+            t *= 0.5
+        if not fc < f - 1e-15 * abs(f):
+            break
+        beta, f = cand, fc
+    return beta, Z @ beta
+
+
+# --------------------------------------------------------------------------- #
+# The problem: members (the data and its CV folds) of one family
+# --------------------------------------------------------------------------- #
+class GLMProblem:
+    """The data of one GLM family, its members (all data, plus one per fold) and
+    their solutions: the methods of :class:`jaxreg.engine.Problem` that the path
+    and CV shells use.
+
+    X is dense (n, p); its columns are centred (with an intercept) and scaled to
+    unit weighted norm once, for all members: an exact reparametrization
+    ``v_j = w_j·d_j``, the penalty's weights carry the scale (and, with
+    ``standardize``, each member's own standard deviations).
+    """
+
+    def __init__(self, X, y, model, solver, family, *, folds=None):
+        self.family = family
+        self.solver, self.model = solver, model
+        self.dtype = np.dtype(solver.dtype)
+        self.mode, self.sparse = "design", False
+        X = np.asarray(X, np.float64)
+        n, p = X.shape
+        self.n, self.p = n, p
+        self.y = np.asarray(y, np.float64)  # (n,) or (n, K) one-hot
+        self.C = self.y.shape[1] if family == "multinomial" else 1
+        train = folds[0] if folds is not None else np.zeros((0, n))
+        self.test = folds[1] if folds is not None else np.zeros((0, n))
+        self.K = train.shape[0]
+        self.F = self.K + 1
+        sw = model.sample_weight
+        tw = np.concatenate([sw[None, :] * train, sw[None, :]])  # (F, n)
+        self.s = tw * (n / tw.sum(axis=1, keepdims=True))
+        self.free_feat = model.penalty_factor == 0
+        mean = np.average(X, axis=0, weights=sw) if model.fit_intercept else 0.0
+        Xc = X - mean
+        scale = np.sqrt(np.average(Xc * Xc, axis=0, weights=sw))
+        scale = np.where(scale > 0, scale, 1.0)
+        self.x_mean, self.d = mean * np.ones(p), scale
+        self.Xs = Xc / scale
+        icpt = np.ones((n, 1)) if model.fit_intercept else np.zeros((n, 0))
+        self.Z = np.concatenate([self.Xs, icpt], axis=1)
+        self.m = self.Z.shape[1]
+        if model.standardize:
+            sd = []
+            for s in self.s:
+                mu = np.average(X, axis=0, weights=s) if model.fit_intercept else 0.0
+                sd.append(np.sqrt(np.average((X - mu) ** 2, axis=0, weights=s)))
+            sd = np.stack(sd)
+            self.rho = np.where(sd > 0, sd, 1.0) / scale  # (F, p)
+        else:
+            self.rho = np.broadcast_to(1.0 / scale, (self.F, p))
+        self._null()
+
+    def _null(self):
+        """Each member's null fit (free features and intercept), its deviance and
+        the correlations of its residual."""
+        free = np.flatnonzero(self.free_feat)
+        C, m, p = self.C, self.m, self.p
+        self.W0 = np.zeros((self.F, C, m))
+        self.yy_total = np.zeros((self.F, 1))
+        self.q0 = np.zeros((self.F, C, p))
+        for f in range(self.F):
+            icpt = self.model.fit_intercept
+            beta, eta = null_fit(self.family, self.Xs[:, free], self.y, self.s[f], icpt)
+            beta = beta.reshape(C, -1)
+            self.W0[f][:, free] = beta[:, : free.size]
+            if self.model.fit_intercept:
+                self.W0[f, :, -1] = beta[:, -1]
+            mu = _np_mean(self.family, eta)
+            dev = unit_deviance(self.family, self.y, mu)
+            self.yy_total[f, 0] = np.sum(self.s[f] * dev) / self.n
+            R = (self.y - mu).reshape(self.n, C)
+            self.q0[f] = (self.Xs.T @ (self.s[f][:, None] * R) / self.n).T
+        self.W0 = self.W0.reshape(self.F, C * m)
+        if not np.isfinite(self.yy_total).all():
+            raise ValueError(
+                f"the null model of family={self.family!r} does not exist for these "
+                "data (a weighted mean of y at 0 or 1): every fit is degenerate."
+            )
+
+    # -- the shell's interface ------------------------------------------------------
+    def to_data_units(self, value, power=2):
+        return np.asarray(value, np.float64)
+
+    def column_scale(self):
+        if not self.model.standardize:
+            return None
+        return self.rho[-1] * self.d
+
+    def weights(self, l1_ratio):
+        """The elastic net's weights per unit of alpha in the solver's coordinates
+        (F, C·m): the intercepts' columns unpenalized and unbounded."""
+        m = self.model
+        pf = m.penalty_factor
+        l1 = l1_ratio * pf * self.rho
+        l2 = (1.0 - l1_ratio) * pf * self.rho**2
+        lower = np.where(m.lower == 0, 0.0, m.lower * self.d)
+        upper = np.where(m.upper == 0, 0.0, m.upper * self.d)
+        F, extra = self.F, self.m - self.p
+
+        def pad(a, fill):
+            a = np.broadcast_to(a, (F, self.p))
+            block = np.concatenate([a, np.full((F, extra), fill)], axis=1)
+            return np.tile(block, (1, self.C))
+
+        return pad(l1, 0.0), pad(l2, 0.0), pad(lower, -np.inf), pad(upper, np.inf)
+
+    def _penalized(self):
+        """(C·m,) True at the coefficients of features (not intercepts)."""
+        one = np.r_[np.ones(self.p, bool), np.zeros(self.m - self.p, bool)]
+        return np.tile(one, self.C)
+
+    def alpha_max(self, l1_ratio) -> float:
+        l1, _, lower, upper = self.weights(max(l1_ratio, engine.RIDGE_L1_RATIO))
+        keep = self._penalized()
+        pen = penalties.ElasticNet(
+            None, l1[-1, keep], None, lower[-1, keep], upper[-1, keep]
+        )
+        return float(pen.alpha_max(self.q0[-1].reshape(-1)))
+
+    def _lipschitz(self):
+        """Per member: ``λmax(ZᵀSZ)/n`` times the curvature bound of the family
+        (1/4 binomial, 1/2 multinomial, Böhning's); the Poisson's start is the
+        same at the null fit's means (backtracking corrects it)."""
+        out = []
+        for f in range(self.F):
+            w = self.s[f]
+            if self.family == "poisson":
+                w = w * np.exp(self.Z @ self.W0[f])
+            A = self.Z * np.sqrt(w)[:, None]
+            L = datafits.host_lipschitz(A, gram=False)
+            out.append(L * {"binomial": 0.25, "multinomial": 0.5}.get(self.family, 1))
+        return np.asarray(out)
+
+    def datafit(self, dt):
+        dev = jnp.asarray
+        free = np.tile(np.r_[np.zeros(self.p), np.ones(self.m - self.p)], self.C)
+        y = self.y.T if self.family == "multinomial" else self.y
+        cls = DATAFITS[self.family]
+        return cls(dev(self.Z, dt), dev(y, dt), dev(self.s, dt), dev(free, dt))
+
+    def solve_enet(self, grids, l1_ratios, l1_batch=None):
+        """Every member's path for each l1_ratio: a list of dicts of arrays
+        (F, 1, k, ...), coefficients in the solver's coordinates."""
+        out = []
+        k = grids.shape[1]
+        pl = engine.plan(self.solver, k, self.p, 1, False)
+        padded = -(-k // pl.chunk) * pl.chunk
+        lips = self._lipschitz()
+        tol = self.solver.tol * self.yy_total[:, 0]
+        dt = self.dtype
+        for g, r in zip(grids, l1_ratios, strict=True):
+            levels = np.concatenate([g, np.repeat(g[-1:], padded - k)])
+            l1, l2, lower, upper = self.weights(r)
+            with compute_context(dt, self.solver.device):
+                dev = jnp.asarray
+                pen = penalties.ElasticNet(
+                    dev(levels, dt), dev(l1, dt), dev(l2, dt), dev(lower, dt),
+                    dev(upper, dt),
+                )  # fmt: skip
+                res = _solve_members(
+                    self.datafit(dt), pen, dev(lips, dt), dev(tol, dt),
+                    jnp.int32(self.solver.max_iter), dev(self.W0, dt),
+                    check_every=self.solver.check_every, chunk=pl.chunk,
+                    unroll=pl.unroll,
+                )  # fmt: skip
+                res = jax.tree_util.tree_map(np.asarray, res)
+            out.append(
+                dict(
+                    coef=res.coef[:, None, :k],
+                    gap=res.gap[:, None, :k].astype(np.float64),
+                    n_iter=res.n_iter[:, None, :k].astype(np.int64),
+                    converged=res.converged[:, None, :k].astype(bool),
+                    rr=res.rr[:, None, :k].astype(np.float64),
+                    strategy=pl.strategy,
+                )
+            )
+        return out
+
+    def finish(self, coef):
+        """Coefficients (F, 1, k, p) and intercepts (F, 1, k) in data units
+        (multinomial: (F, 1, k, C, p) and (F, 1, k, C))."""
+        coef = np.asarray(coef, np.float64)
+        coef = coef.reshape(coef.shape[:-1] + (self.C, self.m))
+        w = coef[..., : self.p] / self.d
+        if self.model.fit_intercept:
+            b = coef[..., -1] - w @ self.x_mean
+        else:
+            b = np.zeros(coef.shape[:-1])
+        w = np.clip(w, self.model.lower, self.model.upper)
+        if self.family != "multinomial":
+            w, b = w[..., 0, :], b[..., 0]
+        return w, b, None, None
+
+    def linear_predictor(self, w, b, rows):
+        """``η`` of the rows ``rows`` for coefficients in data units, (..., n_rows)
+        or (..., C, n_rows), from the centred columns (the same rounding as the
+        solver's)."""
+        Xr = self.Xs[rows] * self.d + self.x_mean
+        return np.einsum("...p,np->...n", w, Xr) + b[..., None]
+
+
+def _solve_members(df, pen, lips, tol, max_iter, W0, *, check_every, chunk, unroll):
+    """fista.solve_path for every member (vmapped over the weights ``s``, the
+    penalty's weights, the step and the tolerance), warm-started at each
+    member's null fit."""
+
+    def one(s, l1, l2, lower, upper, L, t, w0):
+        d = df._replace(s=s)
+        p = penalties.ElasticNet(pen.alpha, l1, l2, lower, upper)
+        fixed = jnp.zeros(pen.alpha.shape, bool)
+        return fista.solve_path(
+            d, p, L, t, max_iter, w0, fixed,
+            check_every=check_every, chunk=chunk, unroll=unroll, start=w0,
+        )  # fmt: skip
+
+    return jax.vmap(one)(df.s, pen.l1, pen.l2, pen.lower, pen.upper, lips, tol, W0)
+
+
+def path_result(problem, grid, raw, coefs, intercepts, l1_ratio, amax):
+    """The all-data member as a PathResult (gaps in objective units); for the
+    multinomial, coefs (k, C, p) and intercepts (k, C)."""
+    yy = problem.yy_total[-1]
+    w, b = coefs[-1], intercepts[-1]  # (1, k, p), (1, k) or (1, k, C, p), (1, k, C)
+    multinomial = problem.family == "multinomial"
+    res = results.path_result(
+        grid,
+        w[..., 0, :0] if multinomial else w,
+        b[..., 0] if multinomial else b,
+        raw["gap"][-1],
+        raw["n_iter"][-1],
+        raw["converged"][-1],
+        raw["rr"][-1],
+        yy,
+        problem.solver.tol * yy,
+        multi=False,
+        l1_ratio=l1_ratio,
+        alpha_max=amax,
+        tol=problem.solver.tol,
+        mode="design",
+        strategy=raw["strategy"],
+        dtype=str(problem.dtype),
+        x_scale=problem.column_scale(),
+        family=problem.family,
+    )
+    if not multinomial:
+        return res
+    finite = np.isfinite(w[0]).all(axis=(1, 2)) & np.isfinite(b[0]).all(axis=1)
+    return dataclasses.replace(
+        res,
+        coefs=w[0].astype(res.coefs.dtype),
+        intercepts=b[0].astype(res.coefs.dtype),
+        df=(w[0] != 0).any(axis=1).sum(axis=1).astype(np.int64),
+        converged=res.converged & finite,
+    )
