@@ -80,10 +80,11 @@ def test_binomial_path_is_certified_and_matches_scikit_learn(cancer, l1_ratio):
                 C=1 / (a * n), l1_ratio=l1_ratio, solver=solver, tol=1e-12,
                 max_iter=100_000,
             ).fit(X, y)  # fmt: skip
+        fits = ((res.coefs[i], res.intercepts[i]), (sk.coef_[0], sk.intercept_[0]))
         obj = [
             ref.glm_objective(X, y, w, b, a, family="binomial", l1_ratio=l1_ratio)
-            for w, b in ((res.coefs[i], res.intercepts[i]), (sk.coef_[0], sk.intercept_[0]))
-        ]  # fmt: skip
+            for w, b in fits
+        ]
         # never above scikit-learn's by more than the certificate; the two agree
         # within the tol of 1e-6 of the null deviance
         assert obj[0] - obj[1] <= res.gaps[i] + rounding(X, obj[0])
