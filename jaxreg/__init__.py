@@ -40,6 +40,8 @@ _NAMES = {
     "ElasticNetCV": "estimators",
     "Lasso": "estimators",
     "LassoCV": "estimators",
+    "LogisticRegression": "estimators",
+    "PoissonRegressor": "estimators",
     "Ridge": "estimators",
     "RidgeCV": "estimators",
 }

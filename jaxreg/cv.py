@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jaxreg import _docs, engine, folds, results, sparse
+from jaxreg import _docs, engine, families, folds, results, sparse
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
@@ -52,26 +52,19 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     Returns the problem, and per l1_ratio its grid, alpha_max, raw solutions,
     original-scale coefficients, intercepts and fold errors.
     """
+    family = families.check_family(kw.get("family", "gaussian"))
+    scoring = families.check_scoring(family, kw.get("scoring"))
+    if family != "gaussian":
+        return _solve_family(kw, family, scoring, l1_ratios)
     if sparse.is_sparse(kw["X"]) and sparse.gram_form(kw):
         kw = _sparse_folds(kw, y_ndim)
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
     if isinstance(X, SufficientStats):
         problem = _stats_problem(X, kw, model, solver, alphas, alpha_units)
         return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
-    groups = kw.get("groups")
-    n = X.shape[0]
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.shape != (n,):
-            raise ValueError(
-                f"groups must have shape ({n},), got shape {groups.shape}."
-            )
     y_split = Y[:, 0] if Y.shape[1] == 1 else Y
     X_split = X if isinstance(X, np.ndarray) or sparse.is_sparse(X) else np.asarray(X)
-    train, test = folds.fold_counts(
-        DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"], X_split, y_split, n, groups
-    )
-    _check_folds(train, test, model.sample_weight)
+    train, test = _fold_counts(kw, X_split, y_split, X.shape[0], model.sample_weight)
     problem = engine.Problem(
         X,
         Y,
@@ -82,6 +75,31 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
         alpha_units=alpha_units,
     )
     return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
+
+
+def _fold_counts(kw, X, y, n, sw):
+    groups = kw.get("groups")
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n,):
+            raise ValueError(
+                f"groups must have shape ({n},), got shape {groups.shape}."
+            )
+    cv = DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"]
+    train, test = folds.fold_counts(cv, X, y, n, groups)
+    _check_folds(train, test, sw)
+    return train, test
+
+
+def _solve_family(kw, family, scoring, l1_ratios):
+    """A GLM family's folds and members (:class:`jaxreg.families.GLMProblem`)."""
+    X, y, _, alphas, eps, model, solver = _path.prepare_family(kw, family)
+    labels = np.asarray(kw["y"])  # what a stratified splitter should see
+    train, test = _fold_counts(kw, X, labels, X.shape[0], model.sample_weight)
+    problem = families.GLMProblem(
+        X, y, model, solver, family, folds=(train, test), scoring=scoring
+    )
+    return _solve_problem(problem, l1_ratios, alphas, eps, None)
 
 
 def _sparse_folds(kw, y_ndim):
@@ -139,7 +157,8 @@ def _solve_problem(problem, l1_ratios, alphas, eps, l1_batch):
 
 def _cv_result(problem, solved, l1_ratio) -> CVResult:
     grid, amax, raw, coefs, intercepts, mse, r2 = solved
-    mse_path, r2_path = mse[:, 0, :].T, r2[:, 0, :].T  # (k, K)
+    mse_path = mse[:, 0, :].T  # (k, K)
+    r2_path = r2[:, 0, :].T if r2 is not None else np.full(mse_path.shape, np.nan)
     K = mse_path.shape[1]
     mse_mean = mse_path.mean(axis=1)
     mse_se = (
@@ -147,11 +166,17 @@ def _cv_result(problem, solved, l1_ratio) -> CVResult:
         if K > 1
         else np.full(len(grid), np.nan)
     )
-    i_min, i_1se = results.select_1se(mse_mean, mse_se)
-    path = _path.from_problem(
-        problem, grid, raw, coefs, intercepts, l1_ratio, amax, multi=False
-    )
-    fold_finite = np.isfinite(coefs[:-1, 0]).all(axis=-1)
+    scoring = getattr(problem, "scoring", "mse")
+    sign = -1.0 if scoring == "auc" else 1.0  # the AUC is maximised
+    i_min, i_1se = results.select_1se(sign * mse_mean, mse_se)
+    if isinstance(problem, families.GLMProblem):
+        path = families.path_result(problem, grid, raw, coefs, intercepts, l1_ratio,
+                                    amax)  # fmt: skip
+    else:
+        path = _path.from_problem(
+            problem, grid, raw, coefs, intercepts, l1_ratio, amax, multi=False
+        )
+    fold_finite = np.isfinite(coefs[:-1, 0]).reshape(K, len(grid), -1).all(axis=-1)
     return CVResult(
         alphas=path.alphas,
         mse_mean=mse_mean,
@@ -168,6 +193,7 @@ def _cv_result(problem, solved, l1_ratio) -> CVResult:
         test_weight=problem.test_weight,
         l1_ratio=l1_ratio,
         fold_n_iter=raw["n_iter"][:-1, 0].T,
+        measure=scoring,
     )
 
 
@@ -187,7 +213,9 @@ def _warn_cv(res: CVResult, fold_gap_tol, max_iter, stacklevel):
         tol=res.path.tol,
         max_iter=max_iter,
         scope=" in the cross-validation folds",
-        scale="the fold's ||y - ȳ||²/n",
+        scale="the fold's ||y - ȳ||²/n"
+        if res.path.family == "gaussian"
+        else "the fold's null deviance/n",
         where=lambda i: f" in fold {i[1]}",
         note=note,
         stacklevel=stacklevel + 1,
@@ -211,7 +239,7 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
             penalty_factor=None, positive=False, lower_limits=None, upper_limits=None,
             tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None,
             mode="auto", strategy="auto", chunk=None, check_every=10, screen="auto",
-            device=None) -> CVResult:  # fmt: skip
+            device=None, family="gaussian", scoring=None) -> CVResult:  # fmt: skip
     """K-fold cross-validation of the elastic-net path, all folds × alphas at once.
 
     Every fold minimises, on its training samples and for every alpha::
@@ -244,6 +272,17 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
         As in :func:`jaxreg.enet_path`: one policy picks the strategy and the
         working sets for folds and paths alike. Each fold's tol threshold uses
         its own weighted training ``||y - ȳ||²/n``.
+    family : {"gaussian", "binomial", "multinomial", "poisson"}
+        As in :func:`jaxreg.enet_path`; each fold's tol threshold uses its own
+        null deviance.
+    scoring : {"deviance", "mse", "misclassification", "auc"}, optional
+        The held-out measure (glmnet's ``type.measure``), stored in ``mse_path``,
+        ``mse_mean`` and ``mse_se`` and named by ``CVResult.measure``: the mean
+        deviance (the default for a GLM family; for "gaussian" it is the MSE),
+        the mean squared error of the means, the misclassification rate
+        ("binomial", "multinomial") or the area under the ROC curve
+        ("binomial"; maximised, and the 1se rule keeps the largest alpha within
+        one standard error below the best).
 
     Returns
     -------
@@ -272,7 +311,8 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
              sample_weight=None, penalty_factor=None, positive=False, lower_limits=None,
              upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None,
              groups=None, mode="auto", strategy="auto", chunk=None, check_every=10,
-             screen="auto", device=None, l1_batch=None) -> list[CVResult]:  # fmt: skip
+             screen="auto", device=None, l1_batch=None, family="gaussian",
+             scoring=None) -> list[CVResult]:  # fmt: skip
     """:func:`cv_path` for several l1_ratios on the same folds (one CVResult each).
 
     The fold statistics are computed once for all l1_ratios. Each l1_ratio gets

@@ -353,6 +353,63 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
     return beta, Z @ beta
 
 
+SCORINGS = {
+    "gaussian": ("mse", "deviance"),
+    "binomial": ("deviance", "mse", "misclassification", "auc"),
+    "multinomial": ("deviance", "mse", "misclassification"),
+    "poisson": ("deviance", "mse"),
+}
+
+
+def check_scoring(family, scoring) -> str:
+    """glmnet's ``type.measure`` for this family (default: deviance; the
+    gaussian family's deviance is its mean squared error)."""
+    if scoring is None:
+        return "mse" if family == "gaussian" else "deviance"
+    allowed = SCORINGS[family]
+    if not isinstance(scoring, str) or scoring not in allowed:
+        raise ValueError(
+            f"scoring must be one of {allowed} for family={family!r}, got {scoring!r}."
+        )
+    return "mse" if family == "gaussian" else scoring
+
+
+def _weighted_auc(y, score, w):
+    """Weighted area under the ROC curve: the weighted share of (positive,
+    negative) pairs ranked correctly, ties counting half."""
+    order = np.argsort(score, kind="mergesort")
+    score, y, w = score[order], y[order], w[order]
+    pos, neg = w * y, w * (1.0 - y)
+    # ties: group equal scores
+    _, start = np.unique(score, return_index=True)
+    neg_before = np.concatenate([[0.0], np.cumsum(neg)])[start]
+    groups = np.add.reduceat(np.stack([pos, neg]), start, axis=1)
+    total = np.sum(pos) * np.sum(neg)
+    if not total > 0:
+        return np.nan
+    return float(np.sum(groups[0] * (neg_before + 0.5 * groups[1])) / total)
+
+
+def measure(family, scoring, y, mu, w):
+    """The held-out measure at each alpha (k,) from the means ``mu`` (k, r) or
+    (k, r, C) of rows with targets y and weights w (glmnet's type.measure: mean
+    deviance, mean squared error, misclassification rate or AUC)."""
+    W = np.sum(w)
+    if scoring == "deviance":
+        return np.stack([np.sum(w * unit_deviance(family, y, m)) for m in mu]) / W
+    if scoring == "mse":
+        sq = (y - mu) ** 2
+        sq = sq.sum(axis=-1) if family == "multinomial" else sq
+        return np.sum(w * sq, axis=-1) / W
+    if scoring == "misclassification":
+        if family == "multinomial":
+            wrong = np.argmax(mu, axis=-1) != np.argmax(y, axis=-1)
+        else:
+            wrong = (mu > 0.5) != (y > 0.5)
+        return np.sum(w * wrong, axis=-1) / W
+    return np.array([_weighted_auc(y, m, w) for m in mu])
+
+
 # --------------------------------------------------------------------------- #
 # The problem: members (the data and its CV folds) of one family
 # --------------------------------------------------------------------------- #
@@ -367,8 +424,9 @@ class GLMProblem:
     ``standardize``, each member's own standard deviations).
     """
 
-    def __init__(self, X, y, model, solver, family, *, folds=None):
+    def __init__(self, X, y, model, solver, family, *, folds=None, scoring=None):
         self.family = family
+        self.scoring = check_scoring(family, scoring)
         self.solver, self.model = solver, model
         self.dtype = np.dtype(solver.dtype)
         self.mode, self.sparse = "design", False
@@ -382,6 +440,7 @@ class GLMProblem:
         self.K = train.shape[0]
         self.F = self.K + 1
         sw = model.sample_weight
+        self.test_weight = (sw[None, :] * self.test).sum(axis=1)
         tw = np.concatenate([sw[None, :] * train, sw[None, :]])  # (F, n)
         self.s = tw * (n / tw.sum(axis=1, keepdims=True))
         self.free_feat = model.penalty_factor == 0
@@ -414,6 +473,7 @@ class GLMProblem:
         self.yy_total = np.zeros((self.F, 1))
         self.q0 = np.zeros((self.F, C, p))
         for f in range(self.F):
+            self._check_member(f)
             icpt = self.model.fit_intercept
             beta, eta = null_fit(self.family, self.Xs[:, free], self.y, self.s[f], icpt)
             beta = beta.reshape(C, -1)
@@ -430,6 +490,32 @@ class GLMProblem:
             raise ValueError(
                 f"the null model of family={self.family!r} does not exist for these "
                 "data (a weighted mean of y at 0 or 1): every fit is degenerate."
+            )
+
+    def _check_member(self, f):
+        """A member whose (weighted) y makes the intercept infinite has no
+        solution: every class must be present (with an intercept), or some
+        y > 0 (Poisson)."""
+        s = self.s[f]
+        where = f"cv fold {f}'s training samples" if f < self.K else "the data"
+        if self.family == "poisson":
+            if not np.sum(s * self.y) > 0:
+                raise ValueError(
+                    f"family='poisson': every y of {where} (with a positive weight) "
+                    "is 0; the intercept would be -inf."
+                )
+            return
+        if not self.model.fit_intercept:
+            return
+        Y = self.y if self.y.ndim == 2 else np.stack([1 - self.y, self.y], axis=1)
+        mass = s @ Y
+        if not (mass > 0).all():
+            missing = int(np.argmin(mass > 0))
+            raise ValueError(
+                f"family={self.family!r}: class {missing} has no sample of positive "
+                f"weight in {where}, so its intercept would be infinite. Use folds "
+                "that hold every class (e.g. sklearn's StratifiedKFold, or shuffled "
+                "fold ids)."
             )
 
     # -- the shell's interface ------------------------------------------------------
@@ -533,7 +619,16 @@ class GLMProblem:
 
     def finish(self, coef):
         """Coefficients (F, 1, k, p) and intercepts (F, 1, k) in data units
-        (multinomial: (F, 1, k, C, p) and (F, 1, k, C))."""
+        (multinomial: (F, 1, k, C, p) and (F, 1, k, C)), and each fold's held-out
+        measure (K, 1, k) (``self.scoring``; None without folds)."""
+        w, b = self._to_data(coef)
+        scores = None
+        if self.K:
+            held = [self.held_out(w[f, 0], b[f, 0], f) for f in range(self.K)]
+            scores = np.stack(held)[:, None]
+        return w, b, scores, None
+
+    def _to_data(self, coef):
         coef = np.asarray(coef, np.float64)
         coef = coef.reshape(coef.shape[:-1] + (self.C, self.m))
         w = coef[..., : self.p] / self.d
@@ -544,14 +639,22 @@ class GLMProblem:
         w = np.clip(w, self.model.lower, self.model.upper)
         if self.family != "multinomial":
             w, b = w[..., 0, :], b[..., 0]
-        return w, b, None, None
+        return w, b
 
-    def linear_predictor(self, w, b, rows):
-        """``η`` of the rows ``rows`` for coefficients in data units, (..., n_rows)
-        or (..., C, n_rows), from the centred columns (the same rounding as the
-        solver's)."""
-        Xr = self.Xs[rows] * self.d + self.x_mean
-        return np.einsum("...p,np->...n", w, Xr) + b[..., None]
+    def held_out(self, w, b, f):
+        """Fold f's held-out measure at every alpha (k,): coefficients (k, p) or
+        (k, C, p), intercepts (k,) or (k, C)."""
+        tw = self.model.sample_weight * self.test[f]
+        rows = np.flatnonzero(tw > 0)
+        tw = tw[rows]
+        X = self.Xs[rows] * self.d + self.x_mean
+        eta = np.einsum("...p,np->...n", w, X) + b[..., None]  # (k, [C,] r)
+        if self.family == "multinomial":
+            mu = _np_mean("multinomial", np.swapaxes(eta, -1, -2))  # (k, r, C)
+        else:
+            mu = _np_mean(self.family, eta)  # (k, r)
+        y = self.y[rows]
+        return measure(self.family, self.scoring, y, mu, tw)
 
 
 def _solve_members(df, pen, lips, tol, max_iter, W0, *, check_every, chunk, unroll):

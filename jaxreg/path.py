@@ -149,6 +149,7 @@ def warn_path(res, max_iter, stacklevel):
         max_iter=max_iter,
         where=(lambda i: f" of target {i[1]}") if multi else None,
         nonfinite=~(finite & np.isfinite(args[0])),
+        scale="||y - ȳ||²/n" if res.family == "gaussian" else "D_null/n",
         stacklevel=stacklevel + 1,
     )
 

@@ -334,6 +334,11 @@ class CVResult:
     l1_ratio : float
     fold_n_iter : ndarray (k, n_folds)
         Iterations used by every fold's solution (0 for the closed-form ridge).
+    measure : str
+        What ``mse_path``, ``mse_mean`` and ``mse_se`` hold: "mse" (the gaussian
+        family), or the ``scoring`` of a GLM family's :func:`jaxreg.cv_path`
+        ("deviance", "mse", "misclassification" or "auc"; the AUC's best is its
+        maximum).
     """
 
     alphas: np.ndarray
@@ -351,6 +356,7 @@ class CVResult:
     test_weight: np.ndarray
     l1_ratio: float = 1.0
     fold_n_iter: np.ndarray | None = None
+    measure: str = "mse"
 
     @property
     def n_folds(self) -> int:
@@ -369,7 +375,8 @@ class CVResult:
     def summary(self, max_rows: int = 20) -> str:
         """A cv.glmnet-style table: alpha, df, mean MSE, its standard error."""
         keep = [self.index_min, self.index_1se]
-        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {'mse':>11} {'se':>10}"]
+        name = self.measure[:11]
+        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {name:>11} {'se':>10}"]
         for i in _table_rows(len(self.alphas), max_rows, keep):
             tag = " min" if i == self.index_min else ""
             tag += " 1se" if i == self.index_1se else ""
@@ -383,8 +390,9 @@ class CVResult:
         return (
             f"CVResult({self.n_folds} folds x {len(self.alphas)} alphas, "
             f"l1_ratio={self.l1_ratio:g}: alpha_min={self.alpha_min:.4g} "
-            f"(mse {self.mse_mean[self.index_min]:.4g}), alpha_1se="
-            f"{self.alpha_1se:.4g} (mse {self.mse_mean[self.index_1se]:.4g}))"
+            f"({self.measure} {self.mse_mean[self.index_min]:.4g}), alpha_1se="
+            f"{self.alpha_1se:.4g} ({self.measure} "
+            f"{self.mse_mean[self.index_1se]:.4g}))"
         )
 
 

@@ -241,3 +241,50 @@ def test_sparse_x_is_refused_for_families():
     X = scipy.sparse.random(20, 5, density=0.5, format="csr", random_state=0)
     with pytest.raises(ValueError, match="dense X"):
         jaxreg.lasso_path(X, np.arange(20) % 2, family="binomial")
+
+
+@pytest.mark.parametrize("scoring", ["deviance", "mse", "misclassification", "auc"])
+def test_cv_measures_equal_fold_by_fold_fits(cancer, scoring):
+    from sklearn.metrics import roc_auc_score
+
+    X, y = cancer
+    X, y = X[:300, :8], y[:300]
+    foldid = np.arange(300) % 3
+    kw = dict(family="binomial", tol=1e-10)
+    res = jaxreg.cv_path(X, y, cv=foldid, alphas=6, scoring=scoring, **kw)
+    assert res.measure == scoring and res.mse_path.shape == (6, 3)
+    for j in range(3):
+        tr, te = foldid != j, foldid == j
+        fit = jaxreg.lasso_path(X[tr], y[tr], alphas=res.alphas, **kw)
+        eta = X[te] @ fit.coefs.T + fit.intercepts
+        mu = 1 / (1 + np.exp(-eta))
+        yt = y[te][:, None]
+        expected = {
+            "deviance": -2 * np.mean(yt * np.log(mu) + (1 - yt) * np.log(1 - mu), 0),
+            "mse": np.mean((yt - mu) ** 2, 0),
+            "misclassification": np.mean((mu > 0.5) != (yt > 0.5), 0),
+            "auc": np.array([roc_auc_score(y[te], m) for m in mu.T]),
+        }[scoring]
+        # both fits are certified to 1e-10 of the null deviance: the predictions
+        # agree to about sqrt of that
+        np.testing.assert_allclose(res.mse_path[:, j], expected, atol=1e-4)
+    best = np.argmax(res.mse_mean) if scoring == "auc" else np.argmin(res.mse_mean)
+    assert res.index_min == best
+    assert res.index_1se <= res.index_min
+
+
+def test_cv_multinomial_and_poisson(counts):
+    X, y = load_iris(return_X_y=True)  # sorted by class
+    with pytest.raises(ValueError, match="class 0 has no sample .* cv fold 0"):
+        jaxreg.cv_path(X, y, family="multinomial", cv=3)
+    res = jaxreg.cv_path(X, y, family="multinomial", cv=np.arange(150) % 3, alphas=8,
+                         l1_ratio=0.5, scoring="misclassification")  # fmt: skip
+    assert res.path.coefs.shape == (8, 3, 4)
+    assert res.mse_path.shape == (8, 3) and (res.mse_path <= 1).all()
+    assert res.fold_converged.all()
+    Xp, yp = counts
+    res = jaxreg.cv_path(Xp, yp, family="poisson", cv=4, alphas=8)
+    assert res.measure == "deviance" and np.isfinite(res.mse_mean).all()
+    assert res.mse_mean[res.index_min] < res.mse_mean[0]
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        jaxreg.cv_path(Xp, yp, family="poisson", scoring="auc")

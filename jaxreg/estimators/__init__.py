@@ -29,6 +29,7 @@ Differences that do not change answers:
 
 from jaxreg.estimators._base import FISTA_STEPS_PER_ITER
 from jaxreg.estimators.enet import ElasticNet, ElasticNetCV, Lasso, LassoCV
+from jaxreg.estimators.glm import LogisticRegression, PoissonRegressor
 from jaxreg.estimators.ridge import Ridge, RidgeCV
 
 __all__ = [
@@ -37,6 +38,8 @@ __all__ = [
     "FISTA_STEPS_PER_ITER",
     "Lasso",
     "LassoCV",
+    "LogisticRegression",
+    "PoissonRegressor",
     "Ridge",
     "RidgeCV",
 ]
