@@ -41,6 +41,7 @@ _NAMES = {
     "Lasso": "estimators",
     "LassoCV": "estimators",
     "LogisticRegression": "estimators",
+    "LogisticRegressionCV": "estimators",
     "PoissonRegressor": "estimators",
     "Ridge": "estimators",
     "RidgeCV": "estimators",

@@ -55,7 +55,7 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     family = families.check_family(kw.get("family", "gaussian"))
     scoring = families.check_scoring(family, kw.get("scoring"))
     if family != "gaussian":
-        return _solve_family(kw, family, scoring, l1_ratios)
+        return _solve_family(kw, family, scoring, l1_ratios, alpha_units)
     if sparse.is_sparse(kw["X"]) and sparse.gram_form(kw):
         kw = _sparse_folds(kw, y_ndim)
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
@@ -91,14 +91,15 @@ def _fold_counts(kw, X, y, n, sw):
     return train, test
 
 
-def _solve_family(kw, family, scoring, l1_ratios):
+def _solve_family(kw, family, scoring, l1_ratios, alpha_units):
     """A GLM family's folds and members (:class:`jaxreg.families.GLMProblem`)."""
     X, y, _, alphas, eps, model, solver = _path.prepare_family(kw, family)
     labels = np.asarray(kw["y"])  # what a stratified splitter should see
     train, test = _fold_counts(kw, X, labels, X.shape[0], model.sample_weight)
     problem = families.GLMProblem(
-        X, y, model, solver, family, folds=(train, test), scoring=scoring
-    )
+        X, y, model, solver, family, folds=(train, test), scoring=scoring,
+        alpha_units=alpha_units,
+    )  # fmt: skip
     return _solve_problem(problem, l1_ratios, alphas, eps, None)
 
 

@@ -424,7 +424,8 @@ class GLMProblem:
     ``standardize``, each member's own standard deviations).
     """
 
-    def __init__(self, X, y, model, solver, family, *, folds=None, scoring=None):
+    def __init__(self, X, y, model, solver, family, *, folds=None, scoring=None,
+                 alpha_units="mean"):  # fmt: skip
         self.family = family
         self.scoring = check_scoring(family, scoring)
         self.solver, self.model = solver, model
@@ -443,6 +444,10 @@ class GLMProblem:
         self.test_weight = (sw[None, :] * self.test).sum(axis=1)
         tw = np.concatenate([sw[None, :] * train, sw[None, :]])  # (F, n)
         self.s = tw * (n / tw.sum(axis=1, keepdims=True))
+        # alpha_units="sum" (scikit-learn's C): member f solves at alpha divided
+        # by its total raw training weight
+        raw = tw.sum(axis=1) * (model.raw_weight_total / n)
+        self.alpha_scale = 1.0 / raw if alpha_units == "sum" else np.ones(self.F)
         self.free_feat = model.penalty_factor == 0
         mean = np.average(X, axis=0, weights=sw) if model.fit_intercept else 0.0
         Xc = X - mean
@@ -531,7 +536,7 @@ class GLMProblem:
         """The elastic net's weights per unit of alpha in the solver's coordinates
         (F, C·m): the intercepts' columns unpenalized and unbounded."""
         m = self.model
-        pf = m.penalty_factor
+        pf = m.penalty_factor * self.alpha_scale[:, None]
         l1 = l1_ratio * pf * self.rho
         l2 = (1.0 - l1_ratio) * pf * self.rho**2
         lower = np.where(m.lower == 0, 0.0, m.lower * self.d)

@@ -134,3 +134,52 @@ def test_check_estimator(est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(est)
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_logistic_cv_matches_scikit_learn(cancer, legacy):
+    from sklearn.linear_model import LogisticRegressionCV as SkCV
+
+    X, y = cancer
+    kw = dict(Cs=[0.01, 0.1, 1.0, 10.0], l1_ratios=(0.0,), scoring="neg_log_loss",
+              use_legacy_attributes=legacy)  # fmt: skip
+    mine = jaxreg.LogisticRegressionCV(tol=1e-10, **kw).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SkCV(tol=1e-12, max_iter=10_000, **kw).fit(X, y)
+    np.testing.assert_allclose(mine.C_, theirs.C_)
+    np.testing.assert_allclose(mine.l1_ratio_, theirs.l1_ratio_)
+    mine_scores = mine.scores_[1] if legacy else mine.scores_
+    their_scores = theirs.scores_[1] if legacy else theirs.scores_
+    assert np.shape(mine_scores) == np.shape(their_scores)
+    np.testing.assert_allclose(mine_scores, their_scores, atol=1e-4)
+    paths = (mine.coefs_paths_[1], theirs.coefs_paths_[1]) if legacy else (
+        mine.coefs_paths_, theirs.coefs_paths_)  # fmt: skip
+    assert paths[0].shape == paths[1].shape
+    np.testing.assert_allclose(paths[0], paths[1], atol=1e-3)
+    assert np.shape(mine.n_iter_) == np.shape(theirs.n_iter_)
+    np.testing.assert_allclose(mine.coef_, theirs.coef_, atol=1e-3)
+
+
+def test_logistic_cv_elastic_net_multiclass_and_refit_false():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = jaxreg.LogisticRegressionCV(
+        Cs=3, l1_ratios=(0.5, 1.0), scoring=None, use_legacy_attributes=False,
+        refit=False, cv=3,
+    ).fit(X, y)  # fmt: skip
+    assert est.coefs_paths_.shape == (3, 2, 3, 3, 5)
+    assert est.scores_.shape == (3, 2, 3) and est.coef_.shape == (3, 4)
+    best = est.scores_.reshape(3, -1).argmax(axis=1)
+    np.testing.assert_allclose(est.C_, est.Cs_[best % 3].mean())
+    np.testing.assert_allclose(est.l1_ratio_, np.array([0.5, 1.0])[best // 3].mean())
+    assert est.score(X, y) > 0.9
+
+
+def test_logistic_cv_check_estimator():
+    est = jaxreg.LogisticRegressionCV(
+        Cs=3, l1_ratios=(0.0,), scoring=None, use_legacy_attributes=False, cv=3
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(est)

@@ -29,7 +29,11 @@ Differences that do not change answers:
 
 from jaxreg.estimators._base import FISTA_STEPS_PER_ITER
 from jaxreg.estimators.enet import ElasticNet, ElasticNetCV, Lasso, LassoCV
-from jaxreg.estimators.glm import LogisticRegression, PoissonRegressor
+from jaxreg.estimators.glm import (
+    LogisticRegression,
+    LogisticRegressionCV,
+    PoissonRegressor,
+)
 from jaxreg.estimators.ridge import Ridge, RidgeCV
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "Lasso",
     "LassoCV",
     "LogisticRegression",
+    "LogisticRegressionCV",
     "PoissonRegressor",
     "Ridge",
     "RidgeCV",
