@@ -122,6 +122,7 @@ def coef_path(
     mark_alphas=None,
     scale=None,
     colors=None,
+    klass=None,
 ):
     """Coefficient paths against log α, df on the top axis (glmnet's plot.glmnet).
 
@@ -147,11 +148,16 @@ def coef_path(
         coefficients, features in different units on one axis.
     colors : sequence of colours, optional
         One per feature; defaults to matplotlib's ``tab10`` / ``tab20``.
+    klass : int, optional
+        For a multinomial path (``coefs`` of shape ``(k, n_classes, n_features)``):
+        the class (its index) to draw. By default every class is drawn in its
+        own panel of a new figure, as glmnet does.
 
     Returns
     -------
     matplotlib.axes.Axes
-        The main (bottom) axes; the df axis is its ``twiny``.
+        The main (bottom) axes; the df axis is its ``twiny``. A list of them,
+        one per class, for a multinomial path drawn whole.
 
     Raises
     ------
@@ -167,7 +173,29 @@ def coef_path(
     """
     mpl = _mpl()
     alphas = _check_alphas(path.alphas, "path.alphas")
-    coefs, ylabel = _scaled_coefs(path.coefs, scale)
+    family = getattr(path, "family", "gaussian")
+    raw = np.asarray(path.coefs)
+    if family == "multinomial" and raw.ndim == 3:
+        opts = dict(label=label, mark_alphas=mark_alphas, scale=scale, colors=colors)
+        if klass is None:
+            if ax is not None:
+                raise ValueError(
+                    "a multinomial path draws one panel per class: give klass= to "
+                    "draw one class on ax."
+                )
+            import matplotlib.pyplot as plt
+
+            C = raw.shape[1]
+            _, axes = plt.subplots(C, 1, figsize=(7.0, 3.6 * C), layout="constrained")
+            for c, a in enumerate(axes):
+                coef_path(path, feature_names, a, klass=c, **opts)
+            return list(axes)
+        if not (isinstance(klass, (int, np.integer)) and 0 <= klass < raw.shape[1]):
+            raise ValueError(
+                f"klass must be a class index in [0, {raw.shape[1]}), got {klass!r}."
+            )
+        raw = raw[:, klass]
+    coefs, ylabel = _scaled_coefs(raw, scale)
     p = coefs.shape[1]
     feature_names = _names(feature_names, p)
     if colors is None:
@@ -182,11 +210,17 @@ def coef_path(
     ax.grid(True, which="major", color="0.92", lw=0.6)
     _mark(ax, mark_alphas)
     df = np.asarray(getattr(path, "df", (coefs != 0).sum(axis=1)))
+    if klass is not None:
+        df = (coefs != 0).sum(axis=1)
     _df_top_axis(ax, alphas, df)
     if label:
         _label_ends(ax, mpl, alphas, coefs, feature_names, colors)
     l1 = getattr(path, "l1_ratio", None)
     kind = "lasso" if l1 == 1.0 else (f"elastic net, l1_ratio={l1:g}" if l1 else "")
+    if family != "gaussian":
+        kind = f"{family} {kind}".strip()
+    if klass is not None:
+        kind += f", class {klass}"
     ax.set_title(
         f"Coefficient paths ({kind})" if kind else "Coefficient paths",
         fontsize="medium",
@@ -266,8 +300,17 @@ def _label_ends(ax, mpl, alphas, coefs, names, colors):
         )
 
 
+_MEASURES = {
+    "mse": "mean-squared error",
+    "deviance": "mean deviance",
+    "misclassification": "misclassification error",
+    "auc": "AUC",
+}
+
+
 def cv_curve(cv_result, ax=None):
-    """Cross-validated MSE against log α with ±1 SE bars (glmnet's plot.cv.glmnet).
+    """Cross-validated error against log α with ±1 SE bars (glmnet's plot.cv.glmnet):
+    the MSE, or the measure of a GLM family's ``scoring`` (``cv_result.measure``).
 
     Dashed vertical lines mark ``alpha_min`` (lowest mean CV error) and ``alpha_1se``
     (the largest α whose mean error is within one standard error of that minimum);
@@ -313,9 +356,8 @@ def cv_curve(cv_result, ax=None):
         if mse_path is not None and np.ndim(mse_path) == 2
         else None
     )
-    ax.set_ylabel(
-        f"mean-squared error ({folds}-fold CV)" if folds else "mean-squared error (CV)"
-    )
+    measure = _MEASURES.get(getattr(cv_result, "measure", "mse"), "CV error")
+    ax.set_ylabel(f"{measure} ({folds}-fold CV)" if folds else f"{measure} (CV)")
     ax.grid(True, which="major", color="0.92", lw=0.6)
     for name, a, color in (
         ("min", cv_result.alpha_min, "tab:blue"),

@@ -1063,3 +1063,19 @@ def test_unwritable_output_is_refused_before_any_work(capsys, files, monkeypatch
     assert err.strip() == (
         "jaxreg: error: cannot write /tmp/x.csv: Permission denied in /tmp."
     )
+
+
+def test_family_and_scoring(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=120) > 0).astype(float)
+    path = tmp_path / "b.csv"
+    header = "a,b,c,y"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=header, comments="")
+    res = run_json(capsys, "path", path, "--target", "y", "--family", "binomial",
+                   "--alphas", "5")  # fmt: skip
+    api = lasso_path(X, y, family="binomial", alphas=5)
+    np.testing.assert_allclose(res["coefs"], api.coefs, rtol=1e-10, atol=1e-12)
+    rc, out, _ = run(capsys, "cv", path, "--target", "y", "--family", "binomial",
+                     "--scoring", "auc", "--alphas", "5")  # fmt: skip
+    assert rc == 0 and "CV auc" in out

@@ -83,6 +83,8 @@ def _enet_kwargs(args) -> dict:
     )
     if args.max_iter is not None:
         kw["max_iter"] = args.max_iter
+    if getattr(args, "family", "gaussian") != "gaussian":
+        kw["family"] = args.family
     if args.positive:
         kw["positive"] = True
     alphas = _parse_alphas(args.alphas)
@@ -251,6 +253,8 @@ def cmd_path(args) -> int:
     table = _load(args)
     kw = _enet_kwargs(args)
     name = kind(args.l1_ratio)
+    if args.family != "gaussian":
+        name = f"{args.family} {name}"
     data, weights = table.data()
     res, seconds = _timed(
         f"{name} path",
@@ -303,6 +307,8 @@ def cmd_cv(args) -> int:
     table = _load(args, cv=(args.cv, args.seed))
     kw = _enet_kwargs(args)
     name = kind(args.l1_ratio)
+    if args.family != "gaussian":
+        name = f"{args.family} {name}"
 
     def compute():
         cv_mod = import_optional("jaxreg.cv", "cross-validation (jaxreg cv)")
@@ -313,6 +319,8 @@ def cmd_cv(args) -> int:
             if table.stats is None
             else None
         )
+        if args.scoring is not None:
+            kw["scoring"] = args.scoring
         return cv_mod.cv_path(*data, l1_ratio=args.l1_ratio, cv=folds, **weights, **kw)
 
     cvr, seconds = _timed(f"{args.cv}-fold CV, {name}", compute)

@@ -138,7 +138,8 @@ def _model_args(p, *, l1_default, grid=True):
             "--tol",
             type=_TOL,
             default=1e-4,
-            help="duality-gap tolerance, relative to ||y - mean||^2/n (default 1e-4)",
+            help="duality-gap tolerance, relative to ||y - mean||^2/n (the null "
+            "deviance/n for a GLM family; default 1e-4)",
         )
         g.add_argument(
             "--max-iter",
@@ -150,6 +151,14 @@ def _model_args(p, *, l1_default, grid=True):
             "--positive",
             action="store_true",
             help="constrain the coefficients to be non-negative",
+        )
+    if grid:
+        g.add_argument(
+            "--family",
+            choices=("gaussian", "binomial", "poisson"),
+            default="gaussian",
+            help="GLM family: gaussian (least squares, default), binomial "
+            "(logistic; a 0/1 target) or poisson (counts)",
         )
     g.add_argument(
         "--standardize",
@@ -230,6 +239,13 @@ def _cv_options(p):
         choices=("min", "1se"),
         default="min",
         help="which alpha's coefficients to show (default min)",
+    )
+    g.add_argument(
+        "--scoring",
+        choices=("deviance", "mse", "misclassification", "auc"),
+        default=None,
+        help="held-out measure (default: mse for gaussian, deviance otherwise; "
+        "misclassification and auc for binomial)",
     )
 
 

@@ -161,7 +161,8 @@ def options_desc(args) -> str:
 
 def gap_rule(res) -> str:
     """What "converged" means for ``res``."""
-    return f"duality gap <= {res.gap_tol:.3g} = tol {res.tol:g} x ||y - mean(y)||^2/n"
+    scale = "||y - mean(y)||^2/n" if res.family == "gaussian" else "null deviance/n"
+    return f"duality gap <= {res.gap_tol:.3g} = tol {res.tol:g} x {scale}"
 
 
 # ------------------------------------------------------------------------ reports
@@ -179,13 +180,17 @@ def cv_report(cvr, table, max_rows, select) -> str:
             res,
             max_rows,
             marks=marks,
-            extra={"cv mse": (cvr.mse_mean, 10, ".5g"), "se": (cvr.mse_se, 9, ".4g")},
+            extra={
+                f"cv {cvr.measure[:6]}": (cvr.mse_mean, 10, ".5g"),
+                "se": (cvr.mse_se, 9, ".4g"),
+            },
         )
     ]
     out.append("")
+    measure = "MSE" if cvr.measure == "mse" else cvr.measure
     for rule, i in (("min", i_min), ("1se", i_1se)):
         out.append(
-            f"alpha_{rule} = {cvr.alphas[i]:.5g} (index {i}): CV MSE "
+            f"alpha_{rule} = {cvr.alphas[i]:.5g} (index {i}): CV {measure} "
             f"{cvr.mse_mean[i]:.5g} ± {cvr.mse_se[i]:.3g}, {int(res.df[i])} non-zero "
             f"coefficients{'  [selected]' if rule == select else ''}"
         )
