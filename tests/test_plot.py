@@ -251,3 +251,22 @@ def test_missing_matplotlib_gives_an_install_hint(monkeypatch, small_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r'pip install "jaxreg\[plot\]"'):
         plot.coef_path(small_path[2])
+
+
+def test_family_paths_and_measures():
+    import matplotlib.pyplot as plt
+    from sklearn.datasets import load_iris
+
+    from jaxreg.cv import cv_path
+
+    X, y = load_iris(return_X_y=True)
+    path = lasso_path(X, y, family="multinomial", alphas=6)
+    axes = plot.coef_path(path)
+    assert len(axes) == 3 and "class 2" in axes[2].get_title()
+    with pytest.raises(ValueError, match="klass must be a class index"):
+        plot.coef_path(path, klass=3)
+    plt.close("all")
+    cv = cv_path(X[:100], y[:100], family="binomial", scoring="auc",
+                        cv=np.arange(100) % 4, alphas=6)  # fmt: skip
+    assert plot.cv_curve(cv).get_ylabel() == "AUC (4-fold CV)"
+    plt.close("all")
