@@ -353,6 +353,13 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
     return beta, Z @ beta
 
 
+# On the CPU a design that outgrows the caches makes every FISTA step memory-bound:
+# more levels per batch are then almost free, and one batch of every level beats
+# warm-started chunks. Measured (2-core CPU, binomial lasso, 100 alphas, tol 1e-4):
+# at 10000 x 1000 (80 MB) chunks of 8 took 130 s, of 32 96 s, one batch 71 s; at
+# 569 x 30 (breast cancer, 0.1 MB) chunks of 8 0.09 s, one batch 0.20 s.
+PARALLEL_BYTES = 16 * 2**20
+
 SCORINGS = {
     "gaussian": ("mse", "deviance"),
     "binomial": ("deviance", "mse", "misclassification", "auc"),
@@ -589,7 +596,10 @@ class GLMProblem:
         (F, 1, k, ...), coefficients in the solver's coordinates."""
         out = []
         k = grids.shape[1]
-        pl = engine.plan(self.solver, k, self.p, 1, False)
+        solver = self.solver
+        if solver.strategy == "auto" and self.Z.nbytes > PARALLEL_BYTES:
+            solver = dataclasses.replace(solver, strategy="parallel")
+        pl = engine.plan(solver, k, self.p, 1, False)
         padded = -(-k // pl.chunk) * pl.chunk
         lips = self._lipschitz()
         tol = self.solver.tol * self.yy_total[:, 0]
