@@ -193,11 +193,12 @@ def main(argv=None):
     for r in records:
         note = r.get("error", "")
         if "first_call_s" in r:
-            note = f"first call {r['first_call_s']:.1f} s (compiling)"
+            note = f"first call {r['first_call_s']:.1f} s (compile and solve)"
         sec = f"{r['seconds']:.2f}" if "seconds" in r else ""
+        gap = r.get("max_rel_gap", float("nan"))
         lines.append(
             f"| {r['solver']} | {sec} | {r.get('certified', '')} | "
-            f"{r.get('max_rel_gap', float('nan')):.2e} | {r.get('max_df', '')} | {note} |"
+            f"{gap:.2e} | {r.get('max_df', '')} | {note} |"
         )
     with open(os.path.join(args.out, "report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -264,7 +264,8 @@ def check_penalty_factor(penalty_factor, n_features: int) -> np.ndarray:
     if bad.any():
         j = int(np.argmax(bad))
         raise ValueError(
-            "penalty_factor must be finite and non-negative, got "
+            "penalty_factor must be finite and non-negative (inf, excluding a "
+            "feature, is taken by the lasso and elastic-net paths and cv_path), got "
             f"penalty_factor[{j}] = {float(pf[j])!r}."
         )
     if not (pf > 0).any():
@@ -336,9 +337,15 @@ def check_l1_ratio(l1_ratio, *, allow_zero: bool = False) -> float:
     return value
 
 
-def check_eps(eps) -> float:
+def check_eps(eps, n_samples=None, n_features=None) -> float:
+    """``eps`` in (0, 1), or ``"glmnet"``: glmnet's default ``lambda.min.ratio``,
+    1e-4 when n_samples >= n_features, else 1e-2."""
+    if isinstance(eps, str) and eps == "glmnet" and n_samples is not None:
+        return 1e-4 if n_samples >= n_features else 1e-2
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a real number in (0, 1), got {eps!r}.")
+        raise TypeError(
+            f"eps must be a real number in (0, 1) or 'glmnet', got {eps!r}."
+        )
     if not 0.0 < float(eps) < 1.0:
         raise ValueError(f"eps must be in (0, 1), got {eps!r}.")
     return float(eps)

@@ -16,6 +16,8 @@ alpha is read off the all-data path: there is no separate refit.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from jaxreg import _docs, engine, families, folds, results, sparse
@@ -85,10 +87,65 @@ def _fold_counts(kw, X, y, n, sw):
             raise ValueError(
                 f"groups must have shape ({n},), got shape {groups.shape}."
             )
-    cv = DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"]
+    cv = _shuffled(kw, n)
     train, test = folds.fold_counts(cv, X, y, n, groups)
     _check_folds(train, test, sw)
+    _warn_sorted(y, test, sw)
     return train, test
+
+
+def _shuffled(kw, n):
+    """``cv``, or with ``shuffle=True`` the fold ids of K shuffled folds
+    (scikit-learn's ``KFold(shuffle=True)``; ``seed`` for the shuffle)."""
+    cv = DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"]
+    if not V.check_flag("shuffle", kw.get("shuffle", False)):
+        return cv
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)):
+        raise ValueError(
+            "shuffle=True needs an integer cv (the number of folds); shuffle a "
+            "splitter or fold ids yourself."
+        )
+    k = folds.fold_counts(int(cv), None, None, n)[0].shape[0]  # validates cv
+    ids = np.empty(n, dtype=np.int64)
+    ids[np.random.default_rng(kw.get("seed")).permutation(n)] = np.arange(n) % k
+    return ids
+
+
+# Fold means of y this improbable under a random assignment of rows to folds
+# (a chi-square test) mean the rows are ordered: contiguous folds then hold out
+# one end of y each.
+SORTED_P_VALUE = 1e-6
+
+
+def _warn_sorted(y, test, sw):
+    """Warn when the held-out folds' weighted means of y differ far more than
+    random folds would (sorted rows and contiguous folds)."""
+    from scipy.stats import chi2
+
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "biuf" or test.shape[0] < 2:
+        return
+    w = sw[None, :] * test
+    size = w.sum(axis=1)
+    mean = np.average(y, weights=sw)
+    var = np.average((y - mean) ** 2, weights=sw)
+    if not (var > 0 and np.all(size > 0)):
+        return
+    fold_means = (w @ y) / size
+    # each fold mean has variance var·(n_eff of the fold)⁻¹ under random folds
+    n_eff = size**2 / (w**2).sum(axis=1)
+    stat = float(np.sum(n_eff * (fold_means - mean) ** 2) / var)
+    p = float(chi2.sf(stat, test.shape[0] - 1))
+    if p < SORTED_P_VALUE:
+        warnings.warn(
+            f"the cross-validation folds' mean y differ far more than random folds "
+            f"would (from {fold_means.min():.4g} to {fold_means.max():.4g}; "
+            f"chi-square p = {p:.1e}): the rows look sorted, so each fold holds out "
+            "one end of y. Shuffle them: cv_path(..., shuffle=True, seed=0), or "
+            "pass shuffled fold ids.",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _solve_family(kw, family, scoring, l1_ratios, alpha_units):
@@ -108,7 +165,7 @@ def _sparse_folds(kw, y_ndim):
     partition the samples: each one held out exactly once)."""
     X = kw["X"]
     n = X.shape[0]
-    cv = DEFAULT_FOLDS if kw.get("cv") is None else kw["cv"]
+    cv = _shuffled(kw, n)
     y = np.asarray(kw["y"])
     train, test = folds.fold_counts(cv, X, y if y.ndim == 1 else y[:, 0], n,
                                     kw.get("groups"))  # fmt: skip
@@ -230,8 +287,24 @@ def _results(problem, solved, l1_ratios):
     for s, r in zip(solved, l1_ratios, strict=True):
         res = _cv_result(problem, s, r)
         _warn_cv(res, fold_gap_tol, problem.solver.max_iter, 3)
+        _warn_grid_end(res)
         out.append(res)
     return out
+
+
+def _warn_grid_end(res):
+    """Warn when the best alpha is the grid's smallest: the error may still fall
+    below it."""
+    k = len(res.alphas)
+    if k > 2 and res.index_min == k - 1 and res.alphas[-1] > 0:
+        warnings.warn(
+            f"the cross-validation optimum is the grid's smallest alpha "
+            f"({res.alphas[-1]:.4g}, l1_ratio={res.l1_ratio:g}): the error may keep "
+            "falling below it. Extend the grid: a smaller eps (eps='glmnet' gives "
+            "1e-4 when n_samples >= n_features) or explicit smaller alphas.",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 @_docs.shared
@@ -240,7 +313,8 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
             penalty_factor=None, positive=False, lower_limits=None, upper_limits=None,
             tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None,
             mode="auto", strategy="auto", chunk=None, check_every=10, screen="auto",
-            device=None, family="gaussian", scoring=None) -> CVResult:  # fmt: skip
+            device=None, family="gaussian", scoring=None, shuffle=False,
+            seed=None) -> CVResult:  # fmt: skip
     """K-fold cross-validation of the elastic-net path, all folds × alphas at once.
 
     Every fold minimises, on its training samples and for every alpha::
@@ -267,6 +341,12 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
         twice in a training set counts twice). Or glmnet's ``foldid`` array.
     groups : array-like of shape (n_samples,), optional
         Passed to ``cv.split`` (e.g. for ``GroupKFold``).
+    shuffle : bool, default False
+        With an integer ``cv``: assign the rows to the K folds at random
+        (scikit-learn's ``KFold(shuffle=True)``), ``seed`` seeding the shuffle. A
+        ``UserWarning`` says when contiguous folds hold out implausibly different
+        means of y (sorted rows).
+    seed : int, optional
     alphas, eps, fit_intercept, standardize, sample_weight, penalty_factor,
     positive, lower_limits, upper_limits, tol, max_iter, dtype, mode, strategy,
     chunk, check_every, screen, device
@@ -313,7 +393,7 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
              upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None,
              groups=None, mode="auto", strategy="auto", chunk=None, check_every=10,
              screen="auto", device=None, l1_batch=None, family="gaussian",
-             scoring=None) -> list[CVResult]:  # fmt: skip
+             scoring=None, shuffle=False, seed=None) -> list[CVResult]:  # fmt: skip
     """:func:`cv_path` for several l1_ratios on the same folds (one CVResult each).
 
     The fold statistics are computed once for all l1_ratios. Each l1_ratio gets
@@ -343,5 +423,8 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
     ratios = [V.check_l1_ratio(r, allow_zero=True) for r in ratios]
     if l1_batch is not None:
         l1_batch = V.check_flag("l1_batch", l1_batch)
-    problem, solved = solve(locals(), ratios, l1_batch=l1_batch)
-    return _results(problem, solved, ratios)
+    names = results.feature_names_of(X)
+    kw, keep = _path.exclude(locals())
+    problem, solved = solve(kw, ratios, l1_batch=l1_batch)
+    out = _results(problem, solved, ratios)
+    return [results.with_names(results.expand(r, keep), names) for r in out]

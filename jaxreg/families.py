@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from jaxreg import datafits, engine, penalties, results
+from jaxreg import _shapes, datafits, engine, penalties, results
 from jaxreg._config import compute_context
 from jaxreg.datafits import dot
 from jaxreg.solvers import fista
@@ -439,12 +439,17 @@ class GLMProblem:
         self.dtype = np.dtype(solver.dtype)
         self.mode, self.sparse = "design", False
         X = np.asarray(X, np.float64)
+        self.p_out = X.shape[1]  # the caller's features (see _shapes.pad)
+        train = folds[0] if folds is not None else np.zeros((0, X.shape[0]))
+        test = folds[1] if folds is not None else np.zeros((0, X.shape[0]))
+        Y = np.asarray(y, np.float64)  # (n,) or (n, K) one-hot
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        X, Y, model, train, self.test = _shapes.pad(X, Y, model, train, test)
+        self.model = model
         n, p = X.shape
         self.n, self.p = n, p
-        self.y = np.asarray(y, np.float64)  # (n,) or (n, K) one-hot
+        self.y = Y if family == "multinomial" else Y[:, 0]
         self.C = self.y.shape[1] if family == "multinomial" else 1
-        train = folds[0] if folds is not None else np.zeros((0, n))
-        self.test = folds[1] if folds is not None else np.zeros((0, n))
         self.K = train.shape[0]
         self.F = self.K + 1
         sw = model.sample_weight
@@ -537,7 +542,7 @@ class GLMProblem:
     def column_scale(self):
         if not self.model.standardize:
             return None
-        return self.rho[-1] * self.d
+        return (self.rho[-1] * self.d)[: self.p_out]
 
     def weights(self, l1_ratio):
         """The elastic net's weights per unit of alpha in the solver's coordinates
@@ -641,7 +646,7 @@ class GLMProblem:
         if self.K:
             held = [self.held_out(w[f, 0], b[f, 0], f) for f in range(self.K)]
             scores = np.stack(held)[:, None]
-        return w, b, scores, None
+        return w[..., : self.p_out], b, scores, None
 
     def _to_data(self, coef):
         coef = np.asarray(coef, np.float64)

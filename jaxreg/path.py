@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxreg import _docs, engine, families, results, sparse
+from jaxreg import _docs, engine, families, relax, results, sparse
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
 from jaxreg.sufficient import SufficientStats
@@ -59,7 +59,7 @@ def prepare(kw, *, y_ndim=(1,), sort=True):
     else:
         X, y = V.check_X_y(kw["X"], kw["y"], y_ndim=y_ndim, finite=False)
     alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
-    eps = V.check_eps(kw.get("eps", 0.5))
+    eps = V.check_eps(kw.get("eps", 0.5), *X.shape)
     model, solver = V.split_keywords(kw)
     model = V.check_model(*X.shape, **model)
     solver = V.check_solver(**solver)
@@ -86,7 +86,7 @@ def _prepare_stats(kw, y_ndim, sort):
             "(use multi_target_path or ridge_path)."
         )
     alphas = V.check_alphas(kw.get("alphas", 1), sort=sort)
-    eps = V.check_eps(kw.get("eps", 0.5))
+    eps = V.check_eps(kw.get("eps", 0.5), st.n_samples, st.n_features)
     model, solver = V.split_keywords(kw)
     model = V.check_model(1, st.n_features, **model)
     model = dataclasses.replace(
@@ -173,7 +173,7 @@ def prepare_family(kw, family):
                 f"solved in design form by batched FISTA); use {allowed[0]!r}."
             )
     alphas = V.check_alphas(kw.get("alphas", 1))
-    eps = V.check_eps(kw.get("eps", 0.5))
+    eps = V.check_eps(kw.get("eps", 0.5), *X.shape)
     model, solver = V.split_keywords(kw)
     model = V.check_model(*X.shape, **model)
     solver = V.check_solver(**solver)
@@ -193,7 +193,54 @@ def _run_family(kw, l1_ratio, family, stacklevel):
 
 
 def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
+    names = results.feature_names_of(kw["X"])
+    kw, keep = exclude(kw)
+    res = _solve(kw, l1_ratio, multi, stacklevel + 1)
+    return results.with_names(results.expand(res, keep), names)
+
+
+def exclude(kw):
+    """glmnet's ``exclude``: features with ``penalty_factor = inf`` are dropped
+    before solving (their coefficients are 0 at every alpha; see
+    :func:`jaxreg.results.expand`). Returns the keywords without them and the
+    mask of the kept features (None when nothing is excluded)."""
+    pf = kw.get("penalty_factor")
+    if pf is None or isinstance(pf, (int, float)):
+        return kw, None
+    pf = np.asarray(pf, dtype=np.float64)
+    if pf.ndim != 1 or not np.isposinf(pf).any():
+        return kw, None
+    X = kw["X"]
+    if isinstance(X, SufficientStats):
+        raise ValueError(
+            "penalty_factor=inf (excluding a feature) needs X itself; leave the "
+            "feature out of the statistics instead (sufficient_stats(features=))."
+        )
+    if pf.shape[0] != np.shape(X)[1]:
+        return kw, None  # the validation names the mismatch
+    keep = ~np.isposinf(pf)
+    if not keep.any():
+        raise ValueError(
+            "penalty_factor is inf for every feature: nothing is left to fit."
+        )
+    if sparse.is_sparse(X):
+        Xk = sparse.select_columns(X, keep)
+    elif not hasattr(X, "shape") or hasattr(X, "columns"):  # lists, DataFrames
+        Xk = np.asarray(X)[:, keep]
+    else:
+        Xk = X[:, np.flatnonzero(keep)]
+    out = dict(kw, X=Xk, penalty_factor=pf[keep])
+    for key in ("lower_limits", "upper_limits"):
+        lim = kw.get(key)
+        if lim is not None and np.ndim(lim) == 1 and len(lim) == keep.size:
+            out[key] = np.asarray(lim)[keep]
+    return out, keep
+
+
+def _solve(kw, l1_ratio, multi, stacklevel):
     family = families.check_family(kw.pop("family", "gaussian"))
+    if V.check_flag("relax", kw.get("relax", False)) and family != "gaussian":
+        raise ValueError("relax=True is for the gaussian family.")
     if family != "gaussian":
         return _run_family(kw, l1_ratio, family, stacklevel + 1)
     X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
@@ -204,6 +251,15 @@ def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
     coefs, intercepts, _, _ = problem.finish(raw["coef"])
     res = from_problem(problem, g, raw, coefs, intercepts, l1_ratio, amax, multi=multi)
     warn_path(res, solver.max_iter, stacklevel)
+    if kw.get("relax", False):
+        gamma = relax.check_gamma(kw.get("gamma", 0.0))
+        if multi or not isinstance(X, np.ndarray) or model.boxed:
+            raise ValueError(
+                "relax=True takes a dense X, one target and no box limits (positive, "
+                "lower_limits, upper_limits)."
+            )
+        res = relax.relaxed(res, X, Y[:, 0], model.sample_weight,
+                            model.fit_intercept, gamma)  # fmt: skip
     return res
 
 
@@ -213,7 +269,7 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
               chunk=None, check_every=10, screen="auto", device=None,
-              family="gaussian") -> PathResult:  # fmt: skip
+              family="gaussian", relax=False, gamma=0.0) -> PathResult:  # fmt: skip
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -233,7 +289,9 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     alphas : int or array-like
         Grid size (geometric from ``alpha_max`` down to ``eps·alpha_max``) or the
         alphas themselves (sorted decreasing; 0 gives least squares).
-    eps : float in (0, 1)
+    eps : float in (0, 1), or "glmnet"
+        The smallest alpha of the grid as a fraction of ``alpha_max``; "glmnet"
+        is glmnet's default (1e-4 when n_samples >= n_features, else 1e-2).
     [model]
     [box]
     [solver]
@@ -247,6 +305,12 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         intercept is refit at every alpha; convergence is ``gap <= tol·D_null/n``
         (the weighted null deviance), which for "gaussian" is ``tol·||y - ȳ||²/n``.
         See :mod:`jaxreg.families`.
+    relax : bool, default False
+        The relaxed lasso (glmnet's ``relax=TRUE``): each alpha's coefficients
+        become ``gamma·(penalized) + (1 − gamma)·(the unpenalized least-squares
+        refit on its support)``; see :mod:`jaxreg.relax`. Dense X, one target.
+    gamma : float in [0, 1], default 0
+        The blend; 0 is the refit itself.
 
     Returns
     -------

@@ -78,7 +78,7 @@ def _df_top_axis(
     from matplotlib.ticker import FixedLocator, NullLocator
 
     top = ax.twiny()
-    top.set_xscale("log")
+    top.set_xscale(ax.get_xscale())
     top.set_xlim(ax.get_xlim())
     k = len(alphas)
     idx = np.unique(np.linspace(0, k - 1, min(k, n_ticks)).round().astype(int))
@@ -123,6 +123,7 @@ def coef_path(
     scale=None,
     colors=None,
     klass=None,
+    xvar="lambda",
 ):
     """Coefficient paths against log α, df on the top axis (glmnet's plot.glmnet).
 
@@ -134,7 +135,8 @@ def coef_path(
         A single-target path (``coefs`` of shape ``(k, n_features)``), e.g. from
         :func:`jaxreg.lasso_path`.
     feature_names : sequence of str, optional
-        Labels written at the small-α end of each path (default ``x0, x1, …``).
+        Labels written at the small-α end of each path (default: the path's
+        ``feature_names``, from a DataFrame, else ``x0, x1, …``).
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when omitted.
     label : bool
@@ -152,6 +154,9 @@ def coef_path(
         For a multinomial path (``coefs`` of shape ``(k, n_classes, n_features)``):
         the class (its index) to draw. By default every class is drawn in its
         own panel of a new figure, as glmnet does.
+    xvar : {"lambda", "norm", "dev"}
+        The horizontal axis, as glmnet's: log α (default), the L1 norm of the
+        coefficients, or the fraction of deviance explained (``dev_ratio``).
 
     Returns
     -------
@@ -176,7 +181,8 @@ def coef_path(
     family = getattr(path, "family", "gaussian")
     raw = np.asarray(path.coefs)
     if family == "multinomial" and raw.ndim == 3:
-        opts = dict(label=label, mark_alphas=mark_alphas, scale=scale, colors=colors)
+        opts = dict(label=label, mark_alphas=mark_alphas, scale=scale, colors=colors,
+                    xvar=xvar)  # fmt: skip
         if klass is None:
             if ax is not None:
                 raise ValueError(
@@ -197,22 +203,41 @@ def coef_path(
         raw = raw[:, klass]
     coefs, ylabel = _scaled_coefs(raw, scale)
     p = coefs.shape[1]
+    if feature_names is None and getattr(path, "feature_names", None) is not None:
+        feature_names = list(path.feature_names)
     feature_names = _names(feature_names, p)
     if colors is None:
         cmap = mpl.colormaps["tab10" if p <= 10 else "tab20"]
         colors = [cmap(j % cmap.N) for j in range(p)]
     ax = _new_axes(ax)
+    if xvar not in ("lambda", "norm", "dev"):
+        raise ValueError(f"xvar must be 'lambda', 'norm' or 'dev', got {xvar!r}.")
+    if xvar == "lambda":
+        x = alphas
+    elif xvar == "norm":
+        x = np.abs(coefs).sum(axis=1)
+    else:
+        x = np.asarray(path.dev_ratio, dtype=np.float64)
     for j in range(p):
-        ax.plot(alphas, coefs[:, j], color=colors[j], lw=1.6)
+        ax.plot(x, coefs[:, j], color=colors[j], lw=1.6)
     ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
-    _log_alpha_axis(ax, alphas)
+    if xvar == "lambda":
+        _log_alpha_axis(ax, alphas)
+    else:
+        ax.set_xlabel("L1 norm of the coefficients" if xvar == "norm"
+                      else "fraction of deviance explained")  # fmt: skip
     ax.set_ylabel(ylabel)
     ax.grid(True, which="major", color="0.92", lw=0.6)
-    _mark(ax, mark_alphas)
+    if xvar == "lambda":
+        _mark(ax, mark_alphas)
+    elif mark_alphas:  # the α's position on this axis, between grid points
+        la = np.log(np.maximum(alphas, np.finfo(float).tiny))[::-1]
+        _mark(ax, {k: float(np.interp(np.log(a), la, x[::-1]))
+                   for k, a in mark_alphas.items()})  # fmt: skip
     df = np.asarray(getattr(path, "df", (coefs != 0).sum(axis=1)))
     if klass is not None:
         df = (coefs != 0).sum(axis=1)
-    _df_top_axis(ax, alphas, df)
+    _df_top_axis(ax, x, df)
     if label:
         _label_ends(ax, mpl, alphas, coefs, feature_names, colors)
     l1 = getattr(path, "l1_ratio", None)

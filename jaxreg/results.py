@@ -20,6 +20,7 @@ __all__ = [
     "not_converged_message",
     "path_result",
     "select_1se",
+    "load",
     "warn_not_converged",
 ]
 
@@ -156,6 +157,14 @@ class PathResult(_Solved):
         With ``standardize=True``: the (weighted, 1/n) standard deviation of each
         column, the scale on which the penalty applied (``coefs·x_scale`` are the
         standardized coefficients). None otherwise.
+    family : str
+        The GLM family ("gaussian" for least squares).
+    feature_names : ndarray (n_features,) of str, or None
+        The column names of a DataFrame X (pandas, polars); None otherwise.
+    gamma : float or None
+        A relaxed path's blend (``relax=True``): ``coefs`` are ``gamma·penalized
+        + (1 − gamma)·refit on the support``; ``gaps`` and ``converged`` certify
+        the penalized solutions that define the supports. None otherwise.
     """
 
     alphas: np.ndarray
@@ -170,16 +179,89 @@ class PathResult(_Solved):
     alpha_max: float = float("nan")
     x_scale: np.ndarray | None = None
     family: str = "gaussian"
+    feature_names: np.ndarray | None = None
+    gamma: float | None = None
 
-    def predict(self, X) -> np.ndarray:
-        """Predictions for every alpha: ``(n_samples, k)``, or ``(n, k, n_targets)``."""
+    def _weights_at(self, alpha):
+        """Interpolation weights (m, k) of the grid for alphas ``alpha`` (m,):
+        linear in log α between the two nearest grid points (α = 0 as the
+        smallest positive float), the grid's end values beyond it."""
+        grid = np.asarray(self.alphas, np.float64)
+        a = np.atleast_1d(np.asarray(alpha, np.float64))
+        if a.ndim != 1 or not np.all(np.isfinite(a) & (a >= 0)):
+            raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}.")
+        tiny = np.finfo(np.float64).tiny
+        lg, la = np.log(np.maximum(grid, tiny)), np.log(np.maximum(a, tiny))
+        # the grid is decreasing: interpolate on its reversed (increasing) axis
+        x = lg[::-1]
+        k = len(grid)
+        Wt = np.zeros((a.size, k))
+        for i, v in enumerate(la):
+            j = np.searchsorted(x, v)
+            if j <= 0 or k == 1:
+                Wt[i, k - 1] = 1.0
+            elif j >= k:
+                Wt[i, 0] = 1.0
+            else:
+                lo, hi = x[j - 1], x[j]
+                t = (v - lo) / (hi - lo) if hi > lo else 1.0
+                Wt[i, k - j] = 1.0 - t  # grid index of x[j-1]
+                Wt[i, k - 1 - j] = t  # grid index of x[j]
+        return Wt
+
+    def coef_at(self, alpha) -> np.ndarray:
+        """Coefficients at any ``alpha`` (a float, or an array of them): linear in
+        log α between the two nearest grid points, the end solutions beyond the
+        grid (glmnet's ``coef(fit, s=)`` with ``exact=FALSE``, on log α). The
+        shape of one row of ``coefs``, with a leading axis for an array."""
+        W = self._weights_at(alpha)
+        out = np.tensordot(W, np.asarray(self.coefs), axes=(1, 0))
+        return out[0] if np.ndim(alpha) == 0 else out
+
+    def intercept_at(self, alpha):
+        """The intercept at ``alpha``, interpolated as :meth:`coef_at`."""
+        W = self._weights_at(alpha)
+        out = np.tensordot(W, np.asarray(self.intercepts), axes=(1, 0))
+        return out[0] if np.ndim(alpha) == 0 else out
+
+    def predict(self, X, alpha=None) -> np.ndarray:
+        """Linear predictions ``X·w + b``: for every alpha of the grid ``(n_samples,
+        k)`` (``(n, k, n_targets)`` or ``(n, k, n_classes)``), or at ``alpha`` (a
+        float: ``(n_samples,)``; an array of m: ``(n_samples, m)``), interpolated
+        as :meth:`coef_at`. For a GLM family these are the linear predictors η."""
         X = np.asarray(X, dtype=self.coefs.dtype)
         p = self.coefs.shape[-1]
         if X.ndim != 2 or X.shape[1] != p:
             raise ValueError(f"X must be 2-D with {p} features, got shape {X.shape}.")
+        if alpha is not None:
+            a = np.atleast_1d(alpha)
+            out = np.einsum("np,m...p->nm...", X, self.coef_at(a))
+            out = out + self.intercept_at(a)[None]
+            return out[:, 0] if np.ndim(alpha) == 0 else out
         if self.coefs.ndim == 2:
             return X @ self.coefs.T + self.intercepts[None, :]
         return np.einsum("np,ktp->nkt", X, self.coefs) + self.intercepts[None]
+
+    def save(self, path, *, overwrite: bool = False) -> str:
+        """Write to ``path`` (``.npz`` added when missing): NumPy arrays and a JSON
+        header, never pickle; :func:`jaxreg.load` reads it back. An existing file
+        is kept unless ``overwrite=True``. Returns the path written."""
+        return _save(self, path, overwrite)
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per alpha: alpha, df, dev_ratio, gap,
+        converged and the coefficients (named by ``feature_names``)."""
+        cols = dict(alpha=self.alphas, df=self.df, dev_ratio=self.dev_ratio,
+                    gap=self.gaps, converged=self.converged)  # fmt: skip
+        if self.coefs.ndim == 2:
+            p = self.coefs.shape[1]
+            names = (
+                list(self.feature_names) if self.feature_names is not None
+                else [f"x{j}" for j in range(p)]
+            )  # fmt: skip
+            cols.update(intercept=self.intercepts)
+            cols.update({n: self.coefs[:, j] for j, n in enumerate(names)})
+        return _frame(cols)
 
     def summary(self, max_rows: int = 20) -> str:
         """A glmnet-style table: alpha, df, % deviance explained, gap."""
@@ -362,6 +444,29 @@ class CVResult:
     def n_folds(self) -> int:
         return int(self.mse_path.shape[1])
 
+    def _alpha(self, alpha):
+        if isinstance(alpha, str):
+            if alpha not in ("min", "1se"):
+                raise ValueError(
+                    f"alpha must be 'min', '1se' or a number, got {alpha!r}."
+                )
+            return self.alpha_min if alpha == "min" else self.alpha_1se
+        return alpha
+
+    def coef_at(self, alpha="min") -> np.ndarray:
+        """Coefficients of the all-data path at ``alpha``: "min", "1se" or any
+        value(s), interpolated as :meth:`PathResult.coef_at`."""
+        return self.path.coef_at(self._alpha(alpha))
+
+    def intercept_at(self, alpha="min"):
+        """The intercept at ``alpha`` ("min", "1se" or any value(s))."""
+        return self.path.intercept_at(self._alpha(alpha))
+
+    def predict(self, X, alpha="min") -> np.ndarray:
+        """Linear predictions of the all-data path at ``alpha`` ("min" by default,
+        "1se" or any value(s)); see :meth:`PathResult.predict`."""
+        return self.path.predict(X, alpha=self._alpha(alpha))
+
     @property
     def coef_min(self) -> np.ndarray:
         """Coefficients on all the data at ``alpha_min``."""
@@ -371,6 +476,17 @@ class CVResult:
     def coef_1se(self) -> np.ndarray:
         """Coefficients on all the data at ``alpha_1se``."""
         return self.path.coefs[self.index_1se]
+
+    def save(self, path, *, overwrite: bool = False) -> str:
+        """Write to ``path`` (``.npz``): arrays and a JSON header, never pickle;
+        :func:`jaxreg.load` reads it back. Returns the path written."""
+        return _save(self, path, overwrite)
+
+    def to_frame(self):
+        """A pandas DataFrame, one row per alpha: alpha, df, the CV measure's mean
+        and standard error."""
+        return _frame({"alpha": self.alphas, "df": self.path.df,
+                       self.measure: self.mse_mean, "se": self.mse_se})  # fmt: skip
 
     def summary(self, max_rows: int = 20) -> str:
         """A cv.glmnet-style table: alpha, df, mean MSE, its standard error."""
@@ -500,3 +616,130 @@ class RidgeCVResult:
             f"(index {self.index_best} of {len(self.alphas)}), "
             f"cv={self.cv_values[self.index_best]:.4g})"
         )
+
+
+def feature_names_of(X):
+    """The column names of a DataFrame-like X (pandas, polars), as strings; None
+    for arrays."""
+    cols = getattr(X, "columns", None)
+    if cols is None or isinstance(X, np.ndarray):
+        return None
+    try:
+        names = np.asarray([str(c) for c in cols], dtype=object)
+    except TypeError:
+        return None
+    return names if names.size == np.shape(X)[1] else None
+
+
+def with_names(res, names):
+    """``res`` (a PathResult, or a CVResult's path) carrying ``names``."""
+    if names is None:
+        return res
+    if isinstance(res, CVResult):
+        return dataclasses.replace(res, path=with_names(res.path, names))
+    return dataclasses.replace(res, feature_names=names)
+
+
+# --------------------------------------------------------------------------- #
+# Saving and loading: npz arrays plus a JSON header, never pickle
+# --------------------------------------------------------------------------- #
+_SAVED = ("PathResult", "MultiTargetPath", "CVResult")
+_FORMAT = 1
+
+
+def _flatten(obj, prefix, arrays, meta):
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        key = prefix + f.name
+        if dataclasses.is_dataclass(value):
+            meta[key] = {"__result__": type(value).__name__}
+            _flatten(value, key + ".", arrays, meta)
+        elif isinstance(value, np.ndarray):
+            if value.dtype == object:
+                value = value.astype(str)
+            arrays[key] = value
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            meta[key] = value
+        elif isinstance(value, (np.integer, np.floating, np.bool_)):
+            meta[key] = value.item()
+        else:
+            raise TypeError(f"cannot save the field {key!r} of type {type(value)}.")
+
+
+def _save(obj, path, overwrite):
+    import json
+    import os
+
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} exists: pass overwrite=True to replace it, or another path."
+        )
+    arrays, meta = {}, {}
+    _flatten(obj, "", arrays, meta)
+    header = dict(format=_FORMAT, type=type(obj).__name__, fields=meta)
+    tmp = f"{path}.{os.getpid()}.part.npz"
+    try:
+        np.savez(tmp, __header__=np.asarray(json.dumps(header)), **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load(path):
+    """A result saved by ``PathResult.save`` or ``CVResult.save`` (npz arrays and
+    a JSON header; no pickle is ever read)."""
+    import json
+
+    with np.load(path, allow_pickle=False) as z:
+        if "__header__" not in z.files:
+            raise ValueError(f"{path} is not a jaxreg result saved by .save().")
+        header = json.loads(str(z["__header__"]))
+        arrays = {k: z[k] for k in z.files if k != "__header__"}
+    if header.get("format") != _FORMAT or header.get("type") not in _SAVED:
+        raise ValueError(f"{path} is not a jaxreg result saved by .save().")
+    return _build(header["type"], "", header["fields"], arrays)
+
+
+def _build(kind, prefix, fields, arrays):
+    cls = {"PathResult": PathResult, "MultiTargetPath": MultiTargetPath,
+           "CVResult": CVResult}[kind]  # fmt: skip
+    kw = {}
+    for f in dataclasses.fields(cls):
+        key = prefix + f.name
+        if key in arrays:
+            kw[f.name] = arrays[key]
+        elif isinstance(fields.get(key), dict):
+            kw[f.name] = _build(fields[key]["__result__"], key + ".", fields, arrays)
+        elif key in fields:
+            kw[f.name] = fields[key]
+    return cls(**kw)
+
+
+def _frame(columns):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("to_frame needs pandas: pip install pandas.") from None
+    return pd.DataFrame(columns)
+
+
+def expand(res, keep):
+    """A result on the kept features (see :func:`jaxreg.path.exclude`) with the
+    excluded ones put back: coefficient 0 at every alpha (x_scale NaN)."""
+    if keep is None:
+        return res
+    if isinstance(res, CVResult):
+        return dataclasses.replace(res, path=expand(res.path, keep))
+    coefs = np.zeros(res.coefs.shape[:-1] + (keep.size,), res.coefs.dtype)
+    coefs[..., keep] = res.coefs
+    extra = {}
+    if res.x_scale is not None:
+        x_scale = np.full(keep.size, np.nan)
+        x_scale[keep] = res.x_scale
+        extra["x_scale"] = x_scale
+    return dataclasses.replace(res, coefs=coefs, **extra)

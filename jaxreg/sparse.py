@@ -42,6 +42,11 @@ def to_scipy(X):
     return X
 
 
+def select_columns(X, keep):
+    """The columns ``keep`` (a boolean mask) of a sparse X, as CSC."""
+    return to_scipy(X).tocsc()[:, np.flatnonzero(keep)]
+
+
 def _check(X, Y, w):
     n, p = X.shape
     if p > MAX_FEATURES:

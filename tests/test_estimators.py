@@ -99,7 +99,7 @@ def test_positive_ridge_is_non_negative_least_squares(synthetic):
     w, _ = nnls(np.vstack([Xc, np.sqrt(a) * np.eye(p)]), np.r_[yc, np.zeros(p)])
     model = je.Ridge(alpha=a, positive=True, tol=1e-13).fit(X, y)
     assert_coef(model.coef_, w)
-    assert model.solver_ == "fista" and model.n_iter_[0] >= 1
+    assert model.solver_ == "lbfgs" and model.n_iter_[0] >= 1  # scikit-learn's
     with pytest.raises(ValueError, match=r"solver='svd' does not support positive"):
         je.Ridge(positive=True, solver="svd").fit(X, y)
 

@@ -270,3 +270,20 @@ def test_family_paths_and_measures():
                         cv=np.arange(100) % 4, alphas=6)  # fmt: skip
     assert plot.cv_curve(cv).get_ylabel() == "AUC (4-fold CV)"
     plt.close("all")
+
+
+@pytest.mark.parametrize("xvar", ["norm", "dev"])
+def test_coef_path_xvar(xvar):
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4))
+    res = lasso_path(X, X @ [1.0, -2.0, 0.0, 0.5] + rng.normal(size=50), alphas=12)
+    ax = plot.coef_path(res, xvar=xvar, mark_alphas={"a": float(res.alphas[5])})
+    x = ax.lines[0].get_xdata()
+    expected = np.abs(res.coefs).sum(axis=1) if xvar == "norm" else res.dev_ratio
+    np.testing.assert_allclose(x, expected)
+    assert ax.get_xscale() == "linear"
+    with pytest.raises(ValueError, match="xvar must be"):
+        plot.coef_path(res, xvar="alpha")
+    plt.close("all")

@@ -11,6 +11,7 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -41,8 +42,10 @@ def l1_ratio(value, name="l1_ratio"):
     return value
 
 
-def mode(precompute, n_features):
-    """Solver mode from sklearn's ``precompute``."""
+def mode(precompute, X, fit_intercept=True, sw=None):
+    """Solver mode from sklearn's ``precompute``; a given Gram matrix is checked
+    against X (it is recomputed either way)."""
+    n_features = X.shape[1]
     if isinstance(precompute, (bool, np.bool_)):
         return "gram" if precompute else "auto"
     if isinstance(precompute, str):
@@ -54,7 +57,43 @@ def mode(precompute, n_features):
             f"precompute must be True, False, 'auto' or a Gram matrix of shape "
             f"({n_features}, {n_features}), got shape {gram.shape}."
         )
+    _check_gram(gram, X, fit_intercept, sw)
     return "gram"
+
+
+def _check_gram(gram, X, fit_intercept, sw):
+    """The Gram matrix must be XᵀX (or, with an intercept, that of the centred X;
+    weighted by the sample weights when given), as scikit-learn checks: its
+    diagonal and one off-diagonal entry, within rounding of the products."""
+    if not (np.issubdtype(gram.dtype, np.number) and np.all(np.isfinite(gram))):
+        raise ValueError("precompute (a Gram matrix) must be finite numbers.")
+    if scipy.sparse.issparse(X):
+        X = X.toarray() if X.shape[0] * X.shape[1] <= 1e7 else None
+        if X is None:
+            return  # too large to check cheaply
+    X = np.asarray(X, np.float64)
+    w = np.ones(X.shape[0]) if sw is None else np.asarray(sw, np.float64)
+    p = X.shape[1]
+    j, k = (0, min(1, p - 1))
+    candidates = [X]
+    if fit_intercept:
+        candidates.append(X - np.average(X, axis=0, weights=w))
+    weightings = [w] if sw is None else [w, w * (len(w) / w.sum())]
+    for A, ww in ((A, ww) for A in candidates for ww in weightings):
+        Aw = A * ww[:, None]
+        diag = np.einsum("ij,ij->j", Aw, A)
+        off = Aw[:, j] @ A[:, k]
+        scale = np.sqrt(np.outer(diag, diag)).max(initial=0.0)
+        atol = 1e-6 * max(scale, np.finfo(np.float64).tiny)
+        if np.allclose(np.diag(gram), diag, rtol=1e-6, atol=atol) and abs(
+            gram[j, k] - off
+        ) <= atol + 1e-6 * abs(off):
+            return
+    raise ValueError(
+        "precompute does not match X: a Gram matrix must be XᵀX (or, with "
+        "fit_intercept=True, the Gram matrix of the centred X), weighted by the "
+        "sample weights when given. Pass precompute=True to have it computed."
+    )
 
 
 def cd_params(est):
@@ -75,7 +114,7 @@ def cd_fit(est, X, y, sw):
     steps, tol = cd_params(est)
     X, y = est._validate(X, y)
     sw, _ = sample_weight(sw, X.shape[0], scalar_is_none=True)
-    mode_ = mode(est.precompute, X.shape[1])
+    mode_ = mode(est.precompute, X, est.fit_intercept, sw)
     kw = dict(fit_intercept=est.fit_intercept, sample_weight=sw, mode=mode_)
     return X, y, dict(kw, positive=est.positive, tol=tol, max_iter=steps)
 

@@ -11,6 +11,7 @@ NumPy when per-sample values are needed), or K-fold CV with every fold in one ba
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import GridSearchCV, check_cv
@@ -88,7 +89,10 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
         1 per target for the closed form (one direct solve; scikit-learn reports
         None), FISTA steps with ``positive=True``.
     solver_ : str
-        The decomposition used (``"eigh"``, ``"dual"`` or ``"svd"``), or "fista".
+        The solver scikit-learn reports for these parameters and data (the one
+        asked for; "auto" resolved as scikit-learn resolves it: "cholesky", or
+        "sparse_cg" for sparse X, "lbfgs" with ``positive=True``). jaxreg's own
+        method is a decomposition (closed form) or FISTA (``positive=True``).
     n_features_in_, feature_names_in_
     """
 
@@ -141,7 +145,6 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
             self.tol,
             max_iter,
         )
-        self.solver_ = "fista"
         return res
 
     @_docs.shared
@@ -173,11 +176,11 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
                 n_iter[targets] = np.maximum(res.target_n_iter[0], 1)
             else:
                 res = ridge_path(X, Y[:, targets], alphas=[a], **kw)
-                self.solver_ = res.mode
             coef[targets] = np.asarray(res.coefs[0]).reshape(len(targets), -1)
             intercept[targets] = np.asarray(res.intercepts[0]).reshape(-1)
         self._set_coef(coef, intercept, y, X.dtype)
         self.n_iter_ = n_iter
+        self.solver_ = _reported_solver(self.solver, positive, X, fit_intercept)
         return self
 
 
@@ -463,3 +466,15 @@ n_alphas)
         r2[order] = mean_r2
         best = int(np.argmax(np.where(np.isnan(r2), -np.inf, r2)))
         return float(alphas[best]), float(r2[best])
+
+
+def _reported_solver(solver, positive, X, fit_intercept):
+    """scikit-learn's ``Ridge.solver_`` for these parameters and data."""
+    sparse_x = scipy.sparse.issparse(X)
+    if positive:
+        return "lbfgs"
+    if solver == "auto":
+        return "sparse_cg" if sparse_x else "cholesky"
+    if solver == "sag" and sparse_x and fit_intercept:
+        return "sparse_cg"
+    return solver
