@@ -85,16 +85,10 @@ def compilation_cache():
     """
     import os
 
-    setting = os.environ.get("JAXREG_COMPILATION_CACHE", "").strip()
-    if setting.lower() in ("0", "false", "off", "no"):
-        return None
     current = jax.config.jax_compilation_cache_dir
-    if current:
-        return current
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".cache"
-    )
-    folder = setting or os.path.join(base, "jaxreg", "jax")
+    folder = cache_folder(os.environ, current)
+    if folder is None or folder == current:
+        return folder
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError:
@@ -105,6 +99,20 @@ def compilation_cache():
             "jax_persistent_cache_min_compile_time_secs", CACHE_MIN_COMPILE_SECONDS
         )
     return folder
+
+
+def cache_folder(env, current):
+    """The compilation cache's folder for the environment ``env`` when JAX's is
+    ``current`` (see :func:`compilation_cache`): None when turned off."""
+    import os
+
+    setting = env.get("JAXREG_COMPILATION_CACHE", "").strip()
+    if setting.lower() in ("0", "false", "off", "no"):
+        return None
+    if current:
+        return current
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return setting or os.path.join(base, "jaxreg", "jax")
 
 
 def array_module(a):
