@@ -16,11 +16,12 @@ alpha is read off the all-data path: there is no separate refit.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
 
-from jaxreg import _docs, engine, families, folds, results, sparse
+from jaxreg import _docs, engine, families, folds, relax, results, sparse
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
@@ -76,6 +77,8 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
         n_levels=_path.n_levels(alphas),
         alpha_units=alpha_units,
     )
+    problem.fold_counts = (train, test)
+    problem.data = (X, Y, model)
     return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
 
 
@@ -314,7 +317,8 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
             tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None, groups=None,
             mode="auto", strategy="auto", chunk=None, check_every=10, screen="auto",
             device=None, family="gaussian", scoring=None, shuffle=False,
-            seed=None) -> CVResult:  # fmt: skip
+            seed=None, relax=False,
+            gammas=(0.0, 0.25, 0.5, 0.75, 1.0)) -> CVResult:  # fmt: skip
     """K-fold cross-validation of the elastic-net path, all folds × alphas at once.
 
     Every fold minimises, on its training samples and for every alpha::
@@ -347,6 +351,17 @@ def cv_path(X, y=None, *, l1_ratio=1.0, cv=None, alphas=100, eps=1e-3,
         ``UserWarning`` says when contiguous folds hold out implausibly different
         means of y (sorted rows).
     seed : int, optional
+    relax : bool, default False
+        The relaxed lasso (glmnet's ``relax=TRUE``): every fold's penalized
+        solutions and their least-squares refits on the supports, blended by each
+        of ``gammas``, are scored on the held-out rows, and (alpha, gamma) are
+        chosen jointly: ``alpha_min``/``gamma_min`` the smallest mean error,
+        ``alpha_1se``/``gamma_1se`` the largest alpha (then gamma) within one
+        standard error of it. ``mse_mean``/``mse_se``/``mse_path`` are those at
+        ``gamma_min``; ``relaxed_mse_mean``/``relaxed_mse_se`` (gammas, alphas)
+        hold them all; ``coef_at`` blends ``path`` with ``refit_path``. Dense X.
+    gammas : sequence of float in [0, 1]
+        glmnet's default (0, 0.25, 0.5, 0.75, 1).
     alphas, eps, fit_intercept, standardize, sample_weight, penalty_factor,
     positive, lower_limits, upper_limits, tol, max_iter, dtype, mode, strategy,
     chunk, check_every, screen, device
@@ -393,7 +408,8 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
              upper_limits=None, tol=1e-4, max_iter=_path.DEFAULT_MAX_ITER, dtype=None,
              groups=None, mode="auto", strategy="auto", chunk=None, check_every=10,
              screen="auto", device=None, l1_batch=None, family="gaussian",
-             scoring=None, shuffle=False, seed=None) -> list[CVResult]:  # fmt: skip
+             scoring=None, shuffle=False, seed=None, relax=False,
+             gammas=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[CVResult]:  # fmt: skip
     """:func:`cv_path` for several l1_ratios on the same folds (one CVResult each).
 
     The fold statistics are computed once for all l1_ratios. Each l1_ratio gets
@@ -425,6 +441,72 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
         l1_batch = V.check_flag("l1_batch", l1_batch)
     names = results.feature_names_of(X)
     kw, keep = _path.exclude(locals())
+    if V.check_flag("relax", relax) and family != "gaussian":
+        raise ValueError("relax=True is for the gaussian family.")
+    gammas = _relax_gammas(gammas) if relax else None
     problem, solved = solve(kw, ratios, l1_batch=l1_batch)
     out = _results(problem, solved, ratios)
+    if relax:
+        pairs = zip(out, solved, strict=True)
+        out = [_relaxed_cv(r, s, problem, gammas) for r, s in pairs]
     return [results.with_names(results.expand(r, keep), names) for r in out]
+
+
+def _relax_gammas(gammas):
+    g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
+    if g.ndim != 1 or g.size == 0 or not np.all((g >= 0) & (g <= 1)):
+        raise ValueError(f"gammas must be numbers in [0, 1], got {gammas!r}.")
+    return np.unique(g)
+
+
+def _relaxed_cv(res, solved, problem, gammas):
+    """The relaxed lasso's cross-validation: every fold's refits on its supports
+    (:mod:`jaxreg.relax`), blended by each gamma and scored on its held-out rows;
+    (alpha, gamma) chosen jointly."""
+    data = getattr(problem, "data", None)
+    if data is None or not isinstance(data[0], np.ndarray) or data[2].boxed:
+        raise ValueError("relax=True takes a dense X, one target and no box limits.")
+    X, Y, model = data
+    X, y = np.asarray(X, np.float64), np.asarray(Y, np.float64)[:, 0]
+    train, test = problem.fold_counts
+    _, _, _, coefs, intercepts, _, _ = solved
+    sw, icpt = model.sample_weight, model.fit_intercept
+    K, G, k = train.shape[0], gammas.size, len(res.alphas)
+    mse = np.zeros((K, G, k))
+    for f in range(K):
+        w, b = coefs[f, 0], intercepts[f, 0]
+        wr, br = relax.refit(X, y, sw * train[f], w != 0, icpt)
+        rows = np.flatnonzero(sw * test[f] > 0)
+        tw = (sw * test[f])[rows]
+        pen = X[rows] @ w.T + b  # (r, k)
+        ref = X[rows] @ wr.T + br
+        for g, gam in enumerate(gammas):
+            r = y[rows, None] - (gam * pen + (1.0 - gam) * ref)
+            mse[f, g] = tw @ (r * r) / tw.sum()
+    mean = mse.mean(axis=0)
+    se = mse.std(axis=0, ddof=1) / np.sqrt(K) if K > 1 else np.full((G, k), np.nan)
+    flat = np.where(np.isnan(mean), np.inf, mean)
+    g_min, i_min = np.unravel_index(int(np.argmin(flat)), flat.shape)
+    bound = flat[g_min, i_min] + (se[g_min, i_min] if K > 1 else 0.0)
+    ok = flat <= bound
+    i_1se = int(np.argmax(ok.any(axis=0)))  # the largest alpha within the bound
+    g_1se = int(np.flatnonzero(ok[:, i_1se])[-1])  # its largest gamma
+    wr, br = relax.refit(X, y, sw, coefs[-1, 0] != 0, icpt)
+    refit_path = dataclasses.replace(res.path, coefs=wr.astype(res.path.coefs.dtype),
+                                     intercepts=br, gamma=0.0)  # fmt: skip
+    return dataclasses.replace(
+        res,
+        alpha_min=float(res.alphas[i_min]),
+        alpha_1se=float(res.alphas[i_1se]),
+        index_min=int(i_min),
+        index_1se=i_1se,
+        mse_mean=mean[g_min],
+        mse_se=se[g_min],
+        mse_path=mse[:, g_min].T,
+        gammas=gammas,
+        gamma_min=float(gammas[g_min]),
+        gamma_1se=float(gammas[g_1se]),
+        relaxed_mse_mean=mean,
+        relaxed_mse_se=se,
+        refit_path=refit_path,
+    )

@@ -421,6 +421,10 @@ class CVResult:
         family), or the ``scoring`` of a GLM family's :func:`jaxreg.cv_path`
         ("deviance", "mse", "misclassification" or "auc"; the AUC's best is its
         maximum).
+    gammas, gamma_min, gamma_1se, relaxed_mse_mean, relaxed_mse_se, refit_path
+        With ``relax=True`` (see :func:`jaxreg.cv_path`): the gammas tried, the
+        chosen ones, the errors (gammas, alphas) and the all-data refits on the
+        supports; None otherwise.
     """
 
     alphas: np.ndarray
@@ -439,6 +443,12 @@ class CVResult:
     l1_ratio: float = 1.0
     fold_n_iter: np.ndarray | None = None
     measure: str = "mse"
+    gammas: np.ndarray | None = None
+    gamma_min: float | None = None
+    gamma_1se: float | None = None
+    relaxed_mse_mean: np.ndarray | None = None
+    relaxed_mse_se: np.ndarray | None = None
+    refit_path: PathResult | None = None
 
     @property
     def n_folds(self) -> int:
@@ -453,28 +463,50 @@ class CVResult:
             return self.alpha_min if alpha == "min" else self.alpha_1se
         return alpha
 
-    def coef_at(self, alpha="min") -> np.ndarray:
+    def _gamma(self, alpha, gamma):
+        if self.refit_path is None:
+            return None
+        if gamma is not None:
+            return float(gamma)
+        return self.gamma_1se if alpha == "1se" else self.gamma_min
+
+    def coef_at(self, alpha="min", gamma=None) -> np.ndarray:
         """Coefficients of the all-data path at ``alpha``: "min", "1se" or any
-        value(s), interpolated as :meth:`PathResult.coef_at`."""
-        return self.path.coef_at(self._alpha(alpha))
+        value(s), interpolated as :meth:`PathResult.coef_at`; relaxed, blended
+        by ``gamma`` (default: the one chosen with that alpha)."""
+        g, a = self._gamma(alpha, gamma), self._alpha(alpha)
+        if g is None:
+            return self.path.coef_at(a)
+        return g * self.path.coef_at(a) + (1.0 - g) * self.refit_path.coef_at(a)
 
-    def intercept_at(self, alpha="min"):
+    def intercept_at(self, alpha="min", gamma=None):
         """The intercept at ``alpha`` ("min", "1se" or any value(s))."""
-        return self.path.intercept_at(self._alpha(alpha))
+        g, a = self._gamma(alpha, gamma), self._alpha(alpha)
+        if g is None:
+            return self.path.intercept_at(a)
+        return g * self.path.intercept_at(a) + (1 - g) * self.refit_path.intercept_at(a)
 
-    def predict(self, X, alpha="min") -> np.ndarray:
+    def predict(self, X, alpha="min", gamma=None) -> np.ndarray:
         """Linear predictions of the all-data path at ``alpha`` ("min" by default,
         "1se" or any value(s)); see :meth:`PathResult.predict`."""
-        return self.path.predict(X, alpha=self._alpha(alpha))
+        g, a = self._gamma(alpha, gamma), self._alpha(alpha)
+        if g is None:
+            return self.path.predict(X, alpha=a)
+        pen, ref = self.path.predict(X, alpha=a), self.refit_path.predict(X, alpha=a)
+        return g * pen + (1.0 - g) * ref
 
     @property
     def coef_min(self) -> np.ndarray:
-        """Coefficients on all the data at ``alpha_min``."""
+        """Coefficients on all the data at ``alpha_min`` (and ``gamma_min``)."""
+        if self.refit_path is not None:
+            return self.coef_at("min")
         return self.path.coefs[self.index_min]
 
     @property
     def coef_1se(self) -> np.ndarray:
-        """Coefficients on all the data at ``alpha_1se``."""
+        """Coefficients on all the data at ``alpha_1se`` (and ``gamma_1se``)."""
+        if self.refit_path is not None:
+            return self.coef_at("1se")
         return self.path.coefs[self.index_1se]
 
     def save(self, path, *, overwrite: bool = False) -> str:

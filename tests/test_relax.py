@@ -64,3 +64,23 @@ def test_errors(data, kwargs, match):
     y = np.abs(y) if kwargs.get("family") else y
     with pytest.raises((ValueError, TypeError), match=match):
         jaxreg.lasso_path(X, y, alphas=3, **kwargs)
+
+
+def test_relaxed_cv_chooses_alpha_and_gamma(data):
+    X, y, w = data
+    res = jaxreg.cv_path(X, y, cv=4, alphas=8, relax=True, gammas=[0.0, 0.5, 1.0],
+                         sample_weight=w, shuffle=True, seed=1)  # fmt: skip
+    assert res.relaxed_mse_mean.shape == (3, 8)
+    g, i = np.unravel_index(np.argmin(res.relaxed_mse_mean), (3, 8))
+    assert (res.gamma_min, res.index_min) == ([0.0, 0.5, 1.0][g], i)
+    np.testing.assert_allclose(res.mse_mean, res.relaxed_mse_mean[g])
+    # gamma = 1 is the lasso's own CV error
+    plain = jaxreg.cv_path(X, y, cv=4, alphas=8, sample_weight=w, shuffle=True, seed=1)
+    np.testing.assert_allclose(res.relaxed_mse_mean[2], plain.mse_mean, rtol=1e-10)
+    # the relaxed model at the choice blends the lasso and the refit
+    gm = res.gamma_min
+    expected = gm * res.path.coefs[i] + (1 - gm) * res.refit_path.coefs[i]
+    np.testing.assert_allclose(res.coef_min, expected)
+    assert res.index_1se <= res.index_min
+    with pytest.raises(ValueError, match="gammas must be"):
+        jaxreg.cv_path(X, y, cv=4, alphas=3, relax=True, gammas=[2.0])
