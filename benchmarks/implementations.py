@@ -34,7 +34,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["IMPLEMENTATIONS", "PEERS", "Implementation", "get"]
+__all__ = ["IMPLEMENTATIONS", "PEERS", "Implementation", "get", "user"]
 
 PEER_MAX_ITER = 100_000
 
@@ -363,8 +363,43 @@ IMPLEMENTATIONS = {
 PEERS = ("sklearn", "celer", "skglm", "glmnet")
 
 
+def user(spec: str) -> Implementation:
+    """A user's solver ``MODULE:FUNCTION`` (``--impl``), timed on the lasso cases:
+    ``FUNCTION(X, y, alphas, tol)`` returns ``coefs`` (k, p) and ``intercepts``
+    (k,) for the decreasing ``alphas``, on jaxreg's objective (tol relative to
+    ``||y - ȳ||²/n``); its results are validated like every other."""
+    module, sep, func = spec.partition(":")
+    if not (sep and module and func.isidentifier()):
+        raise ValueError(
+            f"impl must be MODULE:FUNCTION (e.g. mypkg.solvers:lasso), got {spec!r}."
+        )
+
+    def build(case, X, y, grid, *, device, strategy):
+        f = getattr(importlib.import_module(module), func)
+
+        def fit():
+            coefs, intercepts = f(X, y, np.asarray(grid), case.tol)
+            coefs = np.asarray(coefs, dtype=np.float64)
+            intercepts = np.asarray(intercepts, dtype=np.float64)
+            if coefs.shape != (len(grid), X.shape[1]) or intercepts.shape != (
+                len(grid),
+            ):
+                raise ValueError(
+                    f"{spec} must return coefs of shape {(len(grid), X.shape[1])} "
+                    f"and intercepts of shape {(len(grid),)}, got {coefs.shape} and "
+                    f"{intercepts.shape}."
+                )
+            return _solution(grid, coefs, intercepts)
+
+        return fit
+
+    return Implementation(spec, ("lasso",), build, module=module)
+
+
 def get(name: str) -> Implementation:
-    """The implementation called ``name``."""
+    """The implementation called ``name`` (``MODULE:FUNCTION``: a user's)."""
+    if ":" in name:
+        return user(name)
     if name not in IMPLEMENTATIONS:
         raise ValueError(
             f"implementation must be one of {tuple(IMPLEMENTATIONS)}, got {name!r}."

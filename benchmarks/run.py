@@ -144,6 +144,7 @@ def _plan(preset, devices, peers):
             for strategy in strategies:
                 steps.append((case, "jaxreg", device, strategy))
         wanted = case.peers if case.peers is not None else implementations.PEERS
+        wanted = tuple(wanted) + tuple(n for n in peers if ":" in n)
         for name in wanted:
             impl = implementations.get(name)
             if name in peers and case.task in impl.tasks:
@@ -314,8 +315,11 @@ def run(
         preset = problems.get_preset(preset)
     devices = _check_devices(devices)
     peers = tuple(peers)
+    users = tuple(name for name in peers if ":" in name)
+    for name in users:
+        implementations.user(name)  # checks the form
     for name in peers:
-        if name not in implementations.PEERS:
+        if name not in implementations.PEERS and name not in users:
             raise ValueError(
                 f"peers must be among {implementations.PEERS}, got {name!r}."
             )
@@ -493,6 +497,14 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default {','.join(implementations.PEERS)})",
     )
     p.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="also time your solver on the lasso cases: FUNCTION(X, y, alphas, tol) "
+        "-> (coefs (k, p), intercepts (k,)), validated like the others (repeatable)",
+    )
+    p.add_argument(
         "--peer-timeout",
         type=float,
         default=None,
@@ -557,7 +569,7 @@ def main(argv=None) -> int:
             preset,
             args.devices,
             Path(args.out),
-            peers=peers,
+            peers=peers + tuple(args.impl),
             repeats=args.repeats,
             isolate=args.isolate,
             only=tuple(args.only),

@@ -443,3 +443,29 @@ def test_smoke_run_writes_validated_records(tmp_path):
     (out / "report.md").unlink()
     assert report.main([str(out), "--no-plot"]) == 0
     assert "### lasso/glmnet-n200-p40-rho0.5/float32" in (out / "report.md").read_text()
+
+
+def test_a_users_solver_is_timed_and_validated(tmp_path, monkeypatch):
+    import os
+
+    (tmp_path / "mylasso.py").write_text(
+        "import numpy as np\n"
+        "from jaxreg import reference\n"
+        "def solve(X, y, alphas, tol):\n"
+        "    r = reference.lasso_path(X, y, alphas=alphas, tol=tol)\n"
+        "    return r['coefs'], r['intercepts']\n"
+        "def wrong(X, y, alphas, tol):\n"
+        "    return np.zeros((1, 1)), np.zeros(1)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    monkeypatch.setenv("PYTHONPATH", path)
+    payload = run.run(
+        "smoke", "cpu", tmp_path / "out", only=("lasso/glmnet",), repeats=1,
+        peers=("mylasso:solve", "mylasso:wrong"),
+    )  # fmt: skip
+    recs = {(r["label"], r["dtype"]): r for r in payload["records"]}
+    assert recs[("mylasso:solve", "float64")]["ok"] is True
+    assert not recs[("mylasso:wrong", "float64")]["ok"]
+    with pytest.raises(ValueError, match="MODULE:FUNCTION"):
+        run.run("smoke", "cpu", tmp_path / "x", peers=("mylasso:",))
