@@ -93,21 +93,36 @@ def _df_top_axis(
     return top
 
 
+def _colors(mpl, p):
+    """Distinct colours: tab10, tab20, then tab20 + tab20b + tab20c (60); beyond
+    that they repeat."""
+    if p <= 10:
+        maps = ["tab10"]
+    elif p <= 20:
+        maps = ["tab20"]
+    else:
+        maps = ["tab20", "tab20b", "tab20c"]
+    palette = [mpl.colormaps[m](i) for m in maps for i in range(mpl.colormaps[m].N)]
+    return [palette[j % len(palette)] for j in range(p)]
+
+
 def _spread(values, min_gap):
-    """Move sorted label positions apart by at least ``min_gap``, staying centred."""
+    """Label positions at least ``min_gap`` apart, in the order of ``values``,
+    moved as little as possible (least squares): with ``z_i = y_i - i·gap`` for
+    the sorted values, the closest non-decreasing z (pool-adjacent-violators)
+    plus ``i·gap``."""
     values = np.asarray(values, dtype=np.float64)
-    order = np.argsort(values)
-    y = values[order].copy()
-    for _ in range(50):
-        moved = False
-        for i in range(1, len(y)):
-            overlap = min_gap - (y[i] - y[i - 1])
-            if overlap > 1e-12:
-                y[i - 1] -= overlap / 2
-                y[i] += overlap / 2
-                moved = True
-        if not moved:
-            break
+    order = np.argsort(values, kind="stable")
+    z = values[order] - min_gap * np.arange(len(values))
+    blocks = []  # [mean, count]
+    for v in z:
+        blocks.append([v, 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, c2 = blocks.pop()
+            m1, c1 = blocks.pop()
+            blocks.append([(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2])
+    fitted = np.concatenate([np.full(c, m) for m, c in blocks]) if blocks else z
+    y = fitted + min_gap * np.arange(len(values))
     out = np.empty_like(y)
     out[order] = y
     return out
@@ -207,8 +222,7 @@ def coef_path(
         feature_names = list(path.feature_names)
     feature_names = _names(feature_names, p)
     if colors is None:
-        cmap = mpl.colormaps["tab10" if p <= 10 else "tab20"]
-        colors = [cmap(j % cmap.N) for j in range(p)]
+        colors = _colors(mpl, p)
     ax = _new_axes(ax)
     if xvar not in ("lambda", "norm", "dev"):
         raise ValueError(f"xvar must be 'lambda', 'norm' or 'dev', got {xvar!r}.")
@@ -309,17 +323,27 @@ def _label_ends(ax, mpl, alphas, coefs, names, colors):
     if not shown:
         return
     lo, hi = ax.get_ylim()
-    ys = _spread([coefs[end, j] for j in shown], _LABEL_SPACING * (hi - lo))
+    # as far apart as reads well, but never more than the axis holds
+    gap = min(_LABEL_SPACING, 0.98 / len(shown)) * (hi - lo)
+    ys = _spread([coefs[end, j] for j in shown], gap)
+    # the stack of labels kept within the axis
+    shift = max(lo - ys.min(), 0.0) - max(ys.max() - hi, 0.0)
+    ys = ys + shift
     trans = mpl.transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    many = len(shown) > 12
     for j, yl in zip(shown, ys, strict=True):
+        # a leader from the curve's end to its label, so that a label moved
+        # apart from its neighbours still points at its own curve
+        ax.plot([1.0, 1.01], [coefs[end, j], yl], transform=trans, color=colors[j],
+                lw=0.6, clip_on=False)  # fmt: skip
         ax.text(
-            1.01,
+            1.012,
             yl,
             names[j],
             transform=trans,
             va="center",
             ha="left",
-            fontsize="small",
+            fontsize="x-small" if many else "small",
             color=colors[j],
             clip_on=False,
         )

@@ -1,9 +1,15 @@
 """Shared fixtures. The library turns float64 on per call, so x64 stays off here:
-the tests run the way users call jaxreg."""
+the tests run the way users call jaxreg. The persistent compilation cache is off
+(unless the environment sets it): a test must not depend on what earlier runs
+left in the user's cache (tests/test_conventions.py tests the cache itself)."""
 
-import jax
-import numpy as np
-import pytest
+import os
+
+os.environ.setdefault("JAXREG_COMPILATION_CACHE", "0")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 def make_data(n, p, *, rho=0.0, seed=0, n_informative=5, noise=1.0, offset=3.0):
