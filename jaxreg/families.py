@@ -302,11 +302,6 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
     (Newton's method with halving, NumPy): their coefficients and η."""
     n = y.shape[0]
     if family == "multinomial":
-        if Xf.shape[1]:
-            raise ValueError(
-                "family='multinomial' does not take unpenalized features "
-                "(penalty_factor=0) yet."
-            )
         K = y.shape[1]
         beta = np.zeros((K, 1 if fit_intercept else 0))
         if fit_intercept:
@@ -314,6 +309,8 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
             with np.errstate(divide="ignore"):
                 logpi = np.log(np.maximum(pi, np.finfo(np.float64).tiny))
             beta[:, 0] = logpi - np.mean(logpi)
+        if Xf.shape[1]:
+            return _multinomial_null(Xf, y, s, beta, fit_intercept, iters)
         eta = np.zeros((n, K)) + (beta[:, 0] if fit_intercept else 0.0)
         return beta, eta
     cols = [Xf] + ([np.ones((n, 1))] if fit_intercept else [])
@@ -351,6 +348,46 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
             break
         beta, f = cand, fc
     return beta, Z @ beta
+
+
+def _multinomial_null(Xf, y, s, icpt, fit_intercept, iters):
+    """The unpenalized columns ``Xf`` and the intercepts of the multinomial
+    (Newton's method on all K·(f + 1) parameters, the minimum-norm step of the
+    singular Hessian, with halving)."""
+    n, K = y.shape
+    Z = np.concatenate([Xf] + ([np.ones((n, 1))] if fit_intercept else []), axis=1)
+    B = np.zeros((K, Z.shape[1]))
+    if fit_intercept:
+        B[:, -1] = icpt[:, 0]
+
+    def obj(B):
+        eta = Z @ B.T
+        top = eta.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(eta - top).sum(axis=1)) + top[:, 0]
+        return np.sum(s * (lse - np.sum(y * eta, axis=1))) / n
+
+    f = obj(B)
+    for _ in range(iters):
+        mu = _np_mean("multinomial", Z @ B.T)
+        G = ((mu - y) * s[:, None]).T @ Z / n  # (K, q)
+        sz = Z * s[:, None]
+        H = np.einsum("ik,ia,ib->kab", mu, sz, Z)[:, :, None, :] * np.eye(K)[
+            :, None, :, None
+        ] - np.einsum("ik,il,ia,ib->kalb", mu, mu, sz, Z)
+        q = Z.shape[1]
+        step = np.linalg.lstsq(H.reshape(K * q, K * q) / n, G.ravel(), rcond=None)[0]
+        step = step.reshape(K, q)
+        t = 1.0
+        while t > 1e-10:
+            cand = B - t * step
+            fc = obj(cand)
+            if fc <= f:
+                break
+            t *= 0.5
+        if not fc < f - 1e-15 * abs(f):
+            break
+        B, f = cand, fc
+    return B, Z @ B.T
 
 
 # On the CPU a design that outgrows the caches makes every FISTA step memory-bound:

@@ -226,7 +226,6 @@ def test_a_short_budget_is_flagged(cancer):
         (dict(family="poisson"), -np.ones(10), "y finite and >= 0"),
         (dict(family="poisson"), np.zeros(10), "some y > 0"),
         (dict(family="binomial", mode="gram"), None, "mode='gram' is not available"),
-        (dict(family="multinomial", penalty_factor=np.r_[0.0, 1, 1]), None, "penalty"),
         (dict(family="multinomial"), np.zeros(10), "at least two classes"),
     ],
 )
@@ -288,3 +287,17 @@ def test_cv_multinomial_and_poisson(counts):
     assert res.mse_mean[res.index_min] < res.mse_mean[0]
     with pytest.raises(ValueError, match="scoring must be one of"):
         jaxreg.cv_path(Xp, yp, family="poisson", scoring="auc")
+
+
+def test_unpenalized_multinomial_feature_and_positive_binomial(cancer):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    pf = np.array([0.0, 1.0, 1.0, 1.0])
+    res = jaxreg.lasso_path(X, y, family="multinomial", penalty_factor=pf, alphas=5,
+                            tol=1e-8)  # fmt: skip
+    assert res.converged.all()
+    assert (res.coefs[0, :, 0] != 0).any() and (res.coefs[0, :, 1:] == 0).all()
+    Xc, yc = cancer
+    pos = jaxreg.lasso_path(Xc[:, :8], 1 - yc, family="binomial", positive=True,
+                            alphas=6, tol=1e-8)  # fmt: skip
+    assert pos.converged.all() and (pos.coefs >= 0).all() and pos.df[-1] > 0
