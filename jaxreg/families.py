@@ -342,18 +342,25 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
         g = Z.T @ (s * (mu - y)) / n
         h = mu * (1.0 - mu) if family == "binomial" else mu
         H = (Z * (s * h)[:, None]).T @ Z / n
-        step = np.linalg.lstsq(H, g, rcond=None)[0]
-        t = 1.0
-        while t > 1e-10:
-            cand = beta - t * step
-            fc = obj(cand)
-            if fc <= f:
-                break
-            t *= 0.5
-        if not fc < f - 1e-15 * abs(f):
+        beta, f, moved = _halving(obj, beta, f, np.linalg.lstsq(H, g, rcond=None)[0])
+        if not moved:
             break
-        beta, f = cand, fc
     return beta, Z @ beta
+
+
+def _halving(obj, x, f, step):
+    """One damped Newton step: ``x - t·step`` with the largest ``t`` in 1, 1/2,
+    ... that does not increase ``obj``; (x, f, moved) after it."""
+    t = 1.0
+    while t > 1e-10:
+        cand = x - t * step
+        fc = obj(cand)
+        if fc <= f:
+            break
+        t *= 0.5
+    if not fc < f - 1e-15 * abs(f):
+        return x, f, False
+    return cand, fc, True
 
 
 def _multinomial_null(Xf, y, s, icpt, fit_intercept, iters):
@@ -382,17 +389,9 @@ def _multinomial_null(Xf, y, s, icpt, fit_intercept, iters):
         ] - np.einsum("ik,il,ia,ib->kalb", mu, mu, sz, Z)
         q = Z.shape[1]
         step = np.linalg.lstsq(H.reshape(K * q, K * q) / n, G.ravel(), rcond=None)[0]
-        step = step.reshape(K, q)
-        t = 1.0
-        while t > 1e-10:
-            cand = B - t * step
-            fc = obj(cand)
-            if fc <= f:
-                break
-            t *= 0.5
-        if not fc < f - 1e-15 * abs(f):
+        B, f, moved = _halving(obj, B, f, step.reshape(K, q))
+        if not moved:
             break
-        B, f = cand, fc
     return B, Z @ B.T
 
 

@@ -92,6 +92,32 @@ def _validate_X(est, X, y=_NO_Y, reset=True):
     return validate_data(est, X, y, **kw)
 
 
+def _classes(est, X, y, sample_weight):
+    """Validated X and y, the classes, each sample's class code and its weight
+    (sample_weight times class_weight); at least two classes must have weight."""
+    X, y = _validate_X(est, X, y)
+    check_classification_targets(y)
+    classes, codes = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes in the data, but "
+            f"the data contains only one class: {classes[0]!r}."
+        )
+    n = X.shape[0]
+    sw, _ = B.sample_weight(sample_weight, n, scalar_is_none=False)
+    sw = np.ones(n) if sw is None else sw
+    if est.class_weight is not None:
+        cw = compute_class_weight(est.class_weight, classes=classes, y=y)
+        sw = sw * cw[codes]
+    present = np.bincount(codes, weights=sw, minlength=classes.size) > 0
+    if present.sum() < 2:
+        raise ValueError(
+            "This solver needs samples of at least 2 classes with a positive "
+            f"sample_weight, but only {int(present.sum())} class has one."
+        )
+    return X, y, classes, codes, sw
+
+
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression with L1, L2 or elastic-net penalties (scikit-learn's
     ``LogisticRegression``, 1.9 parameters), certified by a duality gap.
@@ -192,26 +218,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         V.check_flag("fit_intercept", self.fit_intercept)
         V.check_flag("warm_start", self.warm_start)
         V.check_choice("solver", self.solver, _SOLVERS)
-        X, y = _validate_X(self, X, y)
-        check_classification_targets(y)
-        classes, codes = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {classes[0]!r}."
-            )
-        n = X.shape[0]
-        sw, _ = B.sample_weight(sample_weight, n, scalar_is_none=False)
-        sw = np.ones(n) if sw is None else sw
-        if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
-            sw = sw * cw[codes]
-        present = np.bincount(codes, weights=sw, minlength=classes.size) > 0
-        if present.sum() < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes with a positive "
-                f"sample_weight, but only {int(present.sum())} class has one."
-            )
+        X, y, classes, codes, sw = _classes(self, X, y, sample_weight)
         alpha = 0.0 if np.isinf(C) else 1.0 / (C * sw.sum())
         binary = classes.size == 2
         family = "binomial" if binary else "multinomial"
@@ -507,20 +514,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         V.check_choice("solver", self.solver, _SOLVERS)
         max_iter = V.check_int("max_iter", self.max_iter)
         tol = max(V.check_real("tol", self.tol), B.TINY_TOL)
-        X, y = _validate_X(self, X, y)
-        check_classification_targets(y)
-        classes, codes = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise ValueError(
-                "This solver needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {classes[0]!r}."
-            )
+        X, y, classes, codes, sw = _classes(self, X, y, sample_weight)
         n, p = X.shape
-        sw, _ = B.sample_weight(sample_weight, n, scalar_is_none=False)
-        sw = np.ones(n) if sw is None else sw
-        if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
-            sw = sw * cw[codes]
         binary = classes.size == 2
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
         order = np.argsort(Cs, kind="stable")  # levels 1/C decreasing
