@@ -23,6 +23,7 @@ import numpy as np
 
 from jaxreg import _docs, engine, families, folds, relax, results, sparse
 from jaxreg import _validation as V
+from jaxreg import groups as _groups
 from jaxreg import path as _path
 from jaxreg.path import multi_target_path
 from jaxreg.results import CVResult
@@ -57,22 +58,27 @@ def solve(kw, l1_ratios, *, alpha_units="mean", y_ndim=(1,), l1_batch=None):
     """
     family = families.check_family(kw.get("family", "gaussian"))
     scoring = families.check_scoring(family, kw.get("scoring"))
-    if family != "gaussian":
+    if family not in families.LEAST_SQUARES:
         return _solve_family(kw, family, scoring, l1_ratios, alpha_units)
+    if family == "mgaussian":
+        y_ndim = (2,)
     if sparse.is_sparse(kw["X"]) and sparse.gram_form(kw):
         kw = _sparse_folds(kw, y_ndim)
     X, Y, alphas, eps, model, solver = _path.prepare(kw, y_ndim=y_ndim)
+    grouping = _groups.TASKS if family == "mgaussian" else None
     if isinstance(X, SufficientStats):
         problem = _stats_problem(X, kw, model, solver, alphas, alpha_units)
+        problem.grouping = grouping
         return _solve_problem(problem, l1_ratios, alphas, eps, l1_batch)
     y_split = Y[:, 0] if Y.shape[1] == 1 else Y
     X_split = X if isinstance(X, np.ndarray) or sparse.is_sparse(X) else np.asarray(X)
     train, test = _fold_counts(kw, X_split, y_split, X.shape[0], model.sample_weight)
-    problem = engine.Problem(
+    problem = _path.group_problem(
         X,
         Y,
         model,
         solver,
+        grouping,
         folds=(train, test),
         n_levels=_path.n_levels(alphas),
         alpha_units=alpha_units,
@@ -218,8 +224,9 @@ def _solve_problem(problem, l1_ratios, alphas, eps, l1_batch):
 
 def _cv_result(problem, solved, l1_ratio) -> CVResult:
     grid, amax, raw, coefs, intercepts, mse, r2 = solved
-    mse_path = mse[:, 0, :].T  # (k, K)
-    r2_path = r2[:, 0, :].T if r2 is not None else np.full(mse_path.shape, np.nan)
+    # (k, K); several targets (mgaussian): their mean, as scikit-learn's
+    mse_path = mse.mean(axis=1).T
+    r2_path = r2.mean(axis=1).T if r2 is not None else np.full(mse_path.shape, np.nan)
     K = mse_path.shape[1]
     mse_mean = mse_path.mean(axis=1)
     mse_se = (
@@ -237,7 +244,8 @@ def _cv_result(problem, solved, l1_ratio) -> CVResult:
         path = _path.from_problem(
             problem, grid, raw, coefs, intercepts, l1_ratio, amax, multi=False
         )
-    fold_finite = np.isfinite(coefs[:-1, 0]).reshape(K, len(grid), -1).all(axis=-1)
+    folds_coefs = coefs[:-1].reshape(K, coefs.shape[1], len(grid), -1)
+    fold_finite = np.isfinite(folds_coefs).all(axis=(1, 3))  # (K, k)
     return CVResult(
         alphas=path.alphas,
         mse_mean=mse_mean,
@@ -274,9 +282,10 @@ def _warn_cv(res: CVResult, fold_gap_tol, max_iter, stacklevel):
         tol=res.path.tol,
         max_iter=max_iter,
         scope=" in the cross-validation folds",
-        scale="the fold's ||y - ȳ||²/n"
-        if res.path.family == "gaussian"
-        else "the fold's null deviance/n",
+        scale={
+            "gaussian": "the fold's ||y - ȳ||²/n",
+            "mgaussian": "the fold's ||Y - Ȳ||²_F/n",
+        }.get(res.path.family, "the fold's null deviance/n"),
         where=lambda i: f" in fold {i[1]}",
         note=note,
         stacklevel=stacklevel + 1,
@@ -286,7 +295,8 @@ def _warn_cv(res: CVResult, fold_gap_tol, max_iter, stacklevel):
 def _results(problem, solved, l1_ratios):
     out = []
     tol = problem.solver.tol
-    fold_gap_tol = problem.to_data_units(tol * problem.yy_total[:-1, 0])
+    # one target, or the joint problem of several (mgaussian)
+    fold_gap_tol = problem.to_data_units(tol * problem.yy_total[:-1].sum(axis=1))
     for s, r in zip(solved, l1_ratios, strict=True):
         res = _cv_result(problem, s, r)
         _warn_cv(res, fold_gap_tol, problem.solver.max_iter, 3)

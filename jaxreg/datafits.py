@@ -45,6 +45,7 @@ __all__ = [
     "LIPSCHITZ_SAFETY",
     "QuadraticDesign",
     "QuadraticGram",
+    "Tasks",
     "dot",
     "host_lipschitz",
 ]
@@ -211,3 +212,44 @@ class QuadraticDesign(NamedTuple):
 
     def least_squares(self, scale):
         return scale * jnp.linalg.lstsq(self.X * scale, self.y)[0]
+
+
+class Tasks(NamedTuple):
+    """Several targets fitted jointly (the multi-task and group penalties): the
+    coefficients flattened to (B, p·T), coordinate ``j·T + t`` being feature j's
+    for target t; ``inner`` is a :class:`QuadraticGram` (``c`` (p, T)) or
+    :class:`QuadraticDesign` (``y`` (n, T)), with ``yy`` summed over the targets."""
+
+    inner: QuadraticGram | QuadraticDesign
+
+    def _split(self, W):
+        T = self.inner[1].shape[-1]
+        return W.reshape(W.shape[0], -1, T)
+
+    def _parts(self, W):
+        """``q`` (B, p·T) and the residual R (design: (B, n, T); Gram: None)."""
+        W3 = self._split(W)
+        if isinstance(self.inner, QuadraticGram):
+            q = self.inner.c - dot(self.inner.G, W3)
+            return q.reshape(W.shape), None
+        X = self.inner.X
+        R = self.inner.y - dot(X, W3)
+        return (dot(X.T, R) / X.shape[0]).reshape(W.shape), R
+
+    def neg_grad(self, Z):
+        return self._parts(Z)[0]
+
+    def residual(self, W):
+        q, R = self._parts(W)
+        xp = _xp(q)
+        if R is None:
+            c = self.inner.c.reshape(-1)
+            rr = xp.maximum(self.inner.yy - xp.sum(W * (c + q), axis=-1), 0.0)
+        else:
+            rr = xp.sum(R * R, axis=(-2, -1)) / self.inner.X.shape[0]
+        return q, rr
+
+    fenchel_young = staticmethod(_fenchel_young)
+
+    def lipschitz(self, exact: bool):
+        return self.inner.lipschitz(exact)

@@ -29,6 +29,7 @@ from jaxreg import (
     _sparse_design,
     batch,
     datafits,
+    groups,
     penalties,
     sparse,
     stats,
@@ -145,6 +146,8 @@ class Problem:
     design_needed : reduce in design mode whatever the solver mode (ridge's
         leave-one-out needs the rows)
     """
+
+    grouping = None  # a jaxreg.groups.Grouping: the group penalties
 
     def __init__(
         self,
@@ -347,6 +350,8 @@ class Problem:
 
     def alpha_max(self, l1_ratio) -> float:
         """alpha_max of the all-data member (the max over targets), in data units."""
+        if self.grouping is not None:
+            return groups.alpha_max(self, l1_ratio, self.grouping)
         w = self.enet_weights(max(l1_ratio, RIDGE_L1_RATIO))
         pen = penalties.ElasticNet(
             None,
@@ -369,6 +374,9 @@ class Problem:
         """Elastic-net paths for every l1_ratio (grids (L, k), decreasing): a list of
         dicts of NumPy arrays (F, T, k, ...) with gaps in data units."""
         L, k = grids.shape
+        if self.grouping is not None:
+            pl = plan(self.solver, k, len(self.idx_P), 2, self.gram)
+            return groups.solve(self, grids, l1_ratios, self.grouping, pl)
         out = [None] * L
         closed = [r == 0.0 and not self.model.boxed for r in l1_ratios]
         for i in np.flatnonzero(closed):
@@ -380,8 +388,8 @@ class Problem:
             self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative), l1_batch
         )
         active = active_set.wanted(self, grids[iterative])
-        groups = [iterative] if pl.l1_batch or active else [[i] for i in iterative]
-        for grp in groups:
+        batches = [iterative] if pl.l1_batch or active else [[i] for i in iterative]
+        for grp in batches:
             sub = (grids[grp], [l1_ratios[i] for i in grp])
             if active:
                 raw = self._solve_active(*sub)
@@ -431,11 +439,7 @@ class Problem:
         tol = self._tol_abs()
         with compute_context(dt, self.solver.device):
             A = None if self.host and pl.screen else jnp.asarray(mem.A, dt)
-            if self.host:
-                host_L = [datafits.host_lipschitz(a, self.gram) for a in mem.A]
-                lips = jax.device_put(np.asarray(host_L, dt))
-            else:
-                lips = batch.lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
+            lips = self.lipschitz(A, pl)
             if pl.screen:
                 r = self._screened(levels, w, lower, upper, lips, tol, fixed, pl)
             else:
@@ -474,6 +478,14 @@ class Problem:
             converged=np.asarray(r.converged[..., :k], bool),
             rr=r.rr[..., :k],
         )
+
+    def lipschitz(self, A, pl):
+        """Every member's step constant: on the host (nothing to compile) or on
+        the device from ``A``."""
+        if self.host:
+            host_L = [datafits.host_lipschitz(a, self.gram) for a in self.members.A]
+            return jax.device_put(np.asarray(host_L, self.dtype))
+        return batch.lipschitz(A, gram=self.gram, exact=pl.exact_lipschitz)
 
     def _refine(self, r, levels, w, lower, upper, fixed, tol):
         """Each path's iterates refined on their supports

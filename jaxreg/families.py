@@ -62,7 +62,9 @@ __all__ = [
     "check_family",
 ]
 
-FAMILIES = ("gaussian", "binomial", "multinomial", "poisson")
+FAMILIES = ("gaussian", "binomial", "multinomial", "poisson", "mgaussian")
+# least squares, on the engine (jaxreg.engine; "mgaussian" through jaxreg.groups)
+LEAST_SQUARES = ("gaussian", "mgaussian")
 
 
 def check_family(family) -> str:
@@ -407,6 +409,7 @@ SCORINGS = {
     "binomial": ("deviance", "mse", "misclassification", "auc"),
     "multinomial": ("deviance", "mse", "misclassification"),
     "poisson": ("deviance", "mse"),
+    "mgaussian": ("mse", "deviance"),
 }
 
 
@@ -414,13 +417,13 @@ def check_scoring(family, scoring) -> str:
     """glmnet's ``type.measure`` for this family (default: deviance; the
     gaussian family's deviance is its mean squared error)."""
     if scoring is None:
-        return "mse" if family == "gaussian" else "deviance"
+        return "mse" if family in LEAST_SQUARES else "deviance"
     allowed = SCORINGS[family]
     if not isinstance(scoring, str) or scoring not in allowed:
         raise ValueError(
             f"scoring must be one of {allowed} for family={family!r}, got {scoring!r}."
         )
-    return "mse" if family == "gaussian" else scoring
+    return "mse" if family in LEAST_SQUARES else scoring
 
 
 def _weighted_auc(y, score, w):

@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxreg import _docs, engine, families, relax, results, sparse
+from jaxreg import _docs, engine, families, groups, relax, results, sparse
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
 from jaxreg.sufficient import SufficientStats
@@ -103,6 +103,9 @@ def n_levels(alphas) -> int:
 def from_problem(problem, grid_, raw, coefs, intercepts, l1_ratio, amax, *,
                  multi) -> PathResult:  # fmt: skip
     """The all-data member of a solved problem as a PathResult."""
+    if problem.grouping is not None and problem.grouping.joint:
+        return groups.joint_result(problem, grid_, raw, coefs, intercepts, l1_ratio,
+                                   amax)  # fmt: skip
     solver = problem.solver
     yy = problem.yy_total[-1]
     return results.path_result(
@@ -140,7 +143,7 @@ def warn_path(res, max_iter, stacklevel):
         args = (res.gaps, res.gap_tol, res.n_iter, res.converged)
     # (k,) or (k, n_targets): every number of each solution
     finite = np.isfinite(res.coefs).all(-1) & np.isfinite(res.intercepts)
-    if res.family == "multinomial":  # (k, classes)
+    if res.family in ("multinomial", "mgaussian"):  # (k, classes or targets)
         finite = finite.all(-1)
     results.warn_not_converged(
         res.alphas,
@@ -149,7 +152,9 @@ def warn_path(res, max_iter, stacklevel):
         max_iter=max_iter,
         where=(lambda i: f" of target {i[1]}") if multi else None,
         nonfinite=~(finite & np.isfinite(args[0])),
-        scale="||y - ȳ||²/n" if res.family == "gaussian" else "D_null/n",
+        scale={"gaussian": "||y - ȳ||²/n", "mgaussian": "||Y - Ȳ||²_F/n"}.get(
+            res.family, "D_null/n"
+        ),
         stacklevel=stacklevel + 1,
     )
 
@@ -230,6 +235,9 @@ def exclude(kw):
     else:
         Xk = X[:, np.flatnonzero(keep)]
     out = dict(kw, X=Xk, penalty_factor=pf[keep])
+    ids = kw.get("groups")
+    if ids is not None and np.ndim(ids) == 1 and len(ids) == keep.size:
+        out["groups"] = np.asarray(ids)[keep]
     for key in ("lower_limits", "upper_limits"):
         lim = kw.get(key)
         if lim is not None and np.ndim(lim) == 1 and len(lim) == keep.size:
@@ -237,14 +245,42 @@ def exclude(kw):
     return out, keep
 
 
+def grouping_of(kw, family):
+    """The group penalty of a call (``groups=`` or ``family="mgaussian"``), or
+    None; checked against the other options."""
+    ids = kw.pop("groups", None)
+    if family == "mgaussian":
+        if ids is not None:
+            raise ValueError("groups= and family='mgaussian' cannot be combined.")
+        grouping = groups.TASKS
+    elif ids is None:
+        return None
+    else:
+        grouping = groups.check_groups(ids, np.shape(kw["X"])[1])
+    if kw.get("relax", False):
+        raise ValueError("relax=True is not available with groups or mgaussian.")
+    return grouping
+
+
+def group_problem(X, Y, model, solver, grouping, **options):
+    """An engine problem with the group penalty (no per-column preconditioning
+    for feature groups: a group norm is not separable)."""
+    separable = grouping is None or grouping.joint
+    problem = engine.Problem(X, Y, model, solver, separable=separable, **options)
+    problem.grouping = grouping
+    return problem
+
+
 def _solve(kw, l1_ratio, multi, stacklevel):
     family = families.check_family(kw.pop("family", "gaussian"))
     if V.check_flag("relax", kw.get("relax", False)) and family != "gaussian":
         raise ValueError("relax=True is for the gaussian family.")
-    if family != "gaussian":
+    if family not in families.LEAST_SQUARES:
         return _run_family(kw, l1_ratio, family, stacklevel + 1)
+    grouping = grouping_of(kw, family)
+    multi = multi or family == "mgaussian"
     X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
-    problem = engine.Problem(X, Y, model, solver, n_levels=n_levels(alphas))
+    problem = group_problem(X, Y, model, solver, grouping, n_levels=n_levels(alphas))
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g)[None], [l1_ratio])[0]
@@ -269,7 +305,8 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
               chunk=None, check_every=10, screen="auto", device=None,
-              family="gaussian", relax=False, gamma=0.0) -> PathResult:  # fmt: skip
+              family="gaussian", relax=False, gamma=0.0,
+              groups=None) -> PathResult:  # fmt: skip
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -298,8 +335,12 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     [screen]
     [dtype]
     [device]
-    family : {"gaussian", "binomial", "poisson"}
-        The GLM family (glmnet's): the data term becomes
+    family : {"gaussian", "binomial", "multinomial", "poisson", "mgaussian"}
+        "mgaussian" fits the columns of a 2-D ``y`` jointly, ``||W_j||₂`` across
+        targets in place of ``|w_j|`` (glmnet's mgaussian, scikit-learn's
+        MultiTaskElasticNet), returning a :class:`~jaxreg.results.MultiTargetPath`
+        whose gaps are the joint problem's. The GLM families (glmnet's): the data
+        term becomes
         ``(1/n)·Σ s_i·(-loglik_i)`` (logistic regression for "binomial", y two
         labels, 0/1 or proportions; log-linear for "poisson", y >= 0). The
         intercept is refit at every alpha; convergence is ``gap <= tol·D_null/n``
@@ -311,6 +352,10 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         refit on its support)``; see :mod:`jaxreg.relax`. Dense X, one target.
     gamma : float in [0, 1], default 0
         The blend; 0 is the refit itself.
+    groups : array-like of shape (n_features,), optional
+        A group label per feature: the sparse-group lasso, ``alpha·(l1_ratio·Σ_j
+        p_j|w_j| + (1 − l1_ratio)·Σ_g √|g|·||w_g||₂)`` (``l1_ratio=0`` is the group
+        lasso). See :mod:`jaxreg.groups`.
 
     Returns
     -------
@@ -335,7 +380,7 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     (10, 5)
     """
     # a GLM family has no closed form for l1_ratio = 0: it is solved like the others
-    ridge_ok = family != "gaussian"
+    ridge_ok = family != "gaussian" or groups is not None
     return _run(locals(), V.check_l1_ratio(l1_ratio, allow_zero=ridge_ok))
 
 

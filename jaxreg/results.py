@@ -120,6 +120,24 @@ def _table_rows(k, max_rows, keep=()):
     return np.union1d(rows, list(keep)).astype(int)
 
 
+def _entered(path, rows, width=40):
+    """Per table row, the named features that became non-zero since the previous
+    row ("+name"; "-name" for those that left), or None without feature names."""
+    names = path.feature_names
+    if names is None:
+        return None
+    nz = np.asarray(path.coefs) != 0
+    nz = nz.reshape(nz.shape[0], -1, nz.shape[-1]).any(axis=1)  # any target/class
+    out, before = [], np.zeros(nz.shape[1], bool)
+    for i in rows:
+        moves = [f"+{names[j]}" for j in np.flatnonzero(nz[i] & ~before)]
+        moves += [f"-{names[j]}" for j in np.flatnonzero(before & ~nz[i])]
+        text = " ".join(moves)
+        out.append(text if len(text) <= width else text[: width - 1] + "…")
+        before = nz[i]
+    return out
+
+
 @dataclasses.dataclass(frozen=True, repr=False, kw_only=True)
 class _Solved:
     """How a result was solved: the tolerance asked for, the gap it means in
@@ -264,14 +282,20 @@ class PathResult(_Solved):
         return _frame(cols)
 
     def summary(self, max_rows: int = 20) -> str:
-        """A glmnet-style table: alpha, df, % deviance explained, gap."""
-        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {'%dev':>7} {'gap':>10} conv"]
-        for i in _table_rows(len(self.alphas), max_rows):
-            lines.append(
+        """A glmnet-style table: alpha, df, % deviance explained, gap; with
+        feature names, the features that entered (+) or left (-) since the row
+        above."""
+        rows = _table_rows(len(self.alphas), max_rows)
+        moves = _entered(self, rows)
+        head = f"{'':>4} {'alpha':>11} {'df':>5} {'%dev':>7} {'gap':>10} conv"
+        lines = [head + (" features" if moves else "")]
+        for n, i in enumerate(rows):
+            line = (
                 f"{i:>4} {self.alphas[i]:>11.4g} {int(self.df[i]):>5} "
                 f"{100 * self.dev_ratio[i]:>7.2f} {self.gaps[i]:>10.2e} "
-                f"{'yes' if self.converged[i] else 'NO'}"
+                f"{'yes' if self.converged[i] else 'NO '}"
             )
+            lines.append((line + " " + moves[n]).rstrip() if moves else line.rstrip())
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -524,14 +548,18 @@ class CVResult:
         """A cv.glmnet-style table: alpha, df, mean MSE, its standard error."""
         keep = [self.index_min, self.index_1se]
         name = self.measure[:11]
-        lines = [f"{'':>4} {'alpha':>11} {'df':>5} {name:>11} {'se':>10}"]
-        for i in _table_rows(len(self.alphas), max_rows, keep):
+        rows = _table_rows(len(self.alphas), max_rows, keep)
+        moves = _entered(self.path, rows)
+        head = f"{'':>4} {'alpha':>11} {'df':>5} {name:>11} {'se':>10}"
+        lines = [head + ("         features" if moves else "")]
+        for n, i in enumerate(rows):
             tag = " min" if i == self.index_min else ""
             tag += " 1se" if i == self.index_1se else ""
-            lines.append(
+            line = (
                 f"{i:>4} {self.alphas[i]:>11.4g} {int(self.path.df[i]):>5} "
-                f"{self.mse_mean[i]:>11.5g} {self.mse_se[i]:>10.3g}{tag}"
+                f"{self.mse_mean[i]:>11.5g} {self.mse_se[i]:>10.3g}{tag:<8}"
             )
+            lines.append((line + " " + moves[n]).rstrip() if moves else line.rstrip())
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -34,6 +34,12 @@ from jaxreg.estimators.glm import (
     LogisticRegressionCV,
     PoissonRegressor,
 )
+from jaxreg.estimators.multitask import (
+    MultiTaskElasticNet,
+    MultiTaskElasticNetCV,
+    MultiTaskLasso,
+    MultiTaskLassoCV,
+)
 from jaxreg.estimators.ridge import Ridge, RidgeCV
 
 __all__ = [
@@ -44,6 +50,10 @@ __all__ = [
     "LassoCV",
     "LogisticRegression",
     "LogisticRegressionCV",
+    "MultiTaskElasticNet",
+    "MultiTaskElasticNetCV",
+    "MultiTaskLasso",
+    "MultiTaskLassoCV",
     "PoissonRegressor",
     "Ridge",
     "RidgeCV",

@@ -101,7 +101,7 @@ def cd_params(est):
     the FISTA step budget and the tol."""
     V.check_flag("fit_intercept", est.fit_intercept)
     V.check_flag("copy_X", est.copy_X)
-    V.check_flag("positive", est.positive)
+    V.check_flag("positive", getattr(est, "positive", False))
     V.check_choice("selection", est.selection, ("cyclic", "random"))
     max_iter = V.check_int("max_iter", est.max_iter)
     tol = V.check_real("tol", est.tol)

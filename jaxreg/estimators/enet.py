@@ -254,6 +254,15 @@ class ElasticNetCV(B.LinearRegressor):
         ratios, _ = self._l1_ratios()
         V.check_real("eps", self.eps, low_open=True)
         V.check_choice("selection_rule", self.selection_rule, ("min", "1se"))
+        alphas = self._alphas(ratios)
+        X, y, kw = B.cd_fit(self, X, y, sample_weight)
+        kw.update(l1_ratio=ratios, cv=check_cv(self.cv), alphas=alphas, eps=self.eps)
+        results = B.quietly(cv_paths, X, y, **kw)
+        self._store(results, ratios, X.dtype, X.shape[1])
+        return self
+
+    def _alphas(self, ratios):
+        """The validated ``alphas``: an int (the grid size) or a float64 array."""
         alphas = self.alphas
         if isinstance(alphas, (bool, np.bool_)):
             raise TypeError(f"alphas must be an int or an array, got {alphas!r}.")
@@ -271,11 +280,7 @@ class ElasticNetCV(B.LinearRegressor):
                     f"alphas must be non-negative finite values, got {alphas!r}."
                 )
             alphas = arr
-        X, y, kw = B.cd_fit(self, X, y, sample_weight)
-        kw.update(l1_ratio=ratios, cv=check_cv(self.cv), alphas=alphas, eps=self.eps)
-        results = B.quietly(cv_paths, X, y, **kw)
-        self._store(results, ratios, X.dtype, X.shape[1])
-        return self
+        return alphas
 
     def _store(self, results, ratios, dtype, p):
         # Best l1_ratio as scikit-learn: strictly smaller minimum, in list order.
@@ -287,7 +292,8 @@ class ElasticNetCV(B.LinearRegressor):
             ):
                 best = i
         res = results[best]
-        index = res.index_min if self.selection_rule == "min" else res.index_1se
+        rule = getattr(self, "selection_rule", "min")  # not in every subclass
+        index = res.index_min if rule == "min" else res.index_1se
         self.alpha_ = float(res.alphas[index])
         self.l1_ratio_ = float(ratios[best])
         mse = np.stack([r.mse_path for r in results])  # (L, k, K)
@@ -300,12 +306,7 @@ class ElasticNetCV(B.LinearRegressor):
             else alphas
         ).astype(dtype)
         path = res.path
-        self._set_coef(
-            path.coefs[index][None, :p],
-            path.intercepts[index][None],
-            np.empty(1),
-            dtype,
-        )
+        self._set_selected(path, index, p, dtype)
         self.dual_gap_ = float(path.gaps[index])
         self.n_iter_ = max(int(path.n_iter[index]), 1)
         B.warn_not_converged(
@@ -318,6 +319,11 @@ class ElasticNetCV(B.LinearRegressor):
             self.tol,
             self.max_iter,
         )
+
+    def _set_selected(self, path, index, p, dtype):
+        """coef_ and intercept_ of the selected alpha of the all-data path."""
+        coef = path.coefs[index][None, :p]
+        self._set_coef(coef, path.intercepts[index][None], np.empty(1), dtype)
 
 
 class LassoCV(ElasticNetCV):
