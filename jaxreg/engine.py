@@ -73,6 +73,17 @@ def choose_mode(mode: str, n: int, p: int, *, on_features: bool = False) -> str:
     return mode
 
 
+def padded_count(k: int, chunk: int) -> int:
+    """The number of levels a path of k is solved with: a multiple of ``chunk``,
+    and beyond ``HYBRID_CHUNK`` levels one of a few bucketed sizes (8·{1.5, 2,
+    3, 4, 6, ...}), so that a new grid size seldom compiles a new program. The
+    extra levels repeat the last one: warm-started, they converge at their first
+    gap check, and they are dropped from the results."""
+    if k > HYBRID_CHUNK:
+        k = _shapes.bucket(k, HYBRID_CHUNK)
+    return -(-k // chunk) * chunk
+
+
 @dataclasses.dataclass(frozen=True)
 class Plan:
     strategy: str  # "parallel", "hybrid" or "sequential"
@@ -100,7 +111,7 @@ def plan(
     strategy = solver.strategy
     if strategy == "auto":
         strategy = "parallel" if backend != "cpu" else "hybrid"
-    chunk = {"parallel": n_levels, "sequential": 1}.get(
+    chunk = {"parallel": padded_count(n_levels, 1), "sequential": 1}.get(
         strategy, min(solver.chunk or HYBRID_CHUNK, n_levels)
     )
     if solver.screen == "strong" and n_targets > 1:
@@ -432,7 +443,7 @@ class Problem:
         dt = self.dtype
         levels, w, lower, upper = self.levels(grids, l1_ratios)
         L, k = levels.shape
-        padded = -(-k // pl.chunk) * pl.chunk
+        padded = padded_count(k, pl.chunk)
         levels = np.concatenate([levels, np.repeat(levels[:, -1:], padded - k, 1)], 1)
         fixed = (levels == 0) & (not self.model.boxed)
         mem = self.members
@@ -468,15 +479,19 @@ class Problem:
                     least_squares=bool(fixed.any()),
                 )
                 r = jax.tree_util.tree_map(np.asarray, r)
+        # the padding levels go (coef (L, F, T, padded, p), the others (..., padded))
+        r = r._replace(coef=r.coef[:, :, :, :k], **{
+            f: getattr(r, f)[..., :k] for f in ("gap", "n_iter", "converged", "rr")
+        })  # fmt: skip
         if self.host and dt == np.float64:
             with serial_blas():
-                r = self._refine(r, levels, w, lower, upper, fixed, tol)
+                r = self._refine(r, levels[:, :k], w, lower, upper, fixed[:, :k], tol)
         return dict(
-            coef=r.coef[:, :, :, :k],
-            gap=self.to_data_units(r.gap[..., :k]),
-            n_iter=r.n_iter[..., :k].astype(np.int64),
-            converged=np.asarray(r.converged[..., :k], bool),
-            rr=r.rr[..., :k],
+            coef=r.coef,
+            gap=self.to_data_units(r.gap),
+            n_iter=r.n_iter.astype(np.int64),
+            converged=np.asarray(r.converged, bool),
+            rr=r.rr,
         )
 
     def lipschitz(self, A, pl):

@@ -166,8 +166,10 @@ def solve(problem, grids, l1_ratios, grouping, pl):
 
 
 def _solve_one(problem, w, levels, pl):
+    from jaxreg import engine
+
     dt, mem, k = problem.dtype, problem.members, levels.size
-    padded = -(-k // pl.chunk) * pl.chunk
+    padded = engine.padded_count(k, pl.chunk)
     levels = np.concatenate([levels, np.repeat(levels[-1:], padded - k)])
     tol = problem.solver.tol * problem.yy_total.sum(axis=1)  # (F,)
     with compute_context(dt, problem.solver.device):

@@ -171,6 +171,30 @@ def test_dataframe_names_are_carried():
     assert list(fam.feature_names) == ["age", "bmi", "bp"]
 
 
+def test_summary_names_the_features_that_enter_and_leave():
+    pd = pytest.importorskip("pandas")
+    X, y, _ = ref.make_glmnet_design(60, 4, seed=6)
+    df = pd.DataFrame(X, columns=["age", "bmi", "bp", "s1"])
+    res = jaxreg.lasso_path(df, y, alphas=12)
+    lines = res.summary(max_rows=12).splitlines()
+    assert lines[0].endswith("features")
+    entered = " ".join(lines[1:])
+    nz = (res.coefs != 0).any(axis=0)
+    for name, on in zip(df.columns, nz, strict=True):
+        assert (f"+{name}" in entered) == bool(on)
+    # a feature's "+" is on the first row where it is non-zero
+    for i, line in enumerate(lines[1:]):
+        new = set(np.flatnonzero(res.coefs[i] != 0)) - set(
+            np.flatnonzero(res.coefs[i - 1] != 0) if i else []
+        )
+        assert {w[1:] for w in line.split() if w.startswith("+")} == {
+            df.columns[j] for j in new
+        }
+    cv = jaxreg.cv_path(df, y, cv=3, alphas=6)
+    assert "+" in cv.summary() and "features" in cv.summary().splitlines()[0]
+    assert "features" not in jaxreg.lasso_path(X, y, alphas=4).summary()
+
+
 def _same(a, b):
     import dataclasses
 

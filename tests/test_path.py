@@ -366,3 +366,20 @@ def test_host_step_size_is_deterministic():
     G = X.T @ X / 300
     values = {datafits.host_lipschitz(G, True) for _ in range(5)}
     assert len(values) == 1
+
+
+def test_grid_sizes_in_one_bucket_share_the_compiled_solver():
+    """A new number of alphas in the same bucket (70 and 90 are both solved as
+    96) reuses the compiled path solver; the results keep their own length."""
+    from jaxreg import batch, engine
+
+    assert engine.padded_count(70, 8) == engine.padded_count(90, 8) == 96
+    assert engine.padded_count(5, 5) == 5  # short grids are not padded
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(41, 7)), rng.normal(size=41)  # a shape of its own
+    first = jaxreg.lasso_path(X, y, alphas=70, strategy="hybrid", screen="none")
+    size = batch.solve_paths._cache_size()
+    second = jaxreg.lasso_path(X, y, alphas=90, strategy="hybrid", screen="none")
+    assert batch.solve_paths._cache_size() == size
+    assert first.coefs.shape == (70, 7) and second.coefs.shape == (90, 7)
+    assert first.converged.all() and second.converged.all()
