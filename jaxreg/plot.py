@@ -357,7 +357,8 @@ _MEASURES = {
 }
 
 
-def cv_curve(cv_result, ax=None):
+def cv_curve(cv_result, ax=None, *, folds=False, marks=("min", "1se"), df=True,
+             relaxed=True, title="Cross-validation curve"):  # fmt: skip
     """Cross-validated error against log α with ±1 SE bars (glmnet's plot.cv.glmnet):
     the MSE, or the measure of a GLM family's ``scoring`` (``cv_result.measure``).
 
@@ -372,11 +373,26 @@ def cv_curve(cv_result, ax=None):
         ``alpha_min``, ``alpha_1se`` and ``path``; ``mse_path`` of shape
         ``(k, n_folds)`` gives the fold count in the label when present.
     ax : matplotlib Axes, optional
+    folds : bool, default False
+        Also draw each fold's held-out error (thin grey lines): how much the
+        folds disagree, beyond the standard error.
+    marks : sequence of {"min", "1se"}, default ("min", "1se")
+        Which selected alphas to mark; ``()`` for none.
+    df : bool, default True
+        The top axis of non-zero coefficients.
+    relaxed : bool, default True
+        For a relaxed CV (``cv_path(relax=True)``), one curve per gamma (glmnet's
+        plot of a relaxed cv.glmnet), the chosen gamma's with its error bars.
+    title : str or None
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    marks = tuple(marks)
+    for m in marks:
+        if m not in ("min", "1se"):
+            raise ValueError(f"marks must hold 'min' and/or '1se', got {m!r}.")
     _mpl()
     alphas = _check_alphas(cv_result.alphas, "cv_result.alphas")
     mean = np.asarray(cv_result.mse_mean, dtype=np.float64)
@@ -387,6 +403,22 @@ def cv_curve(cv_result, ax=None):
             f"{alphas.shape}, got {mean.shape} and {se.shape}."
         )
     ax = _new_axes(ax)
+    mse_path = getattr(cv_result, "mse_path", None)
+    if folds and mse_path is not None and np.ndim(mse_path) == 2:
+        ax.plot(alphas, mse_path, color="0.8", lw=0.7, zorder=0)
+    gammas = getattr(cv_result, "gammas", None)
+    if relaxed and gammas is not None:
+        chosen = cv_result.gamma_min
+        cmap = _mpl().colormaps["viridis"]
+        for i, g in enumerate(gammas):
+            if g == chosen:
+                continue
+            color = cmap(i / max(len(gammas) - 1, 1))
+            ax.plot(alphas, cv_result.relaxed_mse_mean[i], "-", color=color, lw=1,
+                    alpha=0.8, label=f"γ = {g:g}", zorder=1)  # fmt: skip
+        i = int(np.flatnonzero(np.asarray(gammas) == chosen)[0])
+        mean = np.asarray(cv_result.relaxed_mse_mean[i], dtype=np.float64)
+        se = np.asarray(cv_result.relaxed_mse_se[i], dtype=np.float64)
     ax.errorbar(
         alphas,
         mean,
@@ -399,31 +431,33 @@ def cv_curve(cv_result, ax=None):
     )
     ax.plot(alphas, mean, "o", color="tab:red", ms=3.5, zorder=2)
     _log_alpha_axis(ax, alphas)
-    mse_path = getattr(cv_result, "mse_path", None)
-    folds = (
+    n_folds = (
         np.shape(mse_path)[1]
         if mse_path is not None and np.ndim(mse_path) == 2
         else None
     )
     measure = _MEASURES.get(getattr(cv_result, "measure", "mse"), "CV error")
-    ax.set_ylabel(f"{measure} ({folds}-fold CV)" if folds else f"{measure} (CV)")
+    ax.set_ylabel(f"{measure} ({n_folds}-fold CV)" if n_folds else f"{measure} (CV)")
     ax.grid(True, which="major", color="0.92", lw=0.6)
     for name, a, color in (
         ("min", cv_result.alpha_min, "tab:blue"),
         ("1se", cv_result.alpha_1se, "tab:green"),
     ):
-        ax.axvline(
-            a, color=color, ls="--", lw=1.2, label=f"{_alpha_tex(name)} = {a:.3g}"
-        )
-    ax.legend(loc="upper left", fontsize="small", frameon=False)
+        if name in marks:
+            ax.axvline(a, color=color, ls="--", lw=1.2,
+                       label=f"{_alpha_tex(name)} = {a:.3g}")  # fmt: skip
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize="small", frameon=False)
     path = getattr(cv_result, "path", None)
     if (
-        path is not None
+        df
+        and path is not None
         and getattr(path, "df", None) is not None
         and len(path.df) == len(alphas)
     ):
         _df_top_axis(ax, alphas, path.df)
-    ax.set_title("Cross-validation curve", fontsize="medium", pad=8)
+    if title:
+        ax.set_title(title, fontsize="medium", pad=8)
     return ax
 
 

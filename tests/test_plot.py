@@ -188,6 +188,41 @@ def test_cv_curve_error_bars_and_selection_lines(small_path):
     assert [t.get_text() for t in _top_axis(ax).get_xticklabels()][0] == "0"
 
 
+def test_cv_curve_options(small_path):
+    _, _, path = small_path
+    cvr = _fake_cv(path)
+    fig, ax = _axes()
+    plot.cv_curve(cvr, ax=ax, folds=True, marks=("min",), df=False, title=None)
+    grey = [ln for ln in ax.get_lines() if ln.get_color() == "0.8"]
+    assert len(grey) == cvr.mse_path.shape[1]  # one line per fold
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert [float(np.asarray(d.get_xdata())[0]) for d in dashed] == [cvr.alpha_min]
+    assert len(fig.axes) == 1 and ax.get_title() == ""  # no df axis, no title
+    fig, ax = _axes()
+    plot.cv_curve(cvr, ax=ax, marks=())
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert ax.get_legend() is None
+    with pytest.raises(ValueError, match="marks must hold"):
+        plot.cv_curve(cvr, ax=_axes()[1], marks=("best",))
+
+
+def test_cv_curve_relaxed_draws_every_gamma():
+    from jaxreg import cv_path
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 6))
+    y = X[:, :2] @ [2.0, -1.0] + rng.normal(size=60)
+    cvr = cv_path(X, y, cv=3, alphas=8, relax=True, gammas=(0.0, 0.5, 1.0))
+    fig, ax = _axes()
+    plot.cv_curve(cvr, ax=ax)
+    labels = [ln.get_label() for ln in ax.get_lines() if ln.get_label().startswith("γ")]
+    others = [g for g in cvr.gammas if g != cvr.gamma_min]
+    assert labels == [f"γ = {g:g}" for g in others]
+    points = [ln for ln in ax.get_lines() if ln.get_marker() == "o"][0]
+    i = list(cvr.gammas).index(cvr.gamma_min)
+    np.testing.assert_array_equal(points.get_ydata(), cvr.relaxed_mse_mean[i])
+
+
 def test_cv_curve_shape_mismatch(small_path):
     _, _, path = small_path
     cvr = _fake_cv(path)
