@@ -227,20 +227,64 @@ class PathResult(_Solved):
                 Wt[i, k - 1 - j] = t  # grid index of x[j]
         return Wt
 
-    def coef_at(self, alpha) -> np.ndarray:
+    def coef_at(self, alpha, *, exact=False, X=None, y=None, **options):
         """Coefficients at any ``alpha`` (a float, or an array of them): linear in
         log α between the two nearest grid points, the end solutions beyond the
         grid (glmnet's ``coef(fit, s=)`` with ``exact=FALSE``, on log α). The
-        shape of one row of ``coefs``, with a leading axis for an array."""
-        W = self._weights_at(alpha)
-        out = np.tensordot(W, np.asarray(self.coefs), axes=(1, 0))
+        shape of one row of ``coefs``, with a leading axis for an array.
+
+        ``exact=True`` solves at ``alpha`` instead (glmnet's ``exact=TRUE``): give
+        the data ``X``, ``y`` again and, as ``options``, the keywords of the
+        original call that the result does not record (``sample_weight``,
+        ``penalty_factor``, ``fit_intercept``, ``groups``, limits, …); the
+        l1_ratio, tol, family and standardization are the path's."""
+        if exact:
+            out = self._exact(alpha, X, y, options).coefs
+        else:
+            W = self._weights_at(alpha)
+            out = np.tensordot(W, np.asarray(self.coefs), axes=(1, 0))
         return out[0] if np.ndim(alpha) == 0 else out
 
-    def intercept_at(self, alpha):
-        """The intercept at ``alpha``, interpolated as :meth:`coef_at`."""
-        W = self._weights_at(alpha)
-        out = np.tensordot(W, np.asarray(self.intercepts), axes=(1, 0))
+    def intercept_at(self, alpha, *, exact=False, X=None, y=None, **options):
+        """The intercept at ``alpha``, interpolated (or solved) as :meth:`coef_at`."""
+        if exact:
+            out = self._exact(alpha, X, y, options).intercepts
+        else:
+            W = self._weights_at(alpha)
+            out = np.tensordot(W, np.asarray(self.intercepts), axes=(1, 0))
         return out[0] if np.ndim(alpha) == 0 else out
+
+    def _exact(self, alpha, X, y, options):
+        """The path solved at ``alpha`` (in the given order) on ``X``, ``y``."""
+        from jaxreg import path as _path
+
+        if X is None or y is None:
+            raise TypeError("exact=True solves again: give the data, X= and y=.")
+        if self.gamma is not None:
+            raise ValueError("exact=True is not available for a relaxed path.")
+        a = np.atleast_1d(np.asarray(alpha, np.float64))
+        self._weights_at(a)  # validates
+        order = np.argsort(-a, kind="stable")
+        kw = dict(
+            alphas=a[order], tol=self.tol, standardize=self.x_scale is not None,
+            **options,
+        )  # fmt: skip
+        if self.l1_ratio == 0 and self.family == "gaussian":  # closed form
+            from jaxreg.ridge import ridge_path
+
+            kw.pop("tol")
+            res = ridge_path(X, y, **kw)
+        elif isinstance(self, MultiTargetPath) and self.family == "gaussian":
+            res = _path.multi_target_path(X, y, l1_ratio=self.l1_ratio, **kw)
+        else:
+            res = _path.enet_path(
+                X, y, l1_ratio=self.l1_ratio, family=self.family, **kw
+            )
+        back = np.empty_like(order)
+        back[order] = np.arange(order.size)
+        return dataclasses.replace(
+            res, coefs=res.coefs[back], intercepts=res.intercepts[back]
+        )
 
     def predict(self, X, alpha=None) -> np.ndarray:
         """Linear predictions ``X·w + b``: for every alpha of the grid ``(n_samples,

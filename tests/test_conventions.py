@@ -252,3 +252,33 @@ def test_penalty_factor_inf_excludes_a_feature():
         jaxreg.lasso_path(X, y, penalty_factor=np.full(5, np.inf))
     with pytest.raises(ValueError, match="needs X itself"):
         jaxreg.lasso_path(jaxreg.sufficient_stats(X, y), penalty_factor=pf)
+
+
+def test_coef_at_exact_solves_at_the_alpha():
+    X, y, _ = ref.make_glmnet_design(80, 6, seed=11)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, 80)
+    path = jaxreg.enet_path(X, y, l1_ratio=0.5, alphas=10, tol=1e-10,
+                            standardize=True, sample_weight=sw)  # fmt: skip
+    a = np.array([path.alphas[7] * 0.6, path.alphas[3]])  # off the grid, on it
+    coef = path.coef_at(a, exact=True, X=X, y=y, sample_weight=sw)
+    b = path.intercept_at(a[0], exact=True, X=X, y=y, sample_weight=sw)
+    # on the grid: the path's own solution (same problem, same solver)
+    np.testing.assert_allclose(coef[1], path.coefs[3], rtol=1e-9, atol=1e-12)
+    # off the grid: the reference's solution at that alpha, within the gaps
+    r = ref.enet_path(X, y, alphas=[a[0]], l1_ratio=0.5, tol=1e-12,
+                      standardize=True, sample_weight=sw)  # fmt: skip
+    P = [
+        ref.objective(X, y, c, bb, a[0], l1_ratio=0.5, standardize=True,
+                      sample_weight=sw)
+        for c, bb in ((coef[0], b), (r["coefs"][0], r["intercepts"][0]))
+    ]  # fmt: skip
+    assert abs(P[0] - P[1]) <= path.gap_tol + abs(r["gaps"][0])
+    # interpolation differs from the exact solution off the grid
+    assert not np.allclose(path.coef_at(a[0]), coef[0], rtol=1e-6)
+    ridge = jaxreg.ridge_path(X, y, alphas=5)
+    np.testing.assert_allclose(
+        ridge.coef_at(ridge.alphas[2], exact=True, X=X, y=y), ridge.coefs[2],
+        rtol=1e-10,
+    )  # fmt: skip
+    with pytest.raises(TypeError, match="give the data"):
+        path.coef_at(0.1, exact=True)
