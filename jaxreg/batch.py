@@ -42,6 +42,7 @@ def solve_paths(
     max_iter,
     fixed,
     ls_scale,
+    start,
     *,
     gram,
     check_every,
@@ -51,10 +52,11 @@ def solve_paths(
 ):
     """Batched FISTA paths: ``pen`` has levels (L, k) and weights (L, F, pP); A, c,
     yy, lips, tol_abs, ls_scale have the member axis F (c, yy and tol_abs also the
-    targets T). Results have shape (L, F, T, k, ...)."""
+    targets T), ``start`` (F, T, pP) the first chunk's starts. Results have shape
+    (L, F, T, k, ...)."""
     Datafit = datafit(gram)
 
-    def one(A, c_t, yy_t, pen, lip, tol, fix, scale):
+    def one(A, c_t, yy_t, pen, lip, tol, fix, scale, w0):
         df = Datafit(A, c_t, yy_t)
         w_ls = df.least_squares(scale) if least_squares else jnp.zeros_like(scale)
         return fista.solve_path(
@@ -68,15 +70,16 @@ def solve_paths(
             check_every=check_every,
             chunk=chunk,
             unroll=unroll,
+            start=w0,
         )
 
     shared = pen._replace(alpha=None, l1=None, l2=None, lower=None, upper=None)
     L, F, T = fixed.shape[0], A.shape[0], yy.shape[1]
-    per_target = vmap(one, (None, -1, 0, shared, None, 0, None, None), T)
-    per_member = vmap(per_target, (0, 0, 0, pen.member_axes(), 0, 0, None, 0), F)
+    per_target = vmap(one, (None, -1, 0, shared, None, 0, None, None, 0), T)
+    per_member = vmap(per_target, (0, 0, 0, pen.member_axes(), 0, 0, None, 0, 0), F)
     by_l1 = pen._replace(alpha=0, l1=0, l2=0, lower=None, upper=None)
-    per_l1 = vmap(per_member, (None, None, None, by_l1, None, None, 0, None), L)
-    return per_l1(A, c, yy, pen, lips, tol_abs, fixed, ls_scale)
+    per_l1 = vmap(per_member, (None, None, None, by_l1, None, None, 0, None, None), L)
+    return per_l1(A, c, yy, pen, lips, tol_abs, fixed, ls_scale, start)
 
 
 @functools.partial(jax.jit, static_argnames=("gram", "method", "terms"))

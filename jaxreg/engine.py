@@ -159,6 +159,7 @@ class Problem:
     """
 
     grouping = None  # a jaxreg.groups.Grouping: the group penalties
+    start = None  # (F, T, pP) reduced starting coefficients (coef_init)
 
     def __init__(
         self,
@@ -351,13 +352,32 @@ class Problem:
         # float64 (coefficients that are, too) gives a box of [0, 0] or of all
         # reals, and the result is reported as non-finite downstream.
         with np.errstate(over="ignore", invalid="ignore"):
-            kappa = np.ldexp(
-                1.0 / (self.x_scale[:, self.idx_P] * self.g),
-                self.y_exp - self.x_exp[self.idx_P],
-            )
+            kappa = self._kappa()
             lower = np.where(m.lower[self.idx_P] == 0, 0.0, m.lower[self.idx_P] / kappa)
             upper = np.where(m.upper[self.idx_P] == 0, 0.0, m.upper[self.idx_P] / kappa)
         return dict(l1=l1, l2=l2, lower=lower, upper=upper)
+
+    def _kappa(self):
+        """(F, pP): the original coefficient of each penalized feature per unit
+        of its reduced coordinate, ``w = kappa·v``."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.ldexp(
+                1.0 / (self.x_scale[:, self.idx_P] * self.g),
+                self.y_exp - self.x_exp[self.idx_P],
+            )
+
+    def start_from(self, coef):
+        """Reduced starting coefficients (F, T, pP) from coefficients in data units
+        ((p,) or (T, p)): every member starts there (scikit-learn's ``coef_init``
+        and ``warm_start``). Non-finite entries, or beyond float64 in the reduced
+        units, start at 0."""
+        coef = np.asarray(coef, np.float64)
+        coef = np.broadcast_to(coef.reshape(-1, self.p), (self.T, self.p))
+        full = np.zeros((self.T, self.model.penalty_factor.size))
+        full[:, : self.p] = coef
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            v = full[None, :, self.idx_P] / self._kappa()[:, None, :]
+        return np.where(np.isfinite(v), v, 0.0)
 
     def alpha_max(self, l1_ratio) -> float:
         """alpha_max of the all-data member (the max over targets), in data units."""
@@ -386,7 +406,9 @@ class Problem:
         dicts of NumPy arrays (F, T, k, ...) with gaps in data units."""
         L, k = grids.shape
         if self.grouping is not None:
-            pl = plan(self.solver, k, len(self.idx_P), 2, self.gram)
+            # working sets for feature groups of one target (not the joint tasks)
+            T = 2 if self.grouping.joint else self.T
+            pl = plan(self.solver, k, len(self.idx_P), T, self.gram)
             return groups.solve(self, grids, l1_ratios, self.grouping, pl)
         out = [None] * L
         closed = [r == 0.0 and not self.model.boxed for r in l1_ratios]
@@ -472,6 +494,7 @@ class Problem:
                     jnp.int32(self.solver.max_iter),
                     jnp.asarray(fixed),
                     jnp.asarray(self.ls_scale(), dt),
+                    jnp.asarray(self._start(), dt),
                     gram=self.gram,
                     check_every=self.solver.check_every,
                     chunk=pl.chunk,
@@ -493,6 +516,11 @@ class Problem:
             converged=np.asarray(r.converged, bool),
             rr=r.rr,
         )
+
+    def _start(self):
+        if self.start is None:
+            return np.zeros((self.F, self.T, len(self.idx_P)))
+        return self.start
 
     def lipschitz(self, A, pl):
         """Every member's step constant: on the host (nothing to compile) or on

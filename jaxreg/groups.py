@@ -133,21 +133,22 @@ def alpha_max(problem, l1_ratio, grouping) -> float:
 
 
 @functools.partial(jax.jit, static_argnames=("gram", "check_every", "chunk", "unroll"))
-def _solve_members(A, c, yy, pen, lips, tol_abs, max_iter, fixed, *, gram,
+def _solve_members(A, c, yy, pen, lips, tol_abs, max_iter, fixed, start, *, gram,
                    check_every, chunk, unroll):  # fmt: skip
-    """Every member's path (F, k, ...) of the joint problem."""
+    """Every member's path (F, k, ...) of the joint problem, from ``start``
+    (F, pP·T)."""
     Datafit = batch.datafit(gram)
 
-    def one(A, c, yy, pen, lip, tol):
+    def one(A, c, yy, pen, lip, tol, w0):
         df = datafits.Tasks(Datafit(A, c, yy))
         zero = jnp.zeros(pen.l1.shape[-1], c.dtype)
         return fista.solve_path(
             df, pen, lip, tol, max_iter, zero, fixed, check_every=check_every,
-            chunk=chunk, unroll=unroll,
+            chunk=chunk, unroll=unroll, start=w0,
         )  # fmt: skip
 
-    axes = (0, 0, 0, pen.member_axes(), 0, 0)
-    return vmap(one, axes, A.shape[0])(A, c, yy, pen, lips, tol_abs)
+    axes = (0, 0, 0, pen.member_axes(), 0, 0, 0)
+    return vmap(one, axes, A.shape[0])(A, c, yy, pen, lips, tol_abs, start)
 
 
 def solve(problem, grids, l1_ratios, grouping, pl):
@@ -168,32 +169,20 @@ def solve(problem, grids, l1_ratios, grouping, pl):
 def _solve_one(problem, w, levels, pl):
     from jaxreg import engine
 
-    dt, mem, k = problem.dtype, problem.members, levels.size
+    dt, k = problem.dtype, levels.size
     padded = engine.padded_count(k, pl.chunk)
     levels = np.concatenate([levels, np.repeat(levels[-1:], padded - k)])
     tol = problem.solver.tol * problem.yy_total.sum(axis=1)  # (F,)
     with compute_context(dt, problem.solver.device):
-        A = jnp.asarray(mem.A, dt)
-        lips = problem.lipschitz(A, pl)
         pen = penalties.GroupElasticNet(
             jnp.asarray(levels, dt),
             *(jnp.asarray(w[key], dt) for key in ("l1", "gw", "l2")),
             jnp.asarray(w["ids"]),
         )
-        r = _solve_members(
-            A,
-            jnp.asarray(mem.c, dt),
-            jnp.asarray(np.asarray(mem.yy).sum(axis=1), dt),
-            pen,
-            lips,
-            jnp.asarray(tol, dt),
-            jnp.int32(problem.solver.max_iter),
-            jnp.zeros(padded, bool),
-            gram=problem.gram,
-            check_every=problem.solver.check_every,
-            chunk=pl.chunk,
-            unroll=pl.unroll,
-        )
+        if pl.screen and problem.T == 1:
+            r = _screened(problem, pen, levels, tol, pl)
+        else:
+            r = _all_features(problem, pen, tol, pl, padded)
         r = jax.tree_util.tree_map(np.asarray, r)
     F, T, pP = problem.F, problem.T, len(problem.idx_P)
     coef = r.coef[:, :k].reshape(F, k, pP, T).transpose(0, 3, 1, 2)
@@ -204,6 +193,58 @@ def _solve_one(problem, w, levels, pl):
         converged=np.asarray(r.converged[:, None, :k], bool),
         rr=r.rr[:, None, :k],
         strategy=pl.strategy,
+    )
+
+
+def _screened(problem, pen, levels, tol, pl):
+    """Feature groups of one target through the working-set driver: groups enter
+    by the group strong rule, and every chunk is checked on all the features."""
+    from jaxreg.solvers import working_set
+
+    dt, mem = problem.dtype, problem.members
+
+    def dev(a):
+        return jax.device_put(np.asarray(a, dt))
+
+    c, yy = np.asarray(mem.c), np.asarray(mem.yy)
+    dfs = batch.datafit(problem.gram)(dev(mem.A), dev(c[..., 0]), dev(yy[:, 0]))
+    F, pP = problem.F, len(problem.idx_P)
+    return working_set.solve_path(
+        dfs,
+        pen,
+        levels,
+        dev(np.asarray(problem.q0)[..., 0]),
+        np.zeros((F, pP)),
+        np.zeros(levels.size, bool),
+        lipschitz=problem.lipschitz(None, pl),
+        tol_abs=dev(tol),
+        max_iter=jax.device_put(np.int32(problem.solver.max_iter)),
+        chunk=pl.chunk,
+        check_every=problem.solver.check_every,
+        exact=pl.exact_lipschitz,
+    )
+
+
+def _all_features(problem, pen, tol, pl, padded):
+    """Every member's path with every feature in every step (the joint
+    multi-task problem, or feature groups without working sets)."""
+    dt, mem = problem.dtype, problem.members
+    A = jnp.asarray(mem.A, dt)
+    start = np.swapaxes(problem._start(), 1, 2).reshape(problem.F, -1)  # j·T + t
+    return _solve_members(
+        A,
+        jnp.asarray(mem.c, dt),
+        jnp.asarray(np.asarray(mem.yy).sum(axis=1), dt),
+        pen,
+        problem.lipschitz(A, pl),
+        jnp.asarray(tol, dt),
+        jnp.int32(problem.solver.max_iter),
+        jnp.zeros(padded, bool),
+        jnp.asarray(start, dt),
+        gram=problem.gram,
+        check_every=problem.solver.check_every,
+        chunk=pl.chunk,
+        unroll=pl.unroll,
     )
 
 

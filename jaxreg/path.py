@@ -24,7 +24,7 @@ from jaxreg.sufficient import SufficientStats
 __all__ = ["ConvergenceWarning", "PathResult", "alpha_max", "enet_path", "lasso_path"]
 
 DEFAULT_MAX_ITER = V.DEFAULT_MAX_ITER
-_KEYWORDS = ("alphas", "eps") + V.MODEL_KEYS + V.SOLVER_KEYS
+_KEYWORDS = ("alphas", "eps", "coef_init") + V.MODEL_KEYS + V.SOLVER_KEYS
 
 
 def grid(alphas, amax: float, eps: float) -> np.ndarray:
@@ -235,6 +235,9 @@ def exclude(kw):
     else:
         Xk = X[:, np.flatnonzero(keep)]
     out = dict(kw, X=Xk, penalty_factor=pf[keep])
+    start = kw.get("coef_init")
+    if start is not None and np.shape(start)[-1:] == keep.shape:
+        out["coef_init"] = np.asarray(start)[..., keep]
     ids = kw.get("groups")
     if ids is not None and np.ndim(ids) == 1 and len(ids) == keep.size:
         out["groups"] = np.asarray(ids)[keep]
@@ -271,8 +274,23 @@ def group_problem(X, Y, model, solver, grouping, **options):
     return problem
 
 
+def check_coef_init(coef, X, Y):
+    """``coef_init``: finite, of shape (n_features,) or (n_targets, n_features)."""
+    p, T = np.shape(X)[1], Y.shape[1]
+    arr = np.asarray(coef, dtype=np.float64)
+    if arr.shape not in ((p,), (T, p)) or (arr.ndim == 1 and T > 1):
+        want = f"({p},)" if T == 1 else f"({T}, {p})"
+        raise ValueError(f"coef_init must have shape {want}, got {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise ValueError("coef_init must be finite.")
+    return arr
+
+
 def _solve(kw, l1_ratio, multi, stacklevel):
     family = families.check_family(kw.pop("family", "gaussian"))
+    if kw.get("coef_init") is not None and family not in families.LEAST_SQUARES:
+        raise ValueError("coef_init is available for least squares (gaussian, "
+                         "mgaussian) paths.")  # fmt: skip
     if V.check_flag("relax", kw.get("relax", False)) and family != "gaussian":
         raise ValueError("relax=True is for the gaussian family.")
     if family not in families.LEAST_SQUARES:
@@ -281,6 +299,8 @@ def _solve(kw, l1_ratio, multi, stacklevel):
     multi = multi or family == "mgaussian"
     X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
     problem = group_problem(X, Y, model, solver, grouping, n_levels=n_levels(alphas))
+    if kw.get("coef_init") is not None:
+        problem.start = problem.start_from(check_coef_init(kw["coef_init"], X, Y))
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g)[None], [l1_ratio])[0]
@@ -305,8 +325,8 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
               positive=False, lower_limits=None, upper_limits=None, tol=1e-4,
               max_iter=DEFAULT_MAX_ITER, dtype=None, mode="auto", strategy="auto",
               chunk=None, check_every=10, screen="auto", device=None,
-              family="gaussian", relax=False, gamma=0.0,
-              groups=None) -> PathResult:  # fmt: skip
+              family="gaussian", relax=False, gamma=0.0, groups=None,
+              coef_init=None) -> PathResult:  # fmt: skip
     """Elastic-net path over a grid of alphas, solved all at once by batched FISTA.
 
     Minimises, for every alpha::
@@ -356,6 +376,11 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         A group label per feature: the sparse-group lasso, ``alpha·(l1_ratio·Σ_j
         p_j|w_j| + (1 − l1_ratio)·Σ_g √|g|·||w_g||₂)`` (``l1_ratio=0`` is the group
         lasso). See :mod:`jaxreg.groups`.
+    coef_init : array-like of shape (n_features,), optional
+        Where the iterations start at the first alphas (scikit-learn's
+        ``coef_init``; least squares): near the solutions it saves iterations,
+        the solutions are the same. The active-set and working-set solvers find
+        their supports themselves and do not use it.
 
     Returns
     -------

@@ -133,6 +133,10 @@ class ElasticNet(NamedTuple):
         """``jax.vmap`` in_axes for members (leading axis) that share the levels."""
         return ElasticNet(None, 0, 0, 0, 0)
 
+    def penalized(self):
+        """The coordinates with an L1 part (the others never leave a working set)."""
+        return self.l1 > 0
+
     def restrict(self, idx, mask):
         m = mask.astype(self.l1.dtype)
         return ElasticNet(
@@ -310,6 +314,30 @@ class GroupElasticNet(NamedTuple):
     def alpha_max(self, q0):
         """Smallest level at which ``w = 0`` is optimal, given ``q0`` (p,)."""
         return float(np.max(self.group_dual_norm(q0[None])[0], initial=0.0))
+
+    # -- working sets ---------------------------------------------------------------
+    def penalized(self):
+        """The coordinates with a penalty (the others never leave a working set)."""
+        return (self.l1 > 0) | (self.gw[..., self.ids] > 0)
+
+    def restrict(self, idx, mask):
+        """The penalty on the coordinates ``idx`` (padded ones, ``mask`` False, have
+        no data and stay at 0); the groups keep their weights, the coordinates
+        left out are fixed at 0."""
+        return self._replace(l1=self.l1[idx] * mask.astype(self.l1.dtype),
+                             ids=self.ids[idx])  # fmt: skip
+
+    def strong_score(self, Q):
+        """Each coordinate's group dual norm ``t_g`` (the group strong rule of
+        Tibshirani et al. 2012: keep g at alpha after alpha_prev when
+        ``t_g >= 2·alpha - alpha_prev``)."""
+        return self.group_dual_norm(Q)[..., self.ids]
+
+    def kkt_violation(self, Q):
+        """Coordinates of groups whose dual norm exceeds the level: a zero group
+        that should enter, or a zero coordinate of an active group that should
+        (then ``||S(q_g, alpha·a)|| > alpha·c_g``); with a margin for rounding."""
+        return self.strong_score(Q) > self.alpha[:, None] * (1.0 + 1e-9)
 
 
 def _dual_norm(Q, norm):

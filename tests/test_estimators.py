@@ -405,3 +405,29 @@ def test_bad_sample_weight(synthetic):
         je.Ridge().fit(X, y, sample_weight=[1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"sample_weight must not be all zero"):
         je.LassoCV().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize("name", ["ElasticNet", "MultiTaskElasticNet"])
+def test_warm_start_starts_from_the_previous_coef(name):
+    import jaxreg
+
+    cls = getattr(jaxreg, name)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 15)) + 1.0
+    Y = X[:, :3] @ rng.normal(size=(3, 2)) + rng.normal(size=(120, 2))
+    y = Y if cls is jaxreg.MultiTaskElasticNet else Y[:, 0]
+    cold = cls(alpha=0.05, tol=1e-8).fit(X, y)
+    warm = cls(alpha=0.1, tol=1e-8, warm_start=True).fit(X, y)
+    warm.set_params(alpha=0.05).fit(X, y)  # from the alpha=0.1 solution
+    again = cls(alpha=0.05, tol=1e-8, warm_start=True).fit(X, y)
+    again.fit(X, y)  # from its own solution: nothing to do
+    assert again.n_iter_ == 1  # the first gap check
+    assert warm.n_iter_ < cold.n_iter_
+    # the same problem: with the ridge part's strong convexity mu, a point whose
+    # gap is g lies within sqrt(2g/mu) of the optimum
+    mu = 0.05 * (1 - 0.5)
+    for m in (warm, again):
+        d = np.linalg.norm(m.coef_ - cold.coef_)
+        gaps = np.maximum([cold.dual_gap_, m.dual_gap_], 0.0)  # rounding: < 0
+        bound = np.sqrt(2 * gaps / mu).sum()
+        assert d <= bound

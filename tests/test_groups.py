@@ -329,3 +329,41 @@ def test_multitask_check_estimator(est):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(est)
+
+
+def test_group_working_sets_change_nothing():
+    """The group strong rule with the KKT check: the same certified solutions
+    with working sets as without."""
+    rng = np.random.default_rng(4)
+    n, p = 60, 200
+    X = rng.normal(size=(n, p))
+    groups = np.repeat(np.arange(p // 4), 4)
+    w = np.zeros(p)
+    w[:8] = rng.normal(size=8)
+    y = X @ w + rng.normal(size=n)
+    for r in (0.0, 0.5):
+        kw = dict(groups=groups, l1_ratio=r, alphas=12, tol=1e-10)
+        plain = jaxreg.enet_path(X, y, screen="none", **kw)
+        ws = jaxreg.enet_path(X, y, screen="strong", strategy="hybrid", **kw)
+        assert plain.converged.all() and ws.converged.all()
+        _check_gaps(ws, X, y, l1_ratio=r, groups=groups)
+        for i, a in enumerate(ws.alphas):
+            P = [
+                R.group_objective(X, y, c, a, l1_ratio=r, groups=groups)
+                for c in (ws.coefs[i], plain.coefs[i])
+            ]
+            assert abs(P[0] - P[1]) <= ws.gaps[i] + plain.gaps[i] + 1e-15 * P[1]
+
+
+def test_group_strong_score_and_kkt():
+    """The score of a coordinate is its group's dual norm; a zero group violates
+    its optimality condition exactly when that norm exceeds the level."""
+    ids = np.array([0, 0, 1, 1])
+    pen = GroupElasticNet(np.array([1.0]), np.zeros(4), np.ones(2), np.zeros(2), ids)
+    Q = np.array([[3.0, 4.0, 0.6, 0.8]])  # group norms 5 and 1
+    np.testing.assert_allclose(pen.strong_score(Q), [[5.0, 5.0, 1.0, 1.0]])
+    lvl = pen.with_levels(np.array([2.0]))
+    np.testing.assert_array_equal(lvl.kkt_violation(Q), [[True, True, False, False]])
+    sub = pen.restrict(np.array([2, 3, 0]), np.array([True, True, False]))
+    np.testing.assert_array_equal(sub.ids, [1, 1, 0])
+    np.testing.assert_array_equal(sub.penalized(), [True, True, True])

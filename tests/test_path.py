@@ -383,3 +383,26 @@ def test_grid_sizes_in_one_bucket_share_the_compiled_solver():
     assert batch.solve_paths._cache_size() == size
     assert first.coefs.shape == (70, 7) and second.coefs.shape == (90, 7)
     assert first.converged.all() and second.converged.all()
+
+
+def test_coef_init_changes_iterations_not_solutions():
+    X, y = make_data(150, 20, seed=4)
+    ref = jaxreg.lasso_path(X, y, alphas=[0.1], tol=1e-10, standardize=True)
+    near = jaxreg.lasso_path(X, y, alphas=[0.1], tol=1e-10, standardize=True,
+                             coef_init=ref.coefs[0] * 0.99)  # fmt: skip
+    there = jaxreg.lasso_path(X, y, alphas=[0.1], tol=1e-10, standardize=True,
+                              coef_init=ref.coefs[0])  # fmt: skip
+    assert there.n_iter[0] == 0 and near.n_iter[0] <= ref.n_iter[0]
+    for res in (near, there):
+        P = [enet_objective(X, y, r.coefs[0], r.intercepts[0], 0.1, 1.0)
+             for r in (res, ref)]  # fmt: skip
+        assert abs(P[0] - P[1]) <= res.gaps[0] + ref.gaps[0]
+    pf = np.ones(20)
+    pf[3] = np.inf  # an excluded feature drops out of coef_init too
+    ex = jaxreg.lasso_path(X, y, alphas=[0.1], penalty_factor=pf,
+                           coef_init=ref.coefs[0])  # fmt: skip
+    assert ex.coefs[0, 3] == 0
+    with pytest.raises(ValueError, match=r"coef_init must have shape \(20,\)"):
+        jaxreg.lasso_path(X, y, alphas=[0.1], coef_init=np.zeros(3))
+    with pytest.raises(ValueError, match="least squares"):
+        jaxreg.lasso_path(X, y > y.mean(), family="binomial", coef_init=np.zeros(20))

@@ -119,6 +119,17 @@ def cd_fit(est, X, y, sw):
     return X, y, dict(kw, positive=est.positive, tol=tol, max_iter=steps)
 
 
+def warm_start(est, X, y):
+    """The previous ``coef_`` as the start (scikit-learn's ``warm_start``), as
+    (n_targets, n_features), or None: not asked for, not fitted, or another
+    shape."""
+    if not V.check_flag("warm_start", est.warm_start) or not hasattr(est, "coef_"):
+        return None
+    T = 1 if y.ndim == 1 else y.shape[1]
+    coef = np.asarray(est.coef_, np.float64).reshape(-1, est.coef_.shape[-1])
+    return coef if coef.shape == (T, X.shape[1]) else None
+
+
 def sample_weight(sw, n, *, scalar_is_none):
     """Raw float64 weights and their sum (None and n without weights).
     scikit-learn's coordinate-descent estimators ignore a scalar weight; Ridge

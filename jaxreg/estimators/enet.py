@@ -52,7 +52,8 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
     tol : float, default=1e-4
         Converged when the duality gap <= ``tol·||y - ȳ||²/n`` (scikit-learn's rule).
     warm_start : bool, default=False
-        Accepted; every fit starts from zero (the solution is the same).
+        Start from the previous fit's ``coef_`` (when its shape matches): fewer
+        iterations near the last solution, the same solution.
     positive : bool, default=False
         Constrain the coefficients to be non-negative.
     random_state, selection
@@ -110,6 +111,7 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
         l1_ratio = self._l1()
         V.check_flag("warm_start", self.warm_start)
         X, y, kw = B.cd_fit(self, X, y, sample_weight)
+        kw["coef_init"] = B.warm_start(self, X, y)
         res = B.quietly(
             multi_target_path, X, y, l1_ratio=l1_ratio, alphas=[alpha], **kw
         )

@@ -82,7 +82,7 @@ class MultiTaskElasticNet(_MultiTask, ElasticNet):
     tol : float, default=1e-4
         Converged when the joint duality gap <= ``tol·||Y − Ȳ||²_F/n``.
     warm_start : bool, default=False
-        Accepted; every fit starts from zero (the solution is the same).
+        Start from the previous fit's ``coef_`` (same solution, fewer iterations).
     random_state, selection
         Accepted for compatibility (FISTA is deterministic).
 
@@ -133,6 +133,7 @@ class MultiTaskElasticNet(_MultiTask, ElasticNet):
         l1_ratio = self._l1()
         V.check_flag("warm_start", self.warm_start)
         X, y, kw = _fit_kw(self, X, y, sample_weight)
+        kw["coef_init"] = B.warm_start(self, X, y)
         res = B.quietly(enet_path, X, y, l1_ratio=l1_ratio, alphas=[alpha], **kw)
         self._set_coef(res.coefs[0], res.intercepts[0], y, X.dtype)
         self.n_iter_ = max(int(res.n_iter[0]), 1)

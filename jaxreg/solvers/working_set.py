@@ -204,7 +204,7 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
         if isinstance(datafits, datafits_mod.QuadraticGram)
         else MIN_WIDTH
     )
-    must = (np.asarray(penalties.l1) == 0).any(axis=0)  # unpenalized: stay in
+    must = ~np.asarray(penalties.penalized()).all(axis=0)  # unpenalized: stay in
     fixed_coef = np.asarray(fixed_coef)
     w_prev = np.zeros((F, p))
     # At the chunk's shape: the same compiled program scores every chunk.
