@@ -31,7 +31,7 @@ _NAMES = {
     "enet_path": "path",
     "from_glmnet": "conventions",
     "lasso_path": "path",
-    "load": "results",
+    "load": "_result_io",
     "load_stats": "sufficient",
     "multi_target_path": "path",
     "ridge_cv": "ridge",

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from jaxreg import _docs, engine, families, folds, relax, results, sparse
+from jaxreg import _docs, _result_io, engine, families, folds, relax, results, sparse
 from jaxreg import _validation as V
 from jaxreg import groups as _groups
 from jaxreg import path as _path
@@ -449,7 +449,7 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
     ratios = [V.check_l1_ratio(r, allow_zero=True) for r in ratios]
     if l1_batch is not None:
         l1_batch = V.check_flag("l1_batch", l1_batch)
-    names = results.feature_names_of(X)
+    names = _result_io.feature_names_of(X)
     kw, keep = _path.exclude(locals())
     if V.check_flag("relax", relax) and family != "gaussian":
         raise ValueError("relax=True is for the gaussian family.")
@@ -459,7 +459,7 @@ def cv_paths(X, y=None, *, l1_ratio=(0.1, 0.5, 0.7, 0.9, 0.95, 0.99, 1.0), cv=No
     if relax:
         pairs = zip(out, solved, strict=True)
         out = [_relaxed_cv(r, s, problem, gammas) for r, s in pairs]
-    return [results.with_names(results.expand(r, keep), names) for r in out]
+    return [_result_io.with_names(_result_io.expand(r, keep), names) for r in out]
 
 
 def _relax_gammas(gammas):

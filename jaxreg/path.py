@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxreg import _docs, engine, families, groups, relax, results, sparse
+from jaxreg import _docs, _result_io, engine, families, groups, relax, results, sparse
 from jaxreg import _validation as V
 from jaxreg.results import ConvergenceWarning, PathResult
 from jaxreg.sufficient import SufficientStats
@@ -198,16 +198,16 @@ def _run_family(kw, l1_ratio, family, stacklevel):
 
 
 def _run(kw, l1_ratio, *, multi=False, stacklevel=3):
-    names = results.feature_names_of(kw["X"])
+    names = _result_io.feature_names_of(kw["X"])
     kw, keep = exclude(kw)
     res = _solve(kw, l1_ratio, multi, stacklevel + 1)
-    return results.with_names(results.expand(res, keep), names)
+    return _result_io.with_names(_result_io.expand(res, keep), names)
 
 
 def exclude(kw):
     """glmnet's ``exclude``: features with ``penalty_factor = inf`` are dropped
     before solving (their coefficients are 0 at every alpha; see
-    :func:`jaxreg.results.expand`). Returns the keywords without them and the
+    :func:`jaxreg._result_io.expand`). Returns the keywords without them and the
     mask of the kept features (None when nothing is excluded)."""
     pf = kw.get("penalty_factor")
     if pf is None or isinstance(pf, (int, float)):

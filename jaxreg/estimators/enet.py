@@ -328,7 +328,18 @@ class ElasticNetCV(B.LinearRegressor):
         self._set_coef(coef, path.intercepts[index][None], np.empty(1), dtype)
 
 
-class LassoCV(ElasticNetCV):
+class LassoOnly:
+    """The lasso's CV: l1_ratio fixed at 1, and no ``l1_ratio_`` attribute."""
+
+    def _l1_ratios(self):
+        return [1.0], False
+
+    def _store(self, results, ratios, dtype, p):
+        super()._store(results, ratios, dtype, p)
+        del self.l1_ratio_
+
+
+class LassoCV(LassoOnly, ElasticNetCV):
     """Lasso with the alpha chosen by cross-validation (scikit-learn's LassoCV).
 
     All folds × all alphas, plus the fit on all the data, in one batched
@@ -354,10 +365,3 @@ class LassoCV(ElasticNetCV):
                  n_jobs=None, positive=False, random_state=None, selection="cyclic",
                  selection_rule="min"):  # fmt: skip
         B.store(self, locals())
-
-    def _l1_ratios(self):
-        return [1.0], False
-
-    def _store(self, results, ratios, dtype, p):
-        super()._store(results, ratios, dtype, p)
-        del self.l1_ratio_

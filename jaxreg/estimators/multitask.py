@@ -16,7 +16,7 @@ from sklearn.model_selection import check_cv
 from jaxreg import _validation as V
 from jaxreg.cv import cv_paths
 from jaxreg.estimators import _base as B
-from jaxreg.estimators.enet import ElasticNet, ElasticNetCV
+from jaxreg.estimators.enet import ElasticNet, ElasticNetCV, LassoOnly
 from jaxreg.path import enet_path
 
 __all__ = [
@@ -224,7 +224,7 @@ class MultiTaskElasticNetCV(_MultiTask, ElasticNetCV):
         self._set_coef(coef, path.intercepts[index], None, dtype)
 
 
-class MultiTaskLassoCV(MultiTaskElasticNetCV):
+class MultiTaskLassoCV(LassoOnly, MultiTaskElasticNetCV):
     """Multi-task lasso with alpha chosen by cross-validation (scikit-learn's
     MultiTaskLassoCV); see :class:`MultiTaskElasticNetCV` (no ``l1_ratio_``).
 
@@ -244,10 +244,3 @@ class MultiTaskLassoCV(MultiTaskElasticNetCV):
                  tol=1e-4, copy_X=True, cv=None, verbose=False, n_jobs=None,
                  random_state=None, selection="cyclic"):  # fmt: skip
         B.store(self, locals())
-
-    def _l1_ratios(self):
-        return [1.0], False
-
-    def _store(self, results, ratios, dtype, p):
-        super()._store(results, ratios, dtype, p)
-        del self.l1_ratio_
