@@ -111,7 +111,10 @@ def plan(
     strategy = solver.strategy
     if strategy == "auto":
         strategy = "parallel" if backend != "cpu" else "hybrid"
-    chunk = {"parallel": padded_count(n_levels, 1), "sequential": 1}.get(
+    # a parallel batch is bucketed on an accelerator, where more members are
+    # almost free; on the CPU each costs its flops
+    par = padded_count(n_levels, 1) if backend != "cpu" else n_levels
+    chunk = {"parallel": par, "sequential": 1}.get(
         strategy, min(solver.chunk or HYBRID_CHUNK, n_levels)
     )
     if solver.screen == "strong" and n_targets > 1:

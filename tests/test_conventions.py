@@ -25,6 +25,24 @@ def test_from_glmnet_solves_glmnets_problem():
     assert jaxreg.from_glmnet(0.3, 0.5, family="binomial") == (0.3, 0.5)
 
 
+def test_from_glmnet_against_python_glmnet():
+    """With python-glmnet installed (it needs a Fortran compiler to build): its
+    ElasticNet at (λ, alpha) and jaxreg at from_glmnet(λ, alpha) agree."""
+    glmnet = pytest.importorskip("glmnet")
+    X, y, _ = ref.make_glmnet_design(100, 6, rho=0.3, seed=5)
+    y = 5.0 * y + 1.0
+    r = 0.5
+    m = glmnet.ElasticNet(alpha=r, n_lambda=10, standardize=False, tol=1e-12,
+                          n_splits=0).fit(X, y)  # fmt: skip
+    lam = np.asarray(m.lambda_path_)
+    a, r2 = jaxreg.from_glmnet(lam, r, y=y)
+    ours = jaxreg.enet_path(X, y, alphas=a, l1_ratio=r2, tol=1e-12)
+    # glmnet's own convergence is on the coefficients' change (thresh 1e-12 of
+    # the null deviance's scale): compare within its scale
+    np.testing.assert_allclose(ours.coefs, np.asarray(m.coef_path_).T,
+                               atol=1e-5 * y.std())  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
