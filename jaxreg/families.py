@@ -620,6 +620,54 @@ class GLMProblem:
         )
         return float(pen.alpha_max(self.q0[-1].reshape(-1)))
 
+    def start_from(self, coef):
+        """Every member's start (F, C·m) with the features' coefficients at
+        ``coef`` ((p,) or (C, p), data units; scikit-learn's ``coef_init``) and the
+        intercepts at the null fit's, shifted to keep the null's data-unit
+        intercept."""
+        C, m, p, q = self.C, self.m, self.p, self.p_out
+        c = np.asarray(coef, np.float64)
+        if c.size != C * q or not np.isfinite(c).all():
+            want = f"({q},)" if C == 1 else f"({C}, {q})"
+            raise ValueError(f"coef_init must be finite, of shape {want}; got "
+                             f"{c.shape}.")  # fmt: skip
+        c = c.reshape(C, q)
+        W = self.W0.reshape(self.F, C, m).copy()
+        before = W[:, :, :q] / self.d[:q]  # the null fit's (free features)
+        W[:, :, :q] = c * self.d[:q]
+        W[:, :, q:p] = 0.0
+        if self.model.fit_intercept:
+            W[:, :, -1] += (c - before) @ self.x_mean[:q]
+            if C == 1:  # the intercept refit at these coefficients
+                for f in range(self.F):
+                    W[f, 0, -1] = self._intercept_at(f, W[f, 0])
+        return W.reshape(self.F, C * m)
+
+    def _intercept_at(self, f, w, iters=50):
+        """Member f's optimal intercept with the other coefficients fixed at ``w``
+        (binomial, Poisson): Newton's method on the score, steps halved while the
+        score's sign flips and its size does not fall."""
+        off = self.Z[:, :-1] @ w[:-1]
+        s, y, b = self.s[f], self.y, float(w[-1])
+
+        def score(b):
+            mu = _np_mean(self.family, off + b)
+            slope = mu * (1.0 - mu) if self.family == "binomial" else mu
+            return np.sum(s * (mu - y)), np.sum(s * slope)
+
+        g, h = score(b)
+        for _ in range(iters):
+            if not (h > 0 and np.isfinite(g)) or abs(g) <= 1e-12 * np.sum(s):
+                break
+            step = g / h
+            for _ in range(30):
+                g2, h2 = score(b - step)
+                if abs(g2) < abs(g):
+                    break
+                step *= 0.5
+            b, g, h = b - step, g2, h2
+        return b
+
     def _lipschitz(self):
         """Per member: ``λmax(ZᵀSZ)/n`` times the curvature bound of the family
         (1/4 binomial, 1/2 multinomial, Böhning's); the Poisson's start is the

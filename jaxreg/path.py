@@ -188,6 +188,8 @@ def prepare_family(kw, family):
 def _run_family(kw, l1_ratio, family, stacklevel):
     X, y, _, alphas, eps, model, solver = prepare_family(kw, family)
     problem = families.GLMProblem(X, y, model, solver, family)
+    if kw.get("coef_init") is not None:
+        problem.W0 = problem.start_from(kw["coef_init"])
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g, np.float64)[None], [l1_ratio])[0]
@@ -288,9 +290,6 @@ def check_coef_init(coef, X, Y):
 
 def _solve(kw, l1_ratio, multi, stacklevel):
     family = families.check_family(kw.pop("family", "gaussian"))
-    if kw.get("coef_init") is not None and family not in families.LEAST_SQUARES:
-        raise ValueError("coef_init is available for least squares (gaussian, "
-                         "mgaussian) paths.")  # fmt: skip
     if V.check_flag("relax", kw.get("relax", False)) and family != "gaussian":
         raise ValueError("relax=True is for the gaussian family.")
     if family not in families.LEAST_SQUARES:
@@ -378,9 +377,10 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         lasso). See :mod:`jaxreg.groups`.
     coef_init : array-like of shape (n_features,), optional
         Where the iterations start at the first alphas (scikit-learn's
-        ``coef_init``; least squares): near the solutions it saves iterations,
-        the solutions are the same. The active-set and working-set solvers find
-        their supports themselves and do not use it.
+        ``coef_init``; (n_classes, n_features) for the multinomial, whose
+        intercepts start at the null fit's): near the solutions it saves
+        iterations, the solutions are the same. The active-set and working-set
+        solvers find their supports themselves and do not use it.
 
     Returns
     -------

@@ -182,3 +182,28 @@ def test_logistic_cv_check_estimator():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check_estimator(est)
+
+
+@pytest.mark.parametrize("kind", ["binary", "poisson"])
+def test_warm_start_glm(kind):
+    """warm_start: a second fit starts from the first's coefficients (the
+    intercept refit to them) and needs fewer steps; both are certified at tol,
+    so their predictions agree to about sqrt(tol) relative."""
+    X, y = load_iris(return_X_y=True)
+    if kind == "binary":
+        y = (y == 2).astype(int)
+    tol = 1e-8
+    if kind == "poisson":
+        y = np.round(np.exp(0.3 * X[:, 0] - 0.2 * X[:, 1])).astype(float)
+        est = jaxreg.PoissonRegressor(alpha=0.05, tol=tol, warm_start=True)
+    else:
+        est = jaxreg.LogisticRegression(C=0.5, tol=tol, warm_start=True)
+    est.fit(X, y)
+    first, pred = np.asarray(est.n_iter_), est.predict(X)
+    scores = est.decision_function(X) if kind != "poisson" else np.log(pred)
+    est.fit(X, y)
+    assert np.all(np.asarray(est.n_iter_) < first)
+    again = est.decision_function(X) if kind != "poisson" else np.log(est.predict(X))
+    np.testing.assert_allclose(
+        again, scores, atol=10 * np.sqrt(tol) * np.abs(scores).max()
+    )

@@ -404,5 +404,20 @@ def test_coef_init_changes_iterations_not_solutions():
     assert ex.coefs[0, 3] == 0
     with pytest.raises(ValueError, match=r"coef_init must have shape \(20,\)"):
         jaxreg.lasso_path(X, y, alphas=[0.1], coef_init=np.zeros(3))
-    with pytest.raises(ValueError, match="least squares"):
-        jaxreg.lasso_path(X, y > y.mean(), family="binomial", coef_init=np.zeros(20))
+
+    # a GLM family starts there too (the intercept at the null fit's)
+    yb = (y > y.mean()).astype(float)
+    glm = jaxreg.lasso_path(X, yb, family="binomial", alphas=[0.02], tol=1e-8)
+    again = jaxreg.lasso_path(X, yb, family="binomial", alphas=[0.02], tol=1e-8,
+                              coef_init=glm.coefs[0])  # fmt: skip
+    assert again.n_iter[0] < glm.n_iter[0] and again.converged.all()
+    # both certified: their objectives within the two gaps
+    P = [
+        jaxreg.reference.glm_objective(
+            X, yb, r.coefs[0], r.intercepts[0], 0.02, family="binomial"
+        )
+        for r in (glm, again)
+    ]
+    assert abs(P[0] - P[1]) <= glm.gaps[0] + again.gaps[0]
+    with pytest.raises(ValueError, match=r"coef_init must be finite, of shape"):
+        jaxreg.lasso_path(X, yb, family="binomial", coef_init=np.zeros(3))

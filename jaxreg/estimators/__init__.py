@@ -20,9 +20,7 @@ Differences that do not change answers:
   forces Gram mode, which is recomputed from X. ``selection``, ``random_state``,
   ``copy_X``, ``n_jobs`` and ``verbose`` are accepted and validated but have no
   effect (FISTA is deterministic and never modifies X). ``warm_start`` starts
-  Lasso, ElasticNet and the multi-task models from the previous ``coef_`` (the
-  iterations change, not the solution); the GLM estimators accept it and start
-  from the null model.
+  from the previous ``coef_`` (the iterations change, not the solution).
 - The cross-validated estimators read the selected model off the path solved on all
   the data together with the folds: there is no separate refit.
 - Computations run in float64; with float32 input the fitted arrays are float32.

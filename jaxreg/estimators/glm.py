@@ -52,15 +52,21 @@ GLM_STEPS_PER_ITER = 100
 _SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 
 
-def _fit_path(est, X, y, family, alpha, l1_ratio, sw):
-    """One alpha of the family's path; the ConvergenceWarning in scikit-learn's
+def _same_shape(coef, shape):
+    """The previous fit's coefficients as a warm start, when their shape fits."""
+    return np.asarray(coef, np.float64) if np.shape(coef) == shape else None
+
+
+def _fit_path(est, X, y, family, alpha, l1_ratio, sw, start=None):
+    """One alpha of the family's path (from ``start``, the warm start's
+    coefficients, when given); the ConvergenceWarning in scikit-learn's
     category."""
     max_iter = V.check_int("max_iter", est.max_iter)
     tol = max(V.check_real("tol", est.tol), B.TINY_TOL)
     res = B.quietly(
         enet_path, X, y, family=family, l1_ratio=l1_ratio, alphas=[alpha],
         fit_intercept=est.fit_intercept, sample_weight=sw, tol=tol,
-        max_iter=max_iter * GLM_STEPS_PER_ITER, dtype=np.float64,
+        max_iter=max_iter * GLM_STEPS_PER_ITER, dtype=np.float64, coef_init=start,
     )  # fmt: skip
     results.warn_not_converged(
         res.alphas,
@@ -145,7 +151,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     max_iter : int, default=100
         Up to ``GLM_STEPS_PER_ITER·max_iter`` FISTA steps.
     warm_start : bool, default=False
-        Accepted; every fit starts from the null model (the solution is the same).
+        Two classes: start from the previous fit's ``coef_`` (same classes), the
+        intercept refit to it: the same solution, fewer iterations near it. A
+        multinomial fit starts from the null model.
 
     Attributes
     ----------
@@ -223,7 +231,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         binary = classes.size == 2
         family = "binomial" if binary else "multinomial"
         target = codes.astype(np.float64) if binary else codes
-        res = _fit_path(self, X, target, family, alpha, l1_ratio, sw)
+        start = None
+        # (two classes: the intercept is refit to the start; a multinomial start
+        # with the null's intercepts took more steps than the null itself: 220
+        # against 130 on iris at tol 1e-8)
+        if self.warm_start and binary and np.array_equal(self.__dict__.get(
+                "classes_", []), classes):  # fmt: skip
+            start = _same_shape(self.coef_, (1, X.shape[1]))
+        res = _fit_path(self, X, target, family, alpha, l1_ratio, sw, start)
         self.classes_ = classes
         coef, b = res.coefs[0], res.intercepts[0]
         if binary:
@@ -290,7 +305,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
     tol : float, default=1e-4
         Converged when the duality gap <= ``tol·D_null/n``.
     warm_start : bool, default=False
-        Accepted; every fit starts from the null model.
+        Start from the previous fit's ``coef_`` (the intercept refit to it).
     verbose : int, default=0
         Accepted for compatibility.
 
@@ -340,7 +355,10 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
                 "y must be >= 0 with a positive sum."
             )
         sw, _ = B.sample_weight(sample_weight, X.shape[0], scalar_is_none=False)
-        res = _fit_path(self, X, y, "poisson", alpha, 0.0, sw)
+        start = None
+        if self.warm_start and hasattr(self, "coef_"):
+            start = _same_shape(self.coef_, (X.shape[1],))
+        res = _fit_path(self, X, y, "poisson", alpha, 0.0, sw, start)
         self.coef_ = np.asarray(res.coefs[0], dtype=X.dtype)
         self.intercept_ = X.dtype.type(res.intercepts[0])
         self.n_iter_ = max(int(res.n_iter[0]), 1)
