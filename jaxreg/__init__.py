@@ -52,7 +52,7 @@ _NAMES = {
     "Ridge": "estimators",
     "RidgeCV": "estimators",
 }
-_MODULES = ("datasets", "plot", "reference")
+_MODULES = ("datasets", "functional", "plot", "reference")
 
 __all__ = sorted([*_NAMES, *_MODULES, "__version__"])
 
