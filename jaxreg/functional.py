@@ -56,8 +56,8 @@ def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=T
         Positive factors ``p`` (default ones).
     fit_intercept : bool, static
     tol : float, static
-        Stop when the duality gap is ``<= tol·||y − ȳ||²/n``; the support's
-        refinement then usually reaches rounding.
+        Stop when the duality gap is ``<= tol·||y − ȳ||²/n`` (at least 4·eps of
+        the dtype); the support's refinement then usually reaches rounding.
     max_iter : int, static
 
     Returns
@@ -90,7 +90,9 @@ def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=T
     else:
         xm, ym = jnp.zeros(p, dt), jnp.zeros((), dt)
         Xc, yc = X, y
-    W = _solve(float(l1_ratio), float(tol), int(max_iter), Xc, yc, a, pf)
+    # a gap below rounding cannot be certified: float32 stops at 4·eps
+    tol = max(float(tol), 4.0 * float(jnp.finfo(dt).eps))
+    W = _solve(float(l1_ratio), tol, int(max_iter), Xc, yc, a, pf)
     b = ym - W @ xm
     return (W, b) if batch else (W[0], b[0])
 

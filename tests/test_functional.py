@@ -105,3 +105,15 @@ def test_zero_coefficients_have_zero_derivative():
         w = enet_coef(X, y, a)[0]
     assert (np.asarray(J)[np.asarray(w) == 0] == 0).all()
     assert (np.asarray(J)[np.asarray(w) != 0] != 0).all()
+
+
+def test_float32_inputs_stop_at_their_rounding():
+    """Without x64 the solve runs in float32 and its gap target is floored at
+    4·eps(float32); the answer is float64's to float32 accuracy."""
+    X, y = _data(60, 8, 5)
+    a = _alpha(X, y, 1.0)
+    w32 = np.asarray(enet_coef(X, y, a, tol=1e-12)[0])
+    assert w32.dtype == np.float32
+    with jax.enable_x64(True):
+        w64 = np.asarray(enet_coef(X, y, a)[0])
+    np.testing.assert_allclose(w32, w64, atol=1e-4 * np.abs(w64).max())
