@@ -38,7 +38,7 @@ DEFAULT_MAX_ITER = 100_000
 
 
 def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=True,
-              tol=1e-10, max_iter=DEFAULT_MAX_ITER):  # fmt: skip
+              tol=1e-4, max_iter=DEFAULT_MAX_ITER):  # fmt: skip
     """Elastic-net coefficients at ``alpha`` as JAX arrays, differentiable in
     ``alpha``, ``penalty_factor``, ``X`` and ``y``.
 
@@ -56,8 +56,10 @@ def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=T
         Positive factors ``p`` (default ones).
     fit_intercept : bool, static
     tol : float, static
-        Stop when the duality gap is ``<= tol·||y − ȳ||²/n`` (at least 4·eps of
-        the dtype); the support's refinement then usually reaches rounding.
+        FISTA stops when the duality gap is ``<= tol·||y − ȳ||²/n`` (at least
+        4·eps of the dtype); the support's refinement then reaches rounding when
+        that support and its signs are the solution's. Tighten it when
+        derivatives near a kink matter: they are those of the support found.
     max_iter : int, static
 
     Returns
