@@ -239,20 +239,18 @@ class PathResult(_Solved):
         original call that the result does not record (``sample_weight``,
         ``penalty_factor``, ``fit_intercept``, ``groups``, limits, …); the
         l1_ratio, tol, family and standardization are the path's."""
-        if exact:
-            out = self._exact(alpha, X, y, options).coefs
-        else:
-            W = self._weights_at(alpha)
-            out = np.tensordot(W, np.asarray(self.coefs), axes=(1, 0))
-        return out[0] if np.ndim(alpha) == 0 else out
+        return self._at("coefs", alpha, exact, X, y, options)
 
     def intercept_at(self, alpha, *, exact=False, X=None, y=None, **options):
         """The intercept at ``alpha``, interpolated (or solved) as :meth:`coef_at`."""
+        return self._at("intercepts", alpha, exact, X, y, options)
+
+    def _at(self, field, alpha, exact, X, y, options):
         if exact:
-            out = self._exact(alpha, X, y, options).intercepts
+            out = getattr(self._exact(alpha, X, y, options), field)
         else:
             W = self._weights_at(alpha)
-            out = np.tensordot(W, np.asarray(self.intercepts), axes=(1, 0))
+            out = np.tensordot(W, np.asarray(getattr(self, field)), axes=(1, 0))
         return out[0] if np.ndim(alpha) == 0 else out
 
     def _exact(self, alpha, X, y, options):

@@ -109,7 +109,6 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
         """
         alpha = V.check_real("alpha", self.alpha)
         l1_ratio = self._l1()
-        V.check_flag("warm_start", self.warm_start)
         X, y, kw = B.cd_fit(self, X, y, sample_weight)
         kw["coef_init"] = B.warm_start(self, X, y)
         res = B.quietly(

@@ -131,7 +131,6 @@ class MultiTaskElasticNet(_MultiTask, ElasticNet):
         """
         alpha = V.check_real("alpha", self.alpha)
         l1_ratio = self._l1()
-        V.check_flag("warm_start", self.warm_start)
         X, y, kw = _fit_kw(self, X, y, sample_weight)
         kw["coef_init"] = B.warm_start(self, X, y)
         res = B.quietly(enet_path, X, y, l1_ratio=l1_ratio, alphas=[alpha], **kw)
