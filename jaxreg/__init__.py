@@ -38,6 +38,8 @@ _NAMES = {
     "ridge_loo": "ridge",
     "ridge_path": "ridge",
     "sufficient_stats": "sources",
+    "TuneResult": "tuning",
+    "tune": "tuning",
     "ElasticNet": "estimators",
     "ElasticNetCV": "estimators",
     "Lasso": "estimators",

@@ -38,12 +38,13 @@ DEFAULT_MAX_ITER = 100_000
 
 
 def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=True,
-              tol=1e-4, max_iter=DEFAULT_MAX_ITER):  # fmt: skip
+              sample_weight=None, coef_init=None, tol=1e-4,
+              max_iter=DEFAULT_MAX_ITER):  # fmt: skip
     """Elastic-net coefficients at ``alpha`` as JAX arrays, differentiable in
-    ``alpha``, ``penalty_factor``, ``X`` and ``y``.
+    ``alpha``, ``penalty_factor``, ``X``, ``y`` and ``sample_weight``.
 
-    Minimises ``1/(2n)·||y − Xw − b||² + alpha·(l1_ratio·Σ p_j|w_j| +
-    (1 − l1_ratio)/2·Σ p_j w_j²)``.
+    Minimises ``1/(2n)·Σ s_i(y_i − x_i·w − b)² + alpha·(l1_ratio·Σ p_j|w_j| +
+    (1 − l1_ratio)/2·Σ p_j w_j²)`` (:func:`jaxreg.enet_path`'s objective).
 
     Parameters
     ----------
@@ -55,6 +56,12 @@ def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=T
     penalty_factor : array (n_features,), optional
         Positive factors ``p`` (default ones).
     fit_intercept : bool, static
+    sample_weight : array (n_samples,), optional
+        Non-negative, rescaled to sum to n (as in :func:`jaxreg.enet_path`);
+        the derivatives in a weight are those of the positive ones.
+    coef_init : array (n_features,) or (k, n_features), optional
+        Where FISTA starts (zeros by default): near the solution it saves
+        iterations; the solution and its derivatives are the same.
     tol : float, static
         FISTA stops when the duality gap is ``<= tol·||y − ȳ||²/n`` (at least
         4·eps of the dtype); the support's refinement then reaches rounding when
@@ -86,17 +93,36 @@ def enet_coef(X, y, alpha, *, l1_ratio=1.0, penalty_factor=None, fit_intercept=T
     a = jnp.atleast_1d(a)
     p = X.shape[1]
     pf = jnp.ones(p, dt) if penalty_factor is None else jnp.asarray(penalty_factor, dt)
+    n = X.shape[0]
+    if sample_weight is None:
+        s = jnp.ones(n, dt)
+    else:
+        s = jnp.asarray(sample_weight, dt)
+        s = s * (n / jnp.sum(s))
     if fit_intercept:
-        xm, ym = jnp.mean(X, axis=0), jnp.mean(y)
-        Xc, yc = X - xm, y - ym
+        xm, ym = s @ X / n, s @ y / n
     else:
         xm, ym = jnp.zeros(p, dt), jnp.zeros((), dt)
-        Xc, yc = X, y
+    # zero weights without a NaN in the derivatives of the others
+    root = jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
+    Xc, yc = root[:, None] * (X - xm), root * (y - ym)
     # a gap below rounding cannot be certified: float32 stops at 4·eps
     tol = max(float(tol), 4.0 * float(jnp.finfo(dt).eps))
-    W = _solve(float(l1_ratio), tol, int(max_iter), Xc, yc, a, pf)
+    df = datafits.QuadraticDesign(Xc, yc, jnp.sum(yc * yc) / X.shape[0])
+    lip = _step(df)
+    if coef_init is None:
+        start = jnp.zeros((a.shape[0], p), dt)
+    else:
+        start = jnp.broadcast_to(jnp.asarray(coef_init, dt), (a.shape[0], p))
+    W = _solve(float(l1_ratio), tol, int(max_iter), df, a, pf, start, lip)[0]
     b = ym - W @ xm
     return (W, b) if batch else (W[0], b[0])
+
+
+@jax.jit
+def _step(df):
+    """FISTA's Lipschitz constant (its step does not change the solution)."""
+    return jax.lax.stop_gradient(df).lipschitz(False)
 
 
 def _penalty(alphas, pf, r):
@@ -104,70 +130,83 @@ def _penalty(alphas, pf, r):
     return penalties.ElasticNet(alphas, r * pf, (1.0 - r) * pf, -inf, inf)
 
 
-def _system(Xc, a, pf, r, mask):
+def _gram(df):
+    """``XᵀX/n`` of a quadratic datafit in either form."""
+    if isinstance(df, datafits.QuadraticGram):
+        return df.G
+    return datafits.dot(df.X.T, df.X) / df.X.shape[0]
+
+
+def _system(G, a, pf, r, mask):
     """The support's matrix ``H`` padded to p × p (identity off the support)."""
-    n = Xc.shape[0]
-    H = datafits.dot(Xc.T, Xc) / n + jnp.diag(a * (1.0 - r) * pf)
-    m = mask.astype(Xc.dtype)
+    H = G + jnp.diag(a * (1.0 - r) * pf)
+    m = mask.astype(G.dtype)
     return H * m[:, None] * m[None, :] + jnp.diag(1.0 - m)
 
 
-def _refine(Xc, yc, a, pf, r, w):
-    """The support's exact solution for the support and signs of ``w``."""
-    mask = w != 0
-    n = Xc.shape[0]
-    rhs = datafits.dot(Xc.T, yc) / n - a * r * pf * jnp.sign(w)
+def _refine(df, G, a, pf, r, w):
+    """The support's exact solution for the support and signs of ``w`` (every
+    feature, i.e. ridge's closed form, when ``r == 0``)."""
+    mask = (w != 0) | (r == 0.0)
+    c = df.neg_grad(jnp.zeros_like(w)[None])[0]  # Xᵀy/n
+    rhs = c - a * r * pf * jnp.sign(w)
     return jnp.where(
-        mask, jnp.linalg.solve(_system(Xc, a, pf, r, mask), rhs * mask), 0.0
+        mask, jnp.linalg.solve(_system(G, a, pf, r, mask), rhs * mask), 0.0
     )
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2))
-def _solve(r, tol, max_iter, Xc, yc, alphas, pf):
-    return _forward(r, tol, max_iter, Xc, yc, alphas, pf)
+def _solve(r, tol, max_iter, df, alphas, pf, start, lip):
+    """``(W, gap)``: the solutions at ``alphas`` (B,) of the quadratic datafit
+    ``df`` from the starts ``start`` (B, p), FISTA's step ``1/lip``;
+    differentiable in ``df``, ``alphas`` and ``pf`` (not in the start or step,
+    which do not change the solution)."""
+    return _forward(r, tol, max_iter, df, alphas, pf, start, lip)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _forward(r, tol, max_iter, Xc, yc, alphas, pf):
+def _forward(r, tol, max_iter, df, alphas, pf, start, lip):
     """FISTA to the gap, then the support's refinement (compiled once per shape,
-    also for calls outside jit)."""
-    n = Xc.shape[0]
-    df = datafits.QuadraticDesign(Xc, yc, jnp.sum(yc * yc) / n)
+    also for calls outside jit). Ridge (``r == 0``) is its closed form."""
     pen = _penalty(alphas, pf, r)
-    B, p = alphas.shape[0], Xc.shape[1]
-    lip = df.lipschitz(False)
+    G = _gram(df)
+    B = alphas.shape[0]
+    if r == 0.0:
+        W = jax.vmap(lambda a, w: _refine(df, G, a, pf, r, w))(alphas, start)
+        return W, fista.duality_gap(df, pen, W)[0]
     res = fista.fista_batch(
-        df, pen, jnp.zeros((B, p), Xc.dtype), jnp.ones(B, bool), lip,
-        tol * df.yy, max_iter, check_every=10,
+        df, pen, start, jnp.ones(B, bool), lip, tol * df.yy, max_iter,
+        check_every=10,
     )  # fmt: skip
-    refined = jax.vmap(lambda a, w: _refine(Xc, yc, a, pf, r, w))(alphas, res.coef)
+    refined = jax.vmap(lambda a, w: _refine(df, G, a, pf, r, w))(alphas, res.coef)
     gap_new = fista.duality_gap(df, pen, refined)[0]
     better = jnp.isfinite(gap_new) & (gap_new <= res.gap)
-    return jnp.where(better[:, None], refined, res.coef)
+    W = jnp.where(better[:, None], refined, res.coef)
+    return W, jnp.where(better, gap_new, res.gap)
 
 
 @_solve.defjvp
 def _solve_jvp(r, tol, max_iter, primals, tangents):
-    W = _solve(r, tol, max_iter, *primals)
-    return W, _tangent(r, W, *primals, *tangents)
+    W, gap = _solve(r, tol, max_iter, *primals)
+    df, alphas, pf, _, _ = primals
+    ddf, da, dpf, _, _ = tangents
+    dW = _tangent(r, W, df, alphas, pf, ddf, da, dpf)
+    return (W, gap), (dW, jnp.zeros_like(gap))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
-def _tangent(r, W, Xc, yc, alphas, pf, dX, dy, da, dpf):
+def _tangent(r, W, df, alphas, pf, ddf, da, dpf):
     """dW from the support's optimality conditions (linear in the tangents)."""
-    n = Xc.shape[0]
+    G = _gram(df)
 
     def one(a, w, d_a):
-        mask = w != 0
-        resid = yc - datafits.dot(Xc, w)
-        # d(X_Sᵀ(y − Xw)/n) with w held fixed, minus d of the penalty's gradient
-        g = (
-            datafits.dot(dX.T, resid) + datafits.dot(Xc.T, dy - datafits.dot(dX, w))
-        ) / n
+        mask = (w != 0) | (r == 0.0)
+        # d(Xᵀ(y − Xw)/n) with w held fixed, minus d of the penalty's gradient
+        g = jax.jvp(lambda d: d.neg_grad(w[None])[0], (df,), (ddf,))[1]
         grad_pen = r * pf * jnp.sign(w) + (1.0 - r) * pf * w
         dgrad = r * dpf * jnp.sign(w) + (1.0 - r) * dpf * w
         rhs = (g - d_a * grad_pen - a * dgrad) * mask
-        dw = jnp.linalg.solve(_system(Xc, a, pf, r, mask), rhs)
+        dw = jnp.linalg.solve(_system(G, a, pf, r, mask), rhs)
         return jnp.where(mask, dw, 0.0)
 
     return jax.vmap(one)(alphas, W, da)
