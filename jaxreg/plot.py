@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["coef_path", "cv_curve", "geometry", "ridge_loo_curve"]  # noqa: F822
+__all__ = [  # noqa: F822
+    "coef_path",
+    "cv_curve",
+    "geometry",
+    "ridge_loo_curve",
+    "tune_trajectory",
+]
 
 # Path-end labels closer than this fraction of the y range are spread apart.
 _LABEL_SPACING = 0.045
@@ -519,6 +525,63 @@ def ridge_loo_curve(alphas, mse, ax=None, *, alpha_best=None, df=None):
     ax.set_ylabel("mean-squared error (exact leave-one-out)")
     ax.grid(True, which="major", color="0.92", lw=0.6)
     ax.set_title("Ridge: leave-one-out curve", fontsize="medium", pad=8)
+    return ax
+
+
+def tune_trajectory(tune_result, ax=None, *, grid=None, title="Tuning by gradient"):
+    """The cross-validated error at every step of :func:`jaxreg.tune`, the best
+    step marked; steps whose folds were not all certified are drawn hollow.
+
+    A right axis (log scale) follows alpha (``params="alpha"``) or the spread of
+    the penalty factors, their 10th to 90th percentiles
+    (``params="penalty_factor"``).
+
+    Parameters
+    ----------
+    tune_result : TuneResult
+    ax : matplotlib Axes, optional
+    grid : CVResult, optional
+        A grid search on the same folds (:func:`jaxreg.cv_path`): its smallest
+        mean error is drawn as a horizontal line, for comparison.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    _mpl()
+    loss = np.asarray(tune_result.loss_path, dtype=np.float64)
+    ok = np.asarray(tune_result.fold_certified, bool)
+    steps = np.arange(loss.shape[0])
+    ax = _new_axes(ax)
+    ax.plot(steps, loss, "-", color="tab:red", lw=1.6, label="CV error (tune)")
+    ax.plot(steps[ok], loss[ok], "o", color="tab:red", ms=3)
+    ax.plot(steps[~ok], loss[~ok], "o", mfc="none", color="tab:red", ms=4)
+    best = int(tune_result.best_step)
+    ax.plot([best], [loss[best]], "*", color="k", ms=11, zorder=3,
+            label=f"best (step {best})")  # fmt: skip
+    if grid is not None:
+        m = float(np.nanmin(np.asarray(grid.mse_mean, dtype=np.float64)))
+        k = np.asarray(grid.alphas).size
+        ax.axhline(m, color="tab:blue", ls="--", lw=1.2,
+                   label=f"grid CV minimum ({k} alphas)")  # fmt: skip
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-validated mean squared error")
+    ax.grid(True, color="0.92", lw=0.6)
+    right = ax.twinx()
+    if tune_result.params == "alpha":
+        right.plot(steps, tune_result.alpha_path, color="0.45", lw=1.0)
+        right.set_ylabel("alpha", color="0.35")
+    else:
+        q = np.quantile(tune_result.penalty_factor_path, [0.1, 0.9], axis=1)
+        right.fill_between(steps, q[0], q[1], color="0.5", alpha=0.18, lw=0)
+        right.set_ylabel("penalty factors (10th-90th percentile)", color="0.35")
+    right.set_yscale("log")
+    ax.set_zorder(right.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.legend(loc="upper right", fontsize="small", frameon=False)
+    if title:
+        ax.set_title(title, fontsize="medium", pad=8)
     return ax
 
 

@@ -340,3 +340,31 @@ def test_label_spread_moves_labels_least():
         assert (
             np.sum((t - v[order]) ** 2) >= np.sum((ys[order] - v[order]) ** 2) - 1e-12
         )
+
+
+@pytest.mark.parametrize("params", ["alpha", "penalty_factor"])
+def test_tune_trajectory_marks_the_best_certified_step(params):
+    from jaxreg.tuning import TuneResult
+
+    loss = np.array([3.0, 2.0, 1.5, 1.2, 1.4])
+    ok = np.array([True, True, True, False, True])
+    pfs = np.exp(np.linspace(0, 1, 5))[:, None] * np.ones((5, 3))
+    res = TuneResult(
+        params=params, alpha=0.1, penalty_factor=pfs[2], l1_ratio=1.0,
+        coef=np.zeros(3), intercept=0.0, cv_mse=1.5, best_step=2, loss_path=loss,
+        alpha_path=np.geomspace(1, 0.1, 5), penalty_factor_path=pfs,
+        grad_path=np.zeros(5), fold_certified=ok, gap=0.0, converged=True,
+        seconds=0.0,
+    )  # fmt: skip
+    grid = SimpleNamespace(mse_mean=np.array([2.5, 1.6, 1.9]), alphas=np.ones(3))
+    fig, ax = _axes()
+    plot.tune_trajectory(res, ax=ax, grid=grid)
+    lines = ax.get_lines()
+    np.testing.assert_array_equal(lines[0].get_ydata(), loss)
+    hollow = [ln for ln in lines if ln.get_markerfacecolor() == "none"]
+    assert len(hollow) == 1 and list(hollow[0].get_ydata()) == [1.2]
+    star = [ln for ln in lines if ln.get_marker() == "*"]
+    assert list(star[0].get_xdata()) == [2] and list(star[0].get_ydata()) == [1.5]
+    dashed = [ln for ln in lines if ln.get_linestyle() == "--"]
+    assert list(dashed[0].get_ydata()) == [1.6, 1.6]
+    assert _top_axis(ax).get_yscale() == "log"
