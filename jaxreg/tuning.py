@@ -346,7 +346,8 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         factor per feature with a positive ``penalty_factor`` (``alpha`` fixed;
         the features' penalties are ``alpha·p_j``), the unpenalized ones left so.
     cv : int, splitter, iterable of (train, test), or array of fold ids
-        As in :func:`jaxreg.cv_path` (with ``groups``, ``shuffle``, ``seed``).
+        As in :func:`jaxreg.cv_path` (with ``groups``, ``shuffle``, ``seed``); a
+        single ``(train, test)`` pair tunes the held-out error of one split.
     l1_ratio : float in [0, 1]
         1 is the lasso, 0 ridge (closed form on every fold).
     alpha : float, optional
