@@ -10,7 +10,7 @@ from jaxreg._config import backend_of
 from jaxreg.solvers import fista
 
 __all__ = ["HYBRID_CHUNK", "SCREEN_MIN_FEATURES", "Plan", "choose_mode",
-           "padded_count", "plan"]  # fmt: skip
+           "padded_count", "padded_members", "plan"]  # fmt: skip
 
 # Alphas per warm-started chunk for strategy="hybrid" (the CPU default).
 HYBRID_CHUNK = 8
@@ -35,6 +35,18 @@ def choose_mode(mode: str, n: int, p: int, *, on_features: bool = False) -> str:
         small = p <= 2 * n and p <= 20_000 and not on_features
         return "gram" if small else "design"
     return mode
+
+
+def padded_members(F: int, K: int, backend: str, small: bool) -> int:
+    """The number of members a CV batch (K folds and the all-data fit, F = K + 1)
+    is solved with: a bucketed count (2·{1, 1.5, 2, 3, 4, 6, ...}: 4 and 5 folds
+    share a program, 10 folds are solved as 12 members) where an extra member
+    is almost free, on an accelerator or for a small problem (one padded to
+    bucketed shapes, whose time is its compilation); else F. The extra members
+    repeat the last fold and are dropped from the results."""
+    if K == 0 or (backend == "cpu" and not small):
+        return F
+    return _shapes.bucket(F, 2)
 
 
 def padded_count(k: int, chunk: int) -> int:

@@ -42,6 +42,7 @@ from jaxreg._plan import (  # noqa: F401  (the policy, re-exported)
     Plan,
     choose_mode,
     padded_count,
+    padded_members,
     plan,
 )
 from jaxreg.solvers import active_set, polish, working_set
@@ -80,6 +81,7 @@ class Problem:
 
     grouping = None  # a jaxreg.groups.Grouping: the group penalties
     start = None  # (F, T, pP) reduced starting coefficients (coef_init)
+    bucketed = False  # padded to bucketed shapes (jaxreg._shapes.pad)
 
     def __init__(
         self,
@@ -119,6 +121,7 @@ class Problem:
         self.test_weight = (model.sample_weight[None, :] * test).sum(axis=1)
         self.test_rows = (test > 0).sum(axis=1)
         X, Y, model, train, test = _shapes.pad(X, Y, model, train, test)
+        self.bucketed = X.shape[0] * X.shape[1] <= _shapes.PAD_MAX_ENTRIES
         n = self.n = X.shape[0]
         self.model = model
         self.idx_U = np.flatnonzero(model.free)
@@ -396,32 +399,36 @@ class Problem:
             if pl.screen:
                 r = self._screened(levels, w, lower, upper, lips, tol, fixed, pl)
             else:
-                c, yy = (jnp.asarray(a, dt) for a in (mem.c, mem.yy))
+                # the members padded (by copies of the last) to a bucketed count
+                grow = _member_padding(self.F, padded_members(
+                    self.F, self.K, backend_of(self.solver.device), self.bucketed
+                ))  # fmt: skip
+                c, yy = (jnp.asarray(grow(a), dt) for a in (mem.c, mem.yy))
                 pen = penalties.ElasticNet(
                     jnp.asarray(levels, dt),
-                    jnp.asarray(w["l1"], dt),
-                    jnp.asarray(w["l2"], dt),
-                    jnp.asarray(lower, dt),
-                    jnp.asarray(upper, dt),
+                    jnp.asarray(grow(w["l1"], 1), dt),
+                    jnp.asarray(grow(w["l2"], 1), dt),
+                    jnp.asarray(grow(lower), dt),
+                    jnp.asarray(grow(upper), dt),
                 )
                 r = batch.solve_paths(
-                    A,
+                    grow(A),
                     c,
                     yy,
                     pen,
-                    lips,
-                    jnp.asarray(tol, dt),
+                    grow(lips),
+                    jnp.asarray(grow(tol), dt),
                     jnp.int32(self.solver.max_iter),
                     jnp.asarray(fixed),
-                    jnp.asarray(self.ls_scale(), dt),
-                    jnp.asarray(self._start(), dt),
+                    jnp.asarray(grow(self.ls_scale()), dt),
+                    jnp.asarray(grow(self._start()), dt),
                     gram=self.gram,
                     check_every=self.solver.check_every,
                     chunk=pl.chunk,
                     unroll=pl.unroll,
                     least_squares=bool(fixed.any()),
                 )
-                r = jax.tree_util.tree_map(np.asarray, r)
+                r = jax.tree_util.tree_map(lambda a: np.asarray(a)[:, : self.F], r)
         # the padding levels go (coef (L, F, T, padded, p), the others (..., padded))
         r = r._replace(coef=r.coef[:, :, :, :k], **{
             f: getattr(r, f)[..., :k] for f in ("gap", "n_iter", "converged", "rr")
@@ -560,3 +567,20 @@ class Problem:
         # rounding (an ulp): the coefficients are feasible exactly.
         coefs = np.clip(coefs, self.model.lower, self.model.upper)
         return coefs[..., : self.p], intercepts, mse, r2
+
+
+def _member_padding(F, padded):
+    """A function growing an array's member axis (``axis``, of length F) to
+    ``padded`` by repeating its last member; the identity when nothing is
+    padded (and for None)."""
+
+    def grow(a, axis=0):
+        if a is None or padded == F:
+            return a
+        xp = jnp if isinstance(a, jax.Array) else np
+        last = xp.take(a, xp.asarray([F - 1]), axis=axis)
+        reps = [1] * a.ndim
+        reps[axis] = padded - F
+        return xp.concatenate([a, xp.tile(last, reps)], axis=axis)
+
+    return grow

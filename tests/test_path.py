@@ -385,6 +385,31 @@ def test_grid_sizes_in_one_bucket_share_the_compiled_solver():
     assert first.converged.all() and second.converged.all()
 
 
+def test_fold_counts_in_one_bucket_share_the_compiled_solver(monkeypatch):
+    """4 and 5 folds (5 and 6 members) are both solved as 6 members on a small
+    problem: one compiled solver, and the padding changes no number."""
+    from jaxreg import batch, engine
+
+    assert engine.padded_members(5, 4, "cpu", True) == 6
+    assert engine.padded_members(11, 10, "gpu", False) == 12
+    assert engine.padded_members(5, 4, "cpu", False) == 5  # flops are time
+    assert engine.padded_members(1, 0, "gpu", True) == 1  # a path: one member
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(43, 7)), rng.normal(size=43)  # a shape of its own
+    kw = dict(alphas=20, strategy="hybrid", screen="none")
+    four = jaxreg.cv_path(X, y, cv=4, **kw)
+    size = batch.solve_paths._cache_size()
+    five = jaxreg.cv_path(X, y, cv=5, **kw)
+    assert batch.solve_paths._cache_size() == size
+    assert four.mse_path.shape == (20, 4) and five.mse_path.shape == (20, 5)
+    monkeypatch.setattr(engine, "padded_members", lambda F, *args: F)
+    plain = jaxreg.cv_path(X, y, cv=4, **kw)
+    # the members are independent in the batch: the same iterations, the same numbers
+    np.testing.assert_array_equal(plain.fold_n_iter, four.fold_n_iter)
+    np.testing.assert_allclose(plain.mse_path, four.mse_path, rtol=1e-12)
+    np.testing.assert_allclose(plain.path.coefs, four.path.coefs, rtol=1e-12, atol=0)
+
+
 def test_coef_init_changes_iterations_not_solutions():
     X, y = make_data(150, 20, seed=4)
     ref = jaxreg.lasso_path(X, y, alphas=[0.1], tol=1e-10, standardize=True)

@@ -386,6 +386,15 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
+def _unless_warn(value, default, message):
+    """``value``, or ``default`` after scikit-learn's FutureWarning ``message``
+    when it is the sentinel "warn" (a parameter whose default will change)."""
+    if isinstance(value, str) and value == "warn":
+        warnings.warn(message, FutureWarning, stacklevel=4)
+        return default
+    return value
+
+
 class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
     """Logistic regression with C (and l1_ratio) chosen by cross-validation
     (scikit-learn's ``LogisticRegressionCV``, 1.9 parameters and attributes).
@@ -472,26 +481,16 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         enet = l1_ratios is not None and not (
             all(r == 0 for r in values) or all(r == 1 for r in values)
         )
-        scoring = self.scoring
-        if isinstance(scoring, str) and scoring == "warn":
-            warnings.warn(
-                "The default value of the parameter 'scoring' will change from None, "
-                "i.e. accuracy, to 'neg_log_loss' in version 1.11 (as in "
-                "scikit-learn): set scoring explicitly.",
-                FutureWarning,
-                stacklevel=3,
-            )
-            scoring = None
-        legacy = self.use_legacy_attributes
-        if isinstance(legacy, str) and legacy == "warn":
-            warnings.warn(
-                "The fitted attributes of LogisticRegressionCV will be simplified in "
-                "scikit-learn 1.10: set use_legacy_attributes=False for the new "
-                "layout, or True to keep the old one silently.",
-                FutureWarning,
-                stacklevel=3,
-            )
-            legacy = True
+        scoring = _unless_warn(self.scoring, None,
+            "The default value of the parameter 'scoring' will change from None, "
+            "i.e. accuracy, to 'neg_log_loss' in version 1.11 (as in "
+            "scikit-learn): set scoring explicitly.",
+        )  # fmt: skip
+        legacy = _unless_warn(self.use_legacy_attributes, True,
+            "The fitted attributes of LogisticRegressionCV will be simplified in "
+            "scikit-learn 1.10: set use_legacy_attributes=False for the new "
+            "layout, or True to keep the old one silently.",
+        )  # fmt: skip
         legacy = V.check_flag("use_legacy_attributes", legacy)
         return l1_ratios, values, enet, scoring, legacy
 
