@@ -623,8 +623,7 @@ class GLMProblem:
     def start_from(self, coef):
         """Every member's start (F, C·m) with the features' coefficients at
         ``coef`` ((p,) or (C, p), data units; scikit-learn's ``coef_init``) and the
-        intercepts at the null fit's, shifted to keep the null's data-unit
-        intercept."""
+        intercepts refit to them (without an intercept: the null fit's)."""
         C, m, p, q = self.C, self.m, self.p, self.p_out
         c = np.asarray(coef, np.float64)
         if c.size != C * q or not np.isfinite(c).all():
@@ -638,33 +637,43 @@ class GLMProblem:
         W[:, :, q:p] = 0.0
         if self.model.fit_intercept:
             W[:, :, -1] += (c - before) @ self.x_mean[:q]
-            if C == 1:  # the intercept refit at these coefficients
-                for f in range(self.F):
-                    W[f, 0, -1] = self._intercept_at(f, W[f, 0])
+            for f in range(self.F):  # the intercepts refit at these coefficients
+                W[f, :, -1] = self._intercepts_at(f, W[f])
         return W.reshape(self.F, C * m)
 
-    def _intercept_at(self, f, w, iters=50):
-        """Member f's optimal intercept with the other coefficients fixed at ``w``
-        (binomial, Poisson): Newton's method on the score, steps halved while the
-        score's sign flips and its size does not fall."""
-        off = self.Z[:, :-1] @ w[:-1]
-        s, y, b = self.s[f], self.y, float(w[-1])
+    def _intercepts_at(self, f, W, iters=50):
+        """Member f's optimal intercepts (C,) with the other coefficients fixed at
+        ``W`` (C, m): Newton's method on the score (the multinomial's Hessian is
+        singular along equal shifts: its least-norm step), steps halved while the
+        score does not fall."""
+        off = self.Z[:, :-1] @ W[:, :-1].T  # (n, C)
+        s, b = self.s[f], W[:, -1].astype(np.float64)
+        y = self.y.reshape(off.shape)
 
         def score(b):
-            mu = _np_mean(self.family, off + b)
-            slope = mu * (1.0 - mu) if self.family == "binomial" else mu
-            return np.sum(s * (mu - y)), np.sum(s * slope)
+            eta = off + b
+            if self.C > 1:
+                mu = _np_mean(self.family, eta)
+                h = np.diag(s @ mu) - (mu * s[:, None]).T @ mu
+            else:
+                mu = _np_mean(self.family, eta)
+                slope = mu * (1.0 - mu) if self.family == "binomial" else mu
+                h = np.atleast_2d(s @ slope)
+            return s @ (mu - y), h
 
         g, h = score(b)
         for _ in range(iters):
-            if not (h > 0 and np.isfinite(g)) or abs(g) <= 1e-12 * np.sum(s):
+            size = np.linalg.norm(g)
+            if not np.isfinite(size) or size <= 1e-12 * np.sum(s):
                 break
-            step = g / h
+            step = np.linalg.lstsq(h, g, rcond=None)[0]
             for _ in range(30):
                 g2, h2 = score(b - step)
-                if abs(g2) < abs(g):
+                if np.linalg.norm(g2) < size:
                     break
-                step *= 0.5
+                step = 0.5 * step
+            else:
+                break  # no step lowers the score: keep b
             b, g, h = b - step, g2, h2
         return b
 

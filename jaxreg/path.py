@@ -377,8 +377,8 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
         lasso). See :mod:`jaxreg.groups`.
     coef_init : array-like of shape (n_features,), optional
         Where the iterations start at the first alphas (scikit-learn's
-        ``coef_init``; (n_classes, n_features) for the multinomial, whose
-        intercepts start at the null fit's): near the solutions it saves
+        ``coef_init``; (n_classes, n_features) for the multinomial; a GLM
+        family's intercepts are refit to it): near the solutions it saves
         iterations, the solutions are the same. The active-set and working-set
         solvers find their supports themselves and do not use it.
 

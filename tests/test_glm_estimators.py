@@ -184,7 +184,7 @@ def test_logistic_cv_check_estimator():
         check_estimator(est)
 
 
-@pytest.mark.parametrize("kind", ["binary", "poisson"])
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "poisson"])
 def test_warm_start_glm(kind):
     """warm_start: a second fit starts from the first's coefficients (the
     intercept refit to them) and needs fewer steps; both are certified at tol,

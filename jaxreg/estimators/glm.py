@@ -151,9 +151,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     max_iter : int, default=100
         Up to ``GLM_STEPS_PER_ITER·max_iter`` FISTA steps.
     warm_start : bool, default=False
-        Two classes: start from the previous fit's ``coef_`` (same classes), the
-        intercept refit to it: the same solution, fewer iterations near it. A
-        multinomial fit starts from the null model.
+        Start from the previous fit's ``coef_`` (same classes), the intercepts
+        refit to it: the same solution, fewer iterations near it.
 
     Attributes
     ----------
@@ -232,12 +231,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         family = "binomial" if binary else "multinomial"
         target = codes.astype(np.float64) if binary else codes
         start = None
-        # (two classes: the intercept is refit to the start; a multinomial start
-        # with the null's intercepts took more steps than the null itself: 220
-        # against 130 on iris at tol 1e-8)
-        if self.warm_start and binary and np.array_equal(self.__dict__.get(
+        # the intercepts are refit to the start (a multinomial start with the
+        # null's intercepts took more steps than the null itself: 220 against 130
+        # on iris at tol 1e-8)
+        if self.warm_start and np.array_equal(self.__dict__.get(
                 "classes_", []), classes):  # fmt: skip
-            start = _same_shape(self.coef_, (1, X.shape[1]))
+            start = _same_shape(self.coef_, (1 if binary else classes.size, X.shape[1]))
         res = _fit_path(self, X, target, family, alpha, l1_ratio, sw, start)
         self.classes_ = classes
         coef, b = res.coefs[0], res.intercepts[0]
