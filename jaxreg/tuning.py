@@ -145,8 +145,10 @@ class _GramFolds(NamedTuple):
     b: jax.Array  # (K, p) Σ s(x − x̄_k)(y − ȳ_k)
     C: jax.Array  # (K, p, p) Σ s(x − x̄_k)(x − x̄_k)ᵀ
     S: jax.Array  # (K,) Σ s
+    scale: jax.Array  # (K, p) the training columns' sd with standardize, else 1
 
     def mse(self, W):
+        W = W / self.scale  # the solvers' coordinates to the data's
         quad = jnp.einsum("kp,kpq,kq->k", W, self.C, W)
         return (self.A - 2.0 * jnp.sum(self.b * W, -1) + quad) / self.S
 
@@ -162,8 +164,10 @@ class _RowFolds(NamedTuple):
     xm: jax.Array  # (K, p) training means
     ym: jax.Array  # (K,)
     held: jax.Array  # (K, n) held-out weights
+    scale: jax.Array  # (K, p)
 
     def mse(self, W):
+        W = W / self.scale
         R = (
             self.y
             - datafits.dot(W, self.X.T)
@@ -172,9 +176,18 @@ class _RowFolds(NamedTuple):
         return jnp.sum(self.held * R * R, -1) / jnp.sum(self.held, -1)
 
 
-def _fold_stats(Xg, yg, s, train, test, fit_intercept, gram):
-    """The folds' datafits and held-out statistics (NumPy float64), from the data
-    centred at its weighted means (``Xg``, ``yg``; raw without an intercept)."""
+def _sd(var, standardize):
+    """The columns' scale: their sd (1 for a constant one) with standardize."""
+    if not standardize:
+        return np.ones_like(var)
+    sd = np.sqrt(np.maximum(var, 0.0))
+    return np.where(sd > 0, sd, 1.0)
+
+
+def _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, gram):
+    """The folds' datafits (in the standardized coordinates with standardize) and
+    held-out statistics (NumPy float64), from the data centred at its weighted
+    means (``Xg``, ``yg``; raw without an intercept)."""
     n, p = Xg.shape
     if gram:
         M = (Xg * s[:, None]).T @ Xg
@@ -189,8 +202,10 @@ def _fold_stats(Xg, yg, s, train, test, fit_intercept, gram):
         if not gram:
             root = np.sqrt(wtr * (n / W))
             Xt, yt = root[:, None] * (Xg - xm), root * (yg - ym)
+            sd = _sd(np.sum(Xt * Xt, axis=0) / n, standardize)
+            Xt = Xt / sd
             lip = datafits.host_lipschitz(Xt, gram=False)
-            parts.append((Xt, yt, float(yt @ yt) / n, lip, xm, ym, wv))
+            parts.append((Xt, yt, float(yt @ yt) / n, lip, xm, ym, wv, sd))
             continue
         rows = test[k] > 0
         Xv, yv, sv = Xg[rows] - xm, yg[rows] - ym, wv[rows]
@@ -204,15 +219,17 @@ def _fold_stats(Xg, yg, s, train, test, fit_intercept, gram):
             rt = train[k] > 0
             Xt, yt, st = Xg[rt] - xm, yg[rt] - ym, wtr[rt]
             T, t, tyy = (Xt * st[:, None]).T @ Xt, Xt.T @ (st * yt), st @ (yt * yt)
-        G = T / W
-        parts.append(
-            (G, t / W, tyy / W, datafits.host_lipschitz(G, True), A, b, C, wv.sum())
-        )
+        G, t = T / W, t / W
+        sd = _sd(np.diag(G), standardize)
+        G, t = G / np.outer(sd, sd), t / sd
+        lip = datafits.host_lipschitz(G, True)
+        parts.append((G, t, tyy / W, lip, A, b, C, wv.sum(), sd))
     return [np.stack(col) for col in zip(*parts, strict=True)]
 
 
-def _folds(X, y, s, train, test, fit_intercept, dt):
-    """The folds, the data term on all the data, and the centring."""
+def _folds(X, y, s, train, test, fit_intercept, standardize, dt):
+    """The folds, the data term on all the data, its columns' scale, and the
+    centring."""
     n, p = X.shape
     if fit_intercept:
         xbar, ybar = s @ X / n, float(s @ y / n)
@@ -220,34 +237,33 @@ def _folds(X, y, s, train, test, fit_intercept, dt):
         xbar, ybar = np.zeros(p), 0.0
     Xg, yg = X - xbar, y - ybar
     gram = n >= p
-    cols = [
-        jnp.asarray(c, dt)
-        for c in _fold_stats(Xg, yg, s, train, test, fit_intercept, gram)
-    ]
+    stats = _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, gram)
+    cols = [jnp.asarray(c, dt) for c in stats]
     root = np.sqrt(s)
+    sd = _sd(s @ (Xg * Xg) / n, standardize)
     if gram:
-        G, c, yy, lip, A, b, C, S = cols
-        folds = _GramFolds(datafits.QuadraticGram(G, c, yy), lip, A, b, C, S)
-        M = (Xg * s[:, None]).T @ Xg / n
+        G, c, yy, lip, A, b, C, S, scale = cols
+        folds = _GramFolds(datafits.QuadraticGram(G, c, yy), lip, A, b, C, S, scale)
+        M = (Xg * s[:, None]).T @ Xg / n / np.outer(sd, sd)
         full = datafits.QuadraticGram(
-            jnp.asarray(M, dt), jnp.asarray(Xg.T @ (s * yg) / n, dt),
+            jnp.asarray(M, dt), jnp.asarray(Xg.T @ (s * yg) / n / sd, dt),
             jnp.asarray(s @ (yg * yg) / n, dt),
         )  # fmt: skip
         full_lip = datafits.host_lipschitz(M, True)
     else:
-        Xt, yt, yy, lip, xm, ym, held = cols
+        Xt, yt, yy, lip, xm, ym, held, scale = cols
         folds = _RowFolds(
             datafits.QuadraticDesign(Xt, yt, yy), lip, jnp.asarray(Xg, dt),
-            jnp.asarray(yg, dt), xm, ym, held,
+            jnp.asarray(yg, dt), xm, ym, held, scale,
         )  # fmt: skip
-        Xs, ys = root[:, None] * Xg, root * yg
+        Xs, ys = root[:, None] * Xg / sd, root * yg
         full = datafits.QuadraticDesign(
             jnp.asarray(Xs, dt), jnp.asarray(ys, dt), jnp.asarray(ys @ ys / n, dt)
         )
         full_lip = datafits.host_lipschitz(Xs, gram=False)
-    # the alpha_max of the lasso on all the data (of l1_ratio 1e-3 for ridge)
-    corr = np.abs(Xg.T @ (s * yg)) / n
-    return folds, full, jnp.asarray(full_lip, dt), (xbar, ybar), corr
+    # the correlations of alpha_max on all the data
+    corr = np.abs(Xg.T @ (s * yg)) / n / sd
+    return folds, full, jnp.asarray(full_lip, dt), sd, (xbar, ybar), corr
 
 
 def _unpack(kind, theta, base_alpha, base_pf, tuned, xp=jnp):
@@ -320,8 +336,9 @@ def _descend(opt, theta, starts, steps, evaluate, verbose):
 
 
 def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor=None,
-         fit_intercept=True, sample_weight=None, groups=None, shuffle=False, seed=None,
-         steps=DEFAULT_STEPS, learning_rate=DEFAULT_LEARNING_RATE, optimizer=None,
+         fit_intercept=True, standardize=False, sample_weight=None, groups=None,
+         shuffle=False, seed=None, steps=DEFAULT_STEPS,
+         learning_rate=DEFAULT_LEARNING_RATE, optimizer=None,
          tol=1e-4, max_iter=functional.DEFAULT_MAX_ITER, dtype=None, device=None,
          verbose=False) -> TuneResult:  # fmt: skip
     """Tune alpha, or one penalty factor per feature, by gradient descent on the
@@ -358,6 +375,10 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
     penalty_factor : array-like of shape (n_features,), optional
         The start (default ones); 0 keeps a feature unpenalized.
     fit_intercept : bool
+    standardize : bool
+        As in :func:`jaxreg.cv_path`: every fold penalizes the coefficients of its
+        training columns scaled to unit variance (the penalty factors apply to
+        those); ``coef`` is on the original scale.
     sample_weight : array-like of shape (n_samples,), optional
         As in :func:`jaxreg.cv_path` (held-out errors weighted too).
     steps : int, default 50
@@ -409,8 +430,8 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
     n, p = X.shape
     r = V.check_l1_ratio(l1_ratio, allow_zero=True)
     model = V.check_model(
-        n, p, fit_intercept=fit_intercept, sample_weight=sample_weight,
-        penalty_factor=penalty_factor,
+        n, p, fit_intercept=fit_intercept, standardize=standardize,
+        sample_weight=sample_weight, penalty_factor=penalty_factor,
     )  # fmt: skip
     steps = V.check_int("steps", steps, minimum=0)
     opt = _check_optimizer(optimizer, learning_rate)
@@ -427,8 +448,8 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         alpha = V.check_real("alpha", alpha, low_open=True)
     t0 = time.perf_counter()
     with _config.compute_context(dt, dev):
-        folds, full, full_lip, (xbar, ybar), corr = _folds(
-            X, y, s, train, test, model.fit_intercept, dt
+        folds, full, full_lip, sd, (xbar, ybar), corr = _folds(
+            X, y, s, train, test, model.fit_intercept, model.standardize, dt
         )
         if alpha is None:
             pos = pf0 > 0
@@ -468,7 +489,7 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         coef, gap = functional._forward(
             r, tol, max_iter, full, a_best[None], pf_best, start, full_lip
         )
-        coef, gap = np.asarray(coef[0], np.float64), float(gap[0])
+        coef, gap = np.asarray(coef[0], np.float64) / sd, float(gap[0])
     converged = bool(
         np.isfinite(gap) and gap <= tol * float(full.yy) and certified[step_best]
     )

@@ -136,6 +136,21 @@ def test_sample_weights_and_overlapping_folds_are_cv_paths():
     )
 
 
+@pytest.mark.parametrize("n, p", [(80, 6), (30, 50)])
+def test_standardize_is_cv_paths(n, p):
+    X, y = _data(n, p, 10)
+    X = X * np.geomspace(0.1, 10.0, p)  # columns in very different units
+    a = 0.1 * jaxreg.alpha_max(X, y, standardize=True)
+    res = jaxreg.tune(X, y, alpha=a, cv=4, standardize=True, steps=0, tol=TOL)
+    np.testing.assert_allclose(
+        res.loss_path[0], _cv_error(X, y, a, cv=4, standardize=True), rtol=1e-9
+    )
+    path = jaxreg.lasso_path(X, y, alphas=[a], standardize=True, tol=1e-12)
+    scale = np.abs(path.coefs).max()
+    np.testing.assert_allclose(res.coef, path.coefs[0], atol=1e-7 * scale)
+    np.testing.assert_allclose(res.intercept, path.intercepts[0], atol=1e-7 * scale)
+
+
 def test_optimizer_and_no_intercept():
     import optax
 
