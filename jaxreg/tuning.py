@@ -307,14 +307,25 @@ def _check_optimizer(optimizer, learning_rate):
     return optimizer
 
 
-def _descend(opt, theta, starts, steps, evaluate, verbose):
-    """``steps`` optimizer steps from ``theta``, every fold warm-started from its
-    last solution. Returns the trajectory (errors, points, gradients, certified)
-    and the best certified step (the smallest error if none is), its point and
-    its fold solutions."""
+def _stalled(record, stop):
+    """The best error fell by less than ``rtol`` over the last ``patience``
+    steps (``stop = (patience, rtol)``)."""
+    if stop is None or len(record) <= stop[0]:
+        return False
+    before, now = record[-1 - stop[0]], record[-1]
+    return bool(np.isfinite(before) and before - now <= stop[1] * abs(before))
+
+
+def _descend(opt, theta, starts, steps, stop, evaluate, verbose):
+    """Up to ``steps`` optimizer steps from ``theta``, every fold warm-started
+    from its last solution, stopping early when the best certified error fell by
+    less than ``rtol`` (relative) over the last ``patience`` steps (``stop``,
+    None to never stop). Returns the trajectory (errors, points, gradients,
+    certified) and the best certified step (the smallest error if none is), its
+    point and its fold solutions."""
     state = opt.init(theta)
     losses, points, grads, certified = trail = ([], [], [], [])
-    best = None
+    best, record = None, []  # record: the best certified error after each step
     for step in range(steps + 1):
         loss, grad, W, ok = evaluate(theta, starts)
         losses.append(loss)
@@ -323,12 +334,15 @@ def _descend(opt, theta, starts, steps, evaluate, verbose):
         certified.append(ok)
         if ok and (best is None or loss < losses[best[0]]):
             best = (step, theta, W)
-        if verbose and (step % 10 == 0 or step == steps):
+        record.append(losses[best[0]] if best is not None else np.inf)
+        done = step == steps or _stalled(record, stop)
+        if verbose and (step % 10 == 0 or done):
             flag = "" if ok else "  (folds not certified)"
             print(f"tune: step {step:4d}  CV MSE {loss:.6g}{flag}")
-        if step < steps:
-            updates, state = opt.update(grad, state, theta)
-            theta, starts = theta + updates, W
+        if done:
+            break
+        updates, state = opt.update(grad, state, theta)
+        theta, starts = theta + updates, W
     if best is None:  # no certified step: the smallest error (a warm start)
         step = int(np.nanargmin(losses))
         best = (step, points[step], W)
@@ -338,9 +352,9 @@ def _descend(opt, theta, starts, steps, evaluate, verbose):
 def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor=None,
          fit_intercept=True, standardize=False, sample_weight=None, groups=None,
          shuffle=False, seed=None, steps=DEFAULT_STEPS,
-         learning_rate=DEFAULT_LEARNING_RATE, optimizer=None,
-         tol=1e-4, max_iter=functional.DEFAULT_MAX_ITER, dtype=None, device=None,
-         verbose=False) -> TuneResult:  # fmt: skip
+         learning_rate=DEFAULT_LEARNING_RATE, optimizer=None, patience=10,
+         rtol=1e-4, tol=1e-4, max_iter=functional.DEFAULT_MAX_ITER, dtype=None,
+         device=None, verbose=False) -> TuneResult:  # fmt: skip
     """Tune alpha, or one penalty factor per feature, by gradient descent on the
     cross-validated error.
 
@@ -382,11 +396,15 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
     sample_weight : array-like of shape (n_samples,), optional
         As in :func:`jaxreg.cv_path` (held-out errors weighted too).
     steps : int, default 50
-        Gradient steps (the trajectory has ``steps + 1`` points).
+        Most gradient steps (the trajectory has up to ``steps + 1`` points).
     learning_rate : float, default 0.1
         Adam's step in log space (0.1 moves a hyperparameter by about 10%).
     optimizer : optax.GradientTransformation, optional
         Any optax optimizer in place of ``optax.adam(learning_rate)``.
+    patience : int or None, default 10
+        Stop before ``steps`` when the best CV error fell by less than ``rtol``
+        (relative) over the last ``patience`` steps; None never stops early.
+    rtol : float, default 1e-4
     tol : float
         Every fold's solve stops at ``gap <= tol·||y_k − ȳ_k||²/n_k``, then its
         support's exact solution is taken; a step whose folds are not all
@@ -434,6 +452,9 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         sample_weight=sample_weight, penalty_factor=penalty_factor,
     )  # fmt: skip
     steps = V.check_int("steps", steps, minimum=0)
+    stop = None
+    if patience is not None:
+        stop = (V.check_int("patience", patience), V.check_real("rtol", rtol))
     opt = _check_optimizer(optimizer, learning_rate)
     tol, max_iter = V.check_tol(tol), V.check_max_iter(max_iter)
     dt = V.check_dtype(dtype, tol)
@@ -478,7 +499,7 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
 
         starts = jnp.zeros((train.shape[0], p), dt)
         trail, step_best, theta_best, W_best = _descend(
-            opt, theta, starts, steps, evaluate, verbose
+            opt, theta, starts, steps, stop, evaluate, verbose
         )
         losses, thetas, grads, certified = trail
         loss_best = losses[step_best]

@@ -80,9 +80,14 @@ def test_alpha_descent_finds_the_grid_minimum():
     res = jaxreg.tune(X, y, cv=4, steps=60, tol=TOL)
     assert res.converged and res.fold_certified.all()
     assert res.cv_mse < res.loss_path[0]
+    # it stopped early: the best error fell by less than rtol over 10 steps
+    best = np.minimum.accumulate(res.loss_path)
+    assert res.n_steps < 60 and best[-1] >= best[-11] * (1 - 1e-4)
+    assert best[-2] < best[-12] * (1 - 1e-4)  # and not a step before
     # a 200-point grid over three decades: neighbours 3.5% apart; the descent's
-    # minimum is no worse than the grid's best point, nor far from it
-    assert res.cv_mse <= grid.mse_mean.min() * (1 + 1e-9)
+    # minimum is no worse than the grid's best point (up to the stopping rule's
+    # rtol), nor far from it
+    assert res.cv_mse <= grid.mse_mean.min() * (1 + 1e-4)
     assert abs(np.log(res.alpha / grid.alpha_min)) < np.log(1.2)
     # the final model is the fit on all the data at the tuned alpha
     path = jaxreg.lasso_path(X, y, alphas=[res.alpha], tol=1e-12)
@@ -95,8 +100,9 @@ def test_penalty_factor_descent_lowers_the_error_and_penalizes_noise():
     X, y = _data(150, 6, 4, k=2)
     start = jaxreg.cv_path(X, y, cv=4, tol=1e-10)
     res = jaxreg.tune(
-        X, y, cv=4, params="penalty_factor", alpha=start.alpha_min, steps=40, tol=TOL
-    )
+        X, y, cv=4, params="penalty_factor", alpha=start.alpha_min, steps=40,
+        tol=TOL, patience=None,
+    )  # fmt: skip
     assert res.converged
     assert res.cv_mse < 0.99 * res.loss_path[0]
     assert res.alpha == start.alpha_min
@@ -175,6 +181,8 @@ def test_optimizer_and_no_intercept():
         (dict(params="beta"), "params"),
         (dict(alpha=-1.0), "alpha"),
         (dict(steps=-1), "steps"),
+        (dict(patience=0), "patience"),
+        (dict(rtol=-1.0), "rtol"),
         (dict(learning_rate=0.0), "learning_rate"),
         (dict(optimizer="adam"), "optimizer"),
         (dict(l1_ratio=2.0), "l1_ratio"),
