@@ -354,6 +354,13 @@ def test_out_coefs_csv_and_plot(capsys, files, tmp_path):
         np.column_stack([table[n] for n in NAMES]), res["coefs"]
     )
     np.testing.assert_array_equal(table["df"], res["df"])
+    # zeros are written 0.0, never -0.0 (the solver's zeros may carry a sign)
+    assert "-0.0" not in csv_out.read_text().replace("\n", ",").split(",")
+    assert res["options"] == {
+        "family": "gaussian", "standardize": True, "tol": 1e-4, "eps": 1e-3,
+        "max_iter": res["options"]["max_iter"], "positive": False,
+        "fit_intercept": True,
+    }  # fmt: skip
     w, h, size = _png_size(png)
     assert 600 <= w <= 2000 and 400 <= h <= 1500 and size > 15_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coefs.csv", "path.png"]
@@ -421,8 +428,19 @@ def test_ridge_standardize_is_ridge_on_scaled_columns(capsys, files, data):
         np.testing.assert_allclose(res["intercepts"][i], sk.intercept_, rtol=1e-9)
 
 
-def test_ridge_default_grid_spans_the_effective_df(capsys, files, tmp_path):
+def test_ridge_default_grid_spans_the_effective_df(
+    capsys, files, tmp_path, monkeypatch
+):
     pytest.importorskip("matplotlib")
+    from jaxreg.cli import commands
+
+    drawn = []
+    real = commands.plot_ridge
+    monkeypatch.setattr(
+        commands,
+        "plot_ridge",
+        lambda ax, rcv, **kw: drawn.append(kw) or real(ax, rcv, **kw),
+    )
     png = tmp_path / "loo.png"
     res = run_json(
         capsys,
@@ -442,6 +460,8 @@ def test_ridge_default_grid_spans_the_effective_df(capsys, files, tmp_path):
     assert np.all(np.diff(res["effective_df"]) > 0)
     w, h, size = _png_size(png)
     assert w >= 600 and size > 15_000
+    assert drawn == [{"df": True}]  # the effective-df top axis, as in the demo
+    assert res["options"] == {"standardize": False, "fit_intercept": True}
 
 
 # ----------------------------------------------------------------------------- cv
@@ -832,6 +852,18 @@ def test_version(capsys):
 
     rc, out, _ = run(capsys, "--version")
     assert rc == 0 and out.strip() == f"jaxreg {__version__}"
+
+
+def test_signed_zeros_are_written_as_zeros():
+    from jaxreg.cli import io as cli_io
+
+    text = cli_io.coefs_csv(
+        np.array([1.0]), np.array([[-0.0, 2.0]]), np.array([-0.0]), ["a", "b"],
+        {"gap": np.array([-0.0])},
+    ).decode()  # fmt: skip
+    assert text.splitlines()[1] == "1.0,0.0,0.0,0.0,2.0"
+    assert cli_io._jsonable({"c": np.array([-0.0, -1.5])}) == {"c": [0.0, -1.5]}
+    assert str(cli_io._jsonable(-0.0)) == "0.0"
 
 
 def test_entry_order_ties_and_never():

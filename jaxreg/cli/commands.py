@@ -190,7 +190,7 @@ _PATH_FIELDS = (
 _CV_FIELDS = ("mse_mean", "mse_se", "alpha_min", "alpha_1se", "index_min", "index_1se")
 
 
-def _path_dict(res, table) -> dict:
+def _path_dict(res, table, args) -> dict:
     return dict(
         source=table.source,
         target=table.target_name,
@@ -198,8 +198,22 @@ def _path_dict(res, table) -> dict:
         n_features=table.shape[1],
         feature_names=table.feature_names,
         dtype=str(res.dtype),
+        options=_options(args),
         **_fields(res, *_PATH_FIELDS),
     )
+
+
+# the options a JSON record states, when the command has them
+_OPTIONS = ("family", "standardize", "tol", "eps", "max_iter", "positive")
+
+
+def _options(args) -> dict:
+    """The model and solver options of the run (the solve's ``fit_intercept``
+    from ``--no-intercept``)."""
+    out = {k: getattr(args, k) for k in _OPTIONS if hasattr(args, k)}
+    if hasattr(args, "no_intercept"):
+        out["fit_intercept"] = not args.no_intercept
+    return out
 
 
 def _fields(result, *names) -> dict:
@@ -264,7 +278,7 @@ def cmd_path(args) -> int:
     order = entry_order(res.coefs, table.feature_names, table.column_sd())
     record = dict(
         command="path",
-        **_path_dict(res, table),
+        **_path_dict(res, table, args),
         l1_ratio=args.l1_ratio,
         seconds=seconds,
         selected=_selected_dict(res, i_sel, table),
@@ -333,7 +347,7 @@ def cmd_cv(args) -> int:
     )
     record = dict(
         command="cv",
-        **_path_dict(res, table),
+        **_path_dict(res, table, args),
         l1_ratio=args.l1_ratio,
         seconds=seconds,
         cv=cv,
@@ -383,7 +397,7 @@ def cmd_ridge(args) -> int:
         ),
     )
     res, i_best = rcv.path, int(rcv.index_best)
-    record = _path_dict(res, table)
+    record = _path_dict(res, table, args)
     tag = "loo" if rcv.criterion == "loo" else "gcv"  # streamed files: GCV
     record.update(
         {
@@ -403,7 +417,7 @@ def cmd_ridge(args) -> int:
         table,
         record,
         lambda: _print_ridge(args, rcv, table, seconds),
-        plot=lambda ax: plot_ridge(ax, rcv),
+        plot=lambda ax: plot_ridge(ax, rcv, df=True),
         extra={
             "effective_df": rcv.effective_df,
             "dev_ratio": res.dev_ratio,

@@ -447,13 +447,18 @@ def coefs_csv(alphas, coefs, intercepts, names, extra: dict) -> bytes:
     for i in range(len(alphas)):
         w.writerow(
             [
-                repr(float(alphas[i])),
+                _number(alphas[i]),
                 *(_cell(v[i]) for v in extra.values()),
-                repr(float(intercepts[i])),
-                *(repr(float(c)) for c in coefs[i]),
+                _number(intercepts[i]),
+                *(_number(c) for c in coefs[i]),
             ]
         )
     return buf.getvalue().encode()
+
+
+def _number(v) -> str:
+    """A float's shortest exact text, never "-0.0" (a zero coefficient is 0.0)."""
+    return repr(float(v) + 0.0)
 
 
 def _cell(v):
@@ -461,7 +466,7 @@ def _cell(v):
         return str(bool(v)).lower()
     if isinstance(v, (int, np.integer)):
         return str(int(v))
-    return repr(float(v))
+    return _number(v)
 
 
 def _jsonable(obj):
@@ -476,7 +481,7 @@ def _jsonable(obj):
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
-        f = float(obj)
+        f = float(obj) + 0.0  # never -0.0
         return f if math.isfinite(f) else None
     return obj
 
