@@ -54,7 +54,12 @@ def padded_count(k: int, chunk: int) -> int:
     and beyond ``HYBRID_CHUNK`` levels one of a few bucketed sizes (8·{1.5, 2,
     3, 4, 6, ...}), so that a new grid size seldom compiles a new program. The
     extra levels repeat the last one: warm-started, they converge at their first
-    gap check, and they are dropped from the results."""
+    gap check, and they are dropped from the results. A single batch
+    (``chunk >= k``) is ``chunk`` levels: a CPU's parallel batch of every level
+    is not padded (each level costs its flops), an accelerator's is bucketed by
+    its plan."""
+    if chunk >= k:
+        return chunk
     if k > HYBRID_CHUNK:
         k = _shapes.bucket(k, HYBRID_CHUNK)
     return -(-k // chunk) * chunk

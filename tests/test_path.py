@@ -375,6 +375,10 @@ def test_grid_sizes_in_one_bucket_share_the_compiled_solver():
 
     assert engine.padded_count(70, 8) == engine.padded_count(90, 8) == 96
     assert engine.padded_count(5, 5) == 5  # short grids are not padded
+    # one batch of every level on the CPU: each padded level would cost its
+    # flops (it was solved as 200 levels for 100 alphas)
+    assert engine.padded_count(100, 100) == 100
+    assert engine.padded_count(100, 128) == 128  # an accelerator's bucket
     rng = np.random.default_rng(7)
     X, y = rng.normal(size=(41, 7)), rng.normal(size=41)  # a shape of its own
     first = jaxreg.lasso_path(X, y, alphas=70, strategy="hybrid", screen="none")
