@@ -400,7 +400,7 @@ class Problem:
                 r = self._screened(levels, w, lower, upper, lips, tol, fixed, pl)
             else:
                 # the members padded (by copies of the last) to a bucketed count
-                grow = _member_padding(self.F, padded_members(
+                grow = member_padding(self.F, padded_members(
                     self.F, self.K, backend_of(self.solver.device), self.bucketed
                 ))  # fmt: skip
                 c, yy = (jnp.asarray(grow(a), dt) for a in (mem.c, mem.yy))
@@ -569,7 +569,7 @@ class Problem:
         return coefs[..., : self.p], intercepts, mse, r2
 
 
-def _member_padding(F, padded):
+def member_padding(F, padded):
     """A function growing an array's member axis (``axis``, of length F) to
     ``padded`` by repeating its last member; the identity when nothing is
     padded (and for None)."""

@@ -41,6 +41,7 @@ the path's rule ``tol·||y - ȳ||²/n``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import jax
@@ -49,7 +50,7 @@ import numpy as np
 from jax.scipy.special import xlogy
 
 from jaxreg import _shapes, datafits, engine, penalties, results
-from jaxreg._config import compute_context
+from jaxreg._config import backend_of, compute_context
 from jaxreg._family_host import (  # noqa: F401  (re-exported)
     FAMILIES,
     LEAST_SQUARES,
@@ -284,6 +285,7 @@ class GLMProblem:
         self.model = model
         n, p = X.shape
         self.n, self.p = n, p
+        self.bucketed = n * p <= _shapes.PAD_MAX_ENTRIES
         self.y = Y if family == "multinomial" else Y[:, 0]
         self.C = self.y.shape[1] if family == "multinomial" else 1
         self.K = train.shape[0]
@@ -498,26 +500,31 @@ class GLMProblem:
         if solver.strategy == "auto" and self.Z.nbytes > PARALLEL_BYTES:
             solver = dataclasses.replace(solver, strategy="parallel")
         pl = engine.plan(solver, k, self.p, 1, False)
-        padded = -(-k // pl.chunk) * pl.chunk
-        lips = self._lipschitz()
-        tol = self.solver.tol * self.yy_total[:, 0]
+        padded = engine.padded_count(k, pl.chunk)
+        # the members padded (copies of the last) as the engine's are
+        grow = engine.member_padding(self.F, engine.padded_members(
+            self.F, self.K, backend_of(solver.device), self.bucketed
+        ))  # fmt: skip
+        lips = grow(self._lipschitz())
+        tol = grow(self.solver.tol * self.yy_total[:, 0])
         dt = self.dtype
         for g, r in zip(grids, l1_ratios, strict=True):
             levels = np.concatenate([g, np.repeat(g[-1:], padded - k)])
-            l1, l2, lower, upper = self.weights(r)
+            l1, l2, lower, upper = (grow(a) for a in self.weights(r))
             with compute_context(dt, self.solver.device):
                 dev = jnp.asarray
                 pen = penalties.ElasticNet(
                     dev(levels, dt), dev(l1, dt), dev(l2, dt), dev(lower, dt),
                     dev(upper, dt),
                 )  # fmt: skip
+                df = self.datafit(dt)
                 res = _solve_members(
-                    self.datafit(dt), pen, dev(lips, dt), dev(tol, dt),
-                    jnp.int32(self.solver.max_iter), dev(self.W0, dt),
+                    df._replace(s=grow(df.s)), pen, dev(lips, dt), dev(tol, dt),
+                    jnp.int32(self.solver.max_iter), dev(grow(self.W0), dt),
                     check_every=self.solver.check_every, chunk=pl.chunk,
                     unroll=pl.unroll,
                 )  # fmt: skip
-                res = jax.tree_util.tree_map(np.asarray, res)
+                res = jax.tree_util.tree_map(lambda a: np.asarray(a)[: self.F], res)
             out.append(
                 dict(
                     coef=res.coef[:, None, :k],
@@ -570,6 +577,7 @@ class GLMProblem:
         return measure(self.family, self.scoring, y, mu, tw)
 
 
+@functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll"))
 def _solve_members(df, pen, lips, tol, max_iter, W0, *, check_every, chunk, unroll):
     """fista.solve_path for every member (vmapped over the weights ``s``, the
     penalty's weights, the step and the tolerance), warm-started at each

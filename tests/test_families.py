@@ -301,3 +301,24 @@ def test_unpenalized_multinomial_feature_and_positive_binomial(cancer):
     pos = jaxreg.lasso_path(Xc[:, :8], 1 - yc, family="binomial", positive=True,
                             alphas=6, tol=1e-8)  # fmt: skip
     assert pos.converged.all() and (pos.coefs >= 0).all() and pos.df[-1] > 0
+
+
+def test_glm_cv_fold_counts_and_grid_sizes_share_the_compiled_solver(monkeypatch):
+    """A small binomial CV with 4 and 5 folds (6 members both) and 35 and 40
+    alphas (48 levels both) runs one compiled solver; the padding changes no
+    number."""
+    from jaxreg import engine, families
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(57, 5))  # a shape of its own
+    y = (X[:, 0] - X[:, 1] + rng.normal(size=57) > 0).astype(float)
+    kw = dict(family="binomial", strategy="hybrid", tol=1e-8)
+    four = jaxreg.cv_path(X, y, cv=4, alphas=35, **kw)
+    size = families._solve_members._cache_size()
+    five = jaxreg.cv_path(X, y, cv=5, alphas=40, **kw)
+    assert families._solve_members._cache_size() == size
+    assert four.mse_path.shape == (35, 4) and five.mse_path.shape == (40, 5)
+    monkeypatch.setattr(engine, "padded_members", lambda F, *args: F)
+    plain = jaxreg.cv_path(X, y, cv=4, alphas=35, **kw)
+    np.testing.assert_array_equal(plain.fold_n_iter, four.fold_n_iter)
+    np.testing.assert_allclose(plain.mse_path, four.mse_path, rtol=1e-12)
