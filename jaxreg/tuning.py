@@ -266,6 +266,29 @@ def _folds(X, y, s, train, test, fit_intercept, standardize, dt):
     return folds, full, jnp.asarray(full_lip, dt), sd, (xbar, ybar), corr
 
 
+def _ridge_start(full, pf):
+    """Ridge's start: the alpha at which its effective degrees of freedom
+    ``Σ λ_i/(λ_i + alpha)`` (``λ`` the eigenvalues of the penalized columns'
+    ``XᵀX/n``, each column scaled by ``1/√p_j``) are half their rank."""
+    pos = pf > 0
+    root = np.sqrt(pf[pos])
+    if isinstance(full, datafits.QuadraticGram):
+        G = np.asarray(full.G, np.float64)[np.ix_(pos, pos)] / np.outer(root, root)
+        lam = np.linalg.eigvalsh(G)
+    else:
+        Xs = np.asarray(full.X, np.float64)[:, pos] / root
+        lam = np.linalg.eigvalsh(Xs @ Xs.T / Xs.shape[0])
+    lam = lam[lam > 1e-12 * lam.max()]
+    lo, hi = np.log(lam.min()) - 5.0, np.log(lam.max()) + 5.0
+    for _ in range(100):  # df falls as alpha grows: bisection in log alpha
+        mid = 0.5 * (lo + hi)
+        if np.sum(lam / (lam + np.exp(mid))) > 0.5 * lam.size:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp(0.5 * (lo + hi)))
+
+
 def _unpack(kind, theta, base_alpha, base_pf, tuned, xp=jnp):
     """alpha and the penalty factors at ``theta`` (log alpha, or log factors)."""
     if kind == "alpha":
@@ -383,7 +406,9 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         1 is the lasso, 0 ridge (closed form on every fold).
     alpha : float, optional
         The start (and with ``params="penalty_factor"`` the fixed alpha); by
-        default ``10^-1.5·alpha_max``, the middle of a default grid in log scale.
+        default ``10^-1.5·alpha_max``, the middle of a default grid in log scale
+        (ridge: the alpha at which its effective degrees of freedom are half the
+        penalized columns' rank).
         Passing ``cv_path(...).alpha_min`` starts a penalty-factor descent at
         the grid's choice.
     penalty_factor : array-like of shape (n_features,), optional
@@ -477,7 +502,7 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
             amax = float(np.max(corr[pos] / (max(r, 1e-3) * pf0[pos])))
             if not amax > 0:
                 raise ValueError("y is constant (after centring): nothing to tune.")
-            alpha = START_FRACTION * amax
+            alpha = START_FRACTION * amax if r > 0 else _ridge_start(full, pf0)
         base_pf, tuned_j = jnp.asarray(pf0, dt), jnp.asarray(tuned)
         base_alpha = jnp.asarray(alpha, dt)
         if kind == "alpha":

@@ -96,6 +96,23 @@ def test_alpha_descent_finds_the_grid_minimum():
     np.testing.assert_allclose(res.predict(X), X @ res.coef + res.intercept)
 
 
+@pytest.mark.parametrize("n, p", [(120, 6), (30, 50)])
+def test_ridge_starts_at_half_its_degrees_of_freedom_and_finds_the_grid_minimum(n, p):
+    X, y = _data(n, p, 12, k=2, noise=3.0)
+    res = jaxreg.tune(X, y, l1_ratio=0.0, cv=4, steps=60, tol=TOL)
+    # the start: effective df = half the rank of the centred X
+    rank = min(p, n - 1)
+    a0 = res.alpha_path[0]
+    d = np.linalg.svd(X - X.mean(0), compute_uv=False) ** 2 / n
+    d = d[d > 1e-12 * d.max()]
+    assert d.size == rank
+    np.testing.assert_allclose(np.sum(d / (d + a0)), rank / 2, rtol=1e-9)
+    grid = jaxreg.cv_path(X, y, l1_ratio=0.0, cv=4, alphas=np.geomspace(
+        1e3 * a0, 1e-4 * a0, 200))  # fmt: skip
+    assert res.converged
+    assert res.cv_mse <= grid.mse_mean.min() * (1 + 1e-4)
+
+
 def test_penalty_factor_descent_lowers_the_error_and_penalizes_noise():
     X, y = _data(150, 6, 4, k=2)
     start = jaxreg.cv_path(X, y, cv=4, tol=1e-10)
