@@ -184,15 +184,15 @@ def _sd(var, standardize):
     return np.where(sd > 0, sd, 1.0)
 
 
-def _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, gram):
+def _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, moments):
     """The folds' datafits (in the standardized coordinates with standardize) and
     held-out statistics (NumPy float64), from the data centred at its weighted
-    means (``Xg``, ``yg``; raw without an intercept)."""
+    means (``Xg``, ``yg``; raw without an intercept) and, in Gram form, its
+    weighted moments ``(Σ s·xxᵀ, Σ s·xy, Σ s·y²)`` (None: design form)."""
     n, p = Xg.shape
+    gram = moments is not None
     if gram:
-        M = (Xg * s[:, None]).T @ Xg
-        m = Xg.T @ (s * yg)
-        myy = float(s @ (yg * yg))
+        M, m, myy = moments
     parts = []
     for k in range(train.shape[0]):
         wtr, wv = s * train[k], s * test[k]
@@ -236,47 +236,52 @@ def _folds(X, y, s, train, test, fit_intercept, standardize, dt):
     else:
         xbar, ybar = np.zeros(p), 0.0
     Xg, yg = X - xbar, y - ybar
-    gram = n >= p
-    stats = _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, gram)
+    m = Xg.T @ (s * yg)  # n·Xᵀy's correlations, and Gram form's moment
+    moments = None
+    if n >= p:  # Gram form: the data's moments, from one pass
+        moments = ((Xg * s[:, None]).T @ Xg, m, float(s @ (yg * yg)))
+    stats = _fold_stats(Xg, yg, s, train, test, fit_intercept, standardize, moments)
     cols = [jnp.asarray(c, dt) for c in stats]
-    root = np.sqrt(s)
     sd = _sd(s @ (Xg * Xg) / n, standardize)
-    if gram:
+    if moments is not None:
         G, c, yy, lip, A, b, C, S, scale = cols
         folds = _GramFolds(datafits.QuadraticGram(G, c, yy), lip, A, b, C, S, scale)
-        M = (Xg * s[:, None]).T @ Xg / n / np.outer(sd, sd)
+        M = moments[0] / n / np.outer(sd, sd)
         full = datafits.QuadraticGram(
-            jnp.asarray(M, dt), jnp.asarray(Xg.T @ (s * yg) / n / sd, dt),
-            jnp.asarray(s @ (yg * yg) / n, dt),
+            jnp.asarray(M, dt), jnp.asarray(m / n / sd, dt),
+            jnp.asarray(moments[2] / n, dt),
         )  # fmt: skip
         full_lip = datafits.host_lipschitz(M, True)
+        spectrum = M
     else:
         Xt, yt, yy, lip, xm, ym, held, scale = cols
         folds = _RowFolds(
             datafits.QuadraticDesign(Xt, yt, yy), lip, jnp.asarray(Xg, dt),
             jnp.asarray(yg, dt), xm, ym, held, scale,
         )  # fmt: skip
+        root = np.sqrt(s)
         Xs, ys = root[:, None] * Xg / sd, root * yg
         full = datafits.QuadraticDesign(
             jnp.asarray(Xs, dt), jnp.asarray(ys, dt), jnp.asarray(ys @ ys / n, dt)
         )
         full_lip = datafits.host_lipschitz(Xs, gram=False)
+        spectrum = Xs
     # the correlations of alpha_max on all the data
-    corr = np.abs(Xg.T @ (s * yg)) / n / sd
-    return folds, full, jnp.asarray(full_lip, dt), sd, (xbar, ybar), corr
+    corr = np.abs(m) / n / sd
+    return folds, full, jnp.asarray(full_lip, dt), sd, (xbar, ybar), corr, spectrum
 
 
-def _ridge_start(full, pf):
+def _ridge_start(spectrum, pf, gram):
     """Ridge's start: the alpha at which its effective degrees of freedom
     ``Σ λ_i/(λ_i + alpha)`` (``λ`` the eigenvalues of the penalized columns'
-    ``XᵀX/n``, each column scaled by ``1/√p_j``) are half their rank."""
+    ``XᵀX/n``, each column scaled by ``1/√p_j``) are half their rank.
+    ``spectrum``: ``XᵀX/n`` (``gram``) or the weighted design (n × p)."""
     pos = pf > 0
     root = np.sqrt(pf[pos])
-    if isinstance(full, datafits.QuadraticGram):
-        G = np.asarray(full.G, np.float64)[np.ix_(pos, pos)] / np.outer(root, root)
-        lam = np.linalg.eigvalsh(G)
+    if gram:
+        lam = np.linalg.eigvalsh(spectrum[np.ix_(pos, pos)] / np.outer(root, root))
     else:
-        Xs = np.asarray(full.X, np.float64)[:, pos] / root
+        Xs = spectrum[:, pos] / root
         lam = np.linalg.eigvalsh(Xs @ Xs.T / Xs.shape[0])
     lam = lam[lam > 1e-12 * lam.max()]
     lo, hi = np.log(lam.min()) - 5.0, np.log(lam.max()) + 5.0
@@ -494,7 +499,7 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
         alpha = V.check_real("alpha", alpha, low_open=True)
     t0 = time.perf_counter()
     with _config.compute_context(dt, dev):
-        folds, full, full_lip, sd, (xbar, ybar), corr = _folds(
+        folds, full, full_lip, sd, (xbar, ybar), corr, spectrum = _folds(
             X, y, s, train, test, model.fit_intercept, model.standardize, dt
         )
         if alpha is None:
@@ -502,7 +507,13 @@ def tune(X, y, *, params="alpha", cv=5, l1_ratio=1.0, alpha=None, penalty_factor
             amax = float(np.max(corr[pos] / (max(r, 1e-3) * pf0[pos])))
             if not amax > 0:
                 raise ValueError("y is constant (after centring): nothing to tune.")
-            alpha = START_FRACTION * amax if r > 0 else _ridge_start(full, pf0)
+            alpha = (
+                START_FRACTION * amax
+                if r > 0
+                else _ridge_start(
+                    spectrum, pf0, isinstance(full, datafits.QuadraticGram)
+                )
+            )
         base_pf, tuned_j = jnp.asarray(pf0, dt), jnp.asarray(tuned)
         base_alpha = jnp.asarray(alpha, dt)
         if kind == "alpha":
