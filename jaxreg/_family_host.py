@@ -14,6 +14,7 @@ __all__ = [
     "check_family",
     "check_scoring",
     "check_y",
+    "intercepts_at",
     "measure",
     "null_fit",
     "unit_deviance",
@@ -117,9 +118,7 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
         return beta, Z @ beta
 
     def obj(b):
-        eta = Z @ b
-        cum = np.logaddexp(0.0, eta) if family == "binomial" else np.exp(eta)
-        return np.sum(s * (cum - y * eta)) / n
+        return _neg_loglik(family, y, Z @ b, s) / n
 
     f = obj(beta)
     for _ in range(iters if Z.shape[1] else 0):
@@ -132,6 +131,44 @@ def null_fit(family, Xf, y, s, fit_intercept, iters=100):
         if not moved:
             break
     return beta, Z @ beta
+
+
+def _neg_loglik(family, y, eta, s):
+    """``Σ s_i·(b(η_i) − y_i·η_i)`` (the multinomial's y and η (n, C))."""
+    if family == "multinomial":
+        top = eta.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(eta - top).sum(axis=1)) + top[:, 0]
+        return np.sum(s * (lse - np.sum(y * eta, axis=1)))
+    cum = np.logaddexp(0.0, eta) if family == "binomial" else np.exp(eta)
+    return np.sum(s * (cum - y * eta))
+
+
+def intercepts_at(family, off, y, s, b, iters=50):
+    """The optimal intercepts (C,) with the rest of the linear predictor fixed at
+    ``off`` (n, C; one-hot y (n, C), or (n, 1)), from ``b``: Newton's method with
+    halving, the multinomial's singular Hessian taking its least-norm step."""
+    multi = family == "multinomial"
+    y = y if multi else y[:, 0]
+
+    def eta(b):
+        return off + b if multi else off[:, 0] + b[0]
+
+    def obj(b):
+        return _neg_loglik(family, y, eta(b), s)
+
+    b = np.asarray(b, np.float64)
+    f = obj(b)
+    for _ in range(iters):
+        mu = _np_mean(family, eta(b))
+        if multi:
+            g, H = s @ (mu - y), np.diag(s @ mu) - (mu * s[:, None]).T @ mu
+        else:
+            h = mu * (1.0 - mu) if family == "binomial" else mu
+            g, H = np.atleast_1d(s @ (mu - y)), np.atleast_2d(s @ h)
+        b, f, moved = _halving(obj, b, f, np.linalg.lstsq(H, g, rcond=None)[0])
+        if not moved:
+            break
+    return b
 
 
 def _halving(obj, x, f, step):
@@ -160,10 +197,7 @@ def _multinomial_null(Xf, y, s, icpt, fit_intercept, iters):
         B[:, -1] = icpt[:, 0]
 
     def obj(B):
-        eta = Z @ B.T
-        top = eta.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(eta - top).sum(axis=1)) + top[:, 0]
-        return np.sum(s * (lse - np.sum(y * eta, axis=1))) / n
+        return _neg_loglik("multinomial", y, Z @ B.T, s) / n
 
     f = obj(B)
     for _ in range(iters):

@@ -59,6 +59,7 @@ from jaxreg._family_host import (  # noqa: F401  (re-exported)
     check_family,
     check_scoring,
     check_y,
+    intercepts_at,
     measure,
     null_fit,
     unit_deviance,
@@ -430,45 +431,11 @@ class GLMProblem:
         W[:, :, q:p] = 0.0
         if self.model.fit_intercept:
             W[:, :, -1] += (c - before) @ self.x_mean[:q]
+            y = self.y.reshape(self.n, C)
             for f in range(self.F):  # the intercepts refit at these coefficients
-                W[f, :, -1] = self._intercepts_at(f, W[f])
+                off = self.Z[:, :-1] @ W[f, :, :-1].T
+                W[f, :, -1] = intercepts_at(self.family, off, y, self.s[f], W[f, :, -1])
         return W.reshape(self.F, C * m)
-
-    def _intercepts_at(self, f, W, iters=50):
-        """Member f's optimal intercepts (C,) with the other coefficients fixed at
-        ``W`` (C, m): Newton's method on the score (the multinomial's Hessian is
-        singular along equal shifts: its least-norm step), steps halved while the
-        score does not fall."""
-        off = self.Z[:, :-1] @ W[:, :-1].T  # (n, C)
-        s, b = self.s[f], W[:, -1].astype(np.float64)
-        y = self.y.reshape(off.shape)
-
-        def score(b):
-            eta = off + b
-            if self.C > 1:
-                mu = _np_mean(self.family, eta)
-                h = np.diag(s @ mu) - (mu * s[:, None]).T @ mu
-            else:
-                mu = _np_mean(self.family, eta)
-                slope = mu * (1.0 - mu) if self.family == "binomial" else mu
-                h = np.atleast_2d(s @ slope)
-            return s @ (mu - y), h
-
-        g, h = score(b)
-        for _ in range(iters):
-            size = np.linalg.norm(g)
-            if not np.isfinite(size) or size <= 1e-12 * np.sum(s):
-                break
-            step = np.linalg.lstsq(h, g, rcond=None)[0]
-            for _ in range(30):
-                g2, h2 = score(b - step)
-                if np.linalg.norm(g2) < size:
-                    break
-                step = 0.5 * step
-            else:
-                break  # no step lowers the score: keep b
-            b, g, h = b - step, g2, h2
-        return b
 
     def _lipschitz(self):
         """Per member: ``λmax(ZᵀSZ)/n`` times the curvature bound of the family
