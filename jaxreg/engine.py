@@ -400,9 +400,7 @@ class Problem:
                 r = self._screened(levels, w, lower, upper, lips, tol, fixed, pl)
             else:
                 # the members padded (by copies of the last) to a bucketed count
-                grow = member_padding(self.F, padded_members(
-                    self.F, self.K, backend_of(self.solver.device), self.bucketed
-                ))  # fmt: skip
+                grow = member_padding(self.K, self.solver.device, self.bucketed)
                 c, yy = (jnp.asarray(grow(a), dt) for a in (mem.c, mem.yy))
                 pen = penalties.ElasticNet(
                     jnp.asarray(levels, dt),
@@ -569,10 +567,12 @@ class Problem:
         return coefs[..., : self.p], intercepts, mse, r2
 
 
-def member_padding(F, padded):
-    """A function growing an array's member axis (``axis``, of length F) to
-    ``padded`` by repeating its last member; the identity when nothing is
-    padded (and for None)."""
+def member_padding(K, device, small):
+    """A function growing an array's member axis (``axis``, of length F = K + 1)
+    to :func:`padded_members`'s count by repeating its last member; the identity
+    when nothing is padded (and for None)."""
+    F = K + 1
+    padded = padded_members(F, K, backend_of(device), small)
 
     def grow(a, axis=0):
         if a is None or padded == F:

@@ -50,7 +50,7 @@ import numpy as np
 from jax.scipy.special import xlogy
 
 from jaxreg import _shapes, datafits, engine, penalties, results
-from jaxreg._config import backend_of, compute_context
+from jaxreg._config import compute_context
 from jaxreg._family_host import (  # noqa: F401  (re-exported)
     FAMILIES,
     LEAST_SQUARES,
@@ -469,9 +469,7 @@ class GLMProblem:
         pl = engine.plan(solver, k, self.p, 1, False)
         padded = engine.padded_count(k, pl.chunk)
         # the members padded (copies of the last) as the engine's are
-        grow = engine.member_padding(self.F, engine.padded_members(
-            self.F, self.K, backend_of(solver.device), self.bucketed
-        ))  # fmt: skip
+        grow = engine.member_padding(self.K, solver.device, self.bucketed)
         lips = grow(self._lipschitz())
         tol = grow(self.solver.tol * self.yy_total[:, 0])
         dt = self.dtype
