@@ -14,11 +14,12 @@ to sum to 0: the softmax does not see a common shift).
 ``PoissonRegressor`` minimises ``1/(2·Σ s_i)·Σ s_i·d(y_i, μ_i) + alpha/2·||w||²``
 (d the Poisson unit deviance), the Poisson path objective at ``l1_ratio = 0``.
 
-Differences that do not change answers: the solver is batched FISTA
+Differences that do not change answers: the solver is batched proximal Newton
+(binomial and Poisson on narrow designs, :mod:`jaxreg.solvers.newton`) or FISTA
 (``solver``, ``dual``, ``intercept_scaling``, ``random_state``, ``n_jobs`` and
 ``verbose`` are accepted and have no effect); ``tol`` is the certified rule
 ``duality gap <= tol·D_null/n`` (the null deviance); up to
-``GLM_STEPS_PER_ITER·max_iter`` FISTA steps are allowed and ``n_iter_`` counts
+``GLM_STEPS_PER_ITER·max_iter`` solver steps are allowed and ``n_iter_`` counts
 them. Sparse X is refused.
 """
 
@@ -46,8 +47,9 @@ __all__ = [
     "PoissonRegressor",
 ]
 
-# FISTA steps allowed per unit of max_iter (an L-BFGS iteration in scikit-learn,
-# which does far more than one proximal-gradient step).
+# Solver steps allowed per unit of max_iter (an L-BFGS iteration in scikit-learn
+# does far more than one proximal-gradient step; a proximal Newton step, used on
+# narrow designs, needs far fewer than this).
 GLM_STEPS_PER_ITER = 100
 _SOLVERS = ("lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga")
 
@@ -77,7 +79,7 @@ def _fit_path(est, X, y, family, alpha, l1_ratio, sw, start=None):
         tol=tol,
         max_iter=max_iter,
         subject=type(est).__name__,
-        steps="FISTA steps",
+        steps="Newton steps" if res.strategy == "newton" else "FISTA steps",
         allows=f" allows {GLM_STEPS_PER_ITER * max_iter}",
         scale="D_null/n",
         remedy="Increase max_iter, loosen tol, or scale the features (e.g. "
@@ -147,9 +149,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     class_weight : dict, 'balanced' or None
         Multiplies the sample weights, as in scikit-learn.
     random_state, solver, verbose, n_jobs
-        Accepted for compatibility (FISTA is deterministic).
+        Accepted for compatibility (the solvers are deterministic).
     max_iter : int, default=100
-        Up to ``GLM_STEPS_PER_ITER·max_iter`` FISTA steps.
+        Up to ``GLM_STEPS_PER_ITER·max_iter`` solver steps (proximal Newton
+        steps for binomial and Poisson fits of narrow designs, else FISTA steps).
     warm_start : bool, default=False
         Start from the previous fit's ``coef_`` (same classes), the intercepts
         refit to it: the same solution, fewer iterations near it.
@@ -160,7 +163,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
     n_iter_ : ndarray (1,)
-        FISTA steps used, at least 1.
+        Solver steps used (see max_iter), at least 1.
     dual_gap_ : float
         Duality gap at the end, in objective units (of the path objective).
     n_features_in_ : int
@@ -300,7 +303,8 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
     solver : str, default='lbfgs'
         Accepted for compatibility.
     max_iter : int, default=100
-        Up to ``GLM_STEPS_PER_ITER·max_iter`` FISTA steps.
+        Up to ``GLM_STEPS_PER_ITER·max_iter`` solver steps (proximal Newton
+        steps for binomial and Poisson fits of narrow designs, else FISTA steps).
     tol : float, default=1e-4
         Converged when the duality gap <= ``tol·D_null/n``.
     warm_start : bool, default=False

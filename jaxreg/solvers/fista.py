@@ -164,7 +164,7 @@ def fista_batch(
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 
 
-@functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll"))
+@functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll", "batch"))
 def solve_path(
     datafit,
     penalty,
@@ -178,6 +178,7 @@ def solve_path(
     chunk: int,
     unroll: int = 1,
     start=None,
+    batch=None,
 ) -> FistaResult:
     """Every level of ``penalty`` (k of them, ordered from the sparsest), in chunks.
 
@@ -188,11 +189,13 @@ def solve_path(
     (p,) (least squares, at alpha = 0 or in a ball that holds it): they are
     returned as it is, with gap 0, and not iterated. ``k`` must be a multiple of
     ``chunk``. ``start`` (p,): the first chunk's start (zeros by default).
+    ``batch``: the solver of one chunk, :func:`fista_batch` by default (or
+    :func:`jaxreg.solvers.newton.newton_batch`, same signature).
 
     Notes
     -----
-    jit-compiled; static: check_every, chunk, unroll. New levels, tol, max_iter or
-    penalty weights reuse the compiled code; a new shape recompiles.
+    jit-compiled; static: check_every, chunk, unroll, batch. New levels, tol,
+    max_iter or penalty weights reuse the compiled code; a new shape recompiles.
     """
     p = fixed_coef.shape[-1]
     levels = penalty.levels.reshape(-1, chunk)
@@ -201,7 +204,7 @@ def solve_path(
     def run_chunk(coef_prev, xs):
         lam, fix = xs
         coef0 = jnp.where(fix[:, None], fixed_coef, coef_prev)
-        res = fista_batch(
+        res = (batch or fista_batch)(
             datafit,
             penalty.with_levels(lam),
             coef0,
