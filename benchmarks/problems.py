@@ -425,9 +425,11 @@ def _wide() -> Preset:
         Case(
             glmnet_problem(500, 20_000, 0.5, family="wide"),
             "lasso",
-            peers=("celer", "skglm"),
+            peers=("celer", "skglm", "glmnet"),
         ),
-        Case(glmnet_problem(500, 50_000, 0.5, family="wide"), "lasso", peers=()),
+        Case(
+            glmnet_problem(500, 50_000, 0.5, family="wide"), "lasso", peers=("glmnet",)
+        ),
     ]
     return Preset(
         "wide",
