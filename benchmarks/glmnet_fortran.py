@@ -138,7 +138,9 @@ def lognet_path(X, y, alphas, l1_ratio=1.0, thresh=1e-7, max_iter=100_000):
 
     Returns ``coefs (n_alphas, p), intercepts, seconds, info``; ``seconds`` times
     the Fortran call alone (the Fortran-ordered copy of X it centres in place is
-    made before).
+    made before). A negative ``info["jerr"]`` is glmnet's early stop (maxit
+    reached): the alphas it did not reach (``n_alphas_solved`` onwards) are left
+    at 0, which the callers' validation reports.
     """
     lib = _library()
     D, I = ctypes.c_double, ctypes.c_int  # noqa: E741

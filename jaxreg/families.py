@@ -237,6 +237,7 @@ class Multinomial(NamedTuple):
     y: jax.Array  # (K, n) one-hot
     s: jax.Array  # (n,)
     free: jax.Array  # (K·m,)
+    eq: jax.Array  # (n, k): as the binomial's (_GLM.eq)
 
     line_search = False
 
@@ -281,11 +282,23 @@ class Multinomial(NamedTuple):
         gamma = jnp.where(has_icpt, gamma, 1.0)
         c = jnp.einsum("bk,kn->bn", gamma, self.y)[:, None, :]  # (B, 1, n)
         u = self.s * (self.y - mu) / n
+        if self.eq.shape[1]:
+            # unpenalized features: one factor per row, nearest to 1, zeroing
+            # every class's correlation with them and the intercept (each row
+            # scaled whole, so it still sums to 0)
+            A = u[:, :, None, :] * self.eq.T[None, None]  # (B, K, k, n)
+            A = A.reshape(A.shape[0], -1, n)
+            Mx = jnp.einsum("brn,bqn->brq", A, A)
+            lam = jnp.einsum("brq,bq->br", jnp.linalg.pinv(Mx), jnp.sum(A, -1))
+            c = (1.0 - jnp.einsum("br,brn->bn", lam, A))[:, None, :]
         q = self._flat(dot(u * c, self.X)) * (1.0 - self.free)
         t = penalty.dual_scale(q)
         M = self.y + (c * t[:, None, None]) * (mu - self.y)
         fy_data = jnp.sum(self.s * self._divergence(M, eta), -1) / n
         gap = fy_data + penalty.fenchel_young(W, t[:, None] * q)
+        # a dual mean outside the simplex leaves no certificate
+        inside = jnp.all((self.s <= 0) | jnp.all(M >= 0.0, axis=-2), -1)
+        gap = jnp.where(inside, gap, jnp.inf)
         dev = 2.0 * jnp.sum(self.s * self._divergence(self.y, eta), -1) / n
         return gap, dev, q
 
@@ -517,16 +530,14 @@ class GLMProblem:
         free = np.tile(np.r_[np.zeros(self.p), np.ones(self.m - self.p)], self.C)
         y = self.y.T if self.family == "multinomial" else self.y
         cls = DATAFITS[self.family]
-        parts = [dev(self.Z, dt), dev(y, dt), dev(self.s, dt), dev(free, dt)]
-        if self.family != "multinomial":
-            # unpenalized, unbounded features: their correlation with the dual
-            # point is made 0 with the intercept's (see _orthogonal_factors)
-            open_ = self.free_feat & np.isinf(self.model.lower)
-            open_ &= np.isinf(self.model.upper)
-            cols = np.r_[np.flatnonzero(open_), np.arange(self.p, self.m)]
-            eq = self.Z[:, cols] if open_.any() else np.zeros((self.n, 0))
-            parts.append(dev(eq, dt))
-        return cls(*parts)
+        # unpenalized, unbounded features: their correlation with the dual point
+        # is made 0 with the intercept's (see _orthogonal_factors)
+        open_ = self.free_feat & np.isinf(self.model.lower)
+        open_ &= np.isinf(self.model.upper)
+        cols = np.r_[np.flatnonzero(open_), np.arange(self.p, self.m)]
+        eq = self.Z[:, cols] if open_.any() else np.zeros((self.n, 0))
+        return cls(dev(self.Z, dt), dev(y, dt), dev(self.s, dt), dev(free, dt),
+                   dev(eq, dt))  # fmt: skip
 
     def solve_enet(self, grids, l1_ratios, l1_batch=None):
         """Every member's path for each l1_ratio: a list of dicts of arrays

@@ -446,3 +446,31 @@ def test_an_unpenalized_feature_keeps_the_gap_an_upper_bound(
         slack = rounding(X, obj[0])
         assert loose.gaps[i] >= -slack and tight.gaps[i] >= -slack
         assert obj[0] - obj[1] <= loose.gaps[i] + slack, (i, obj, loose.gaps[i])
+
+
+def test_multinomial_unpenalized_feature_keeps_the_gap_an_upper_bound():
+    """The multinomial's dual point with an unpenalized feature: each row scaled
+    whole (so it stays on the simplex) to zero every class's correlation with
+    the feature and the intercept; loose gaps bound the distance to a tight
+    solution's objective and none is negative."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    n = X.shape[0]
+    pf = np.array([0.0, 1.0, 1.0, 1.0])
+    kw = dict(family="multinomial", penalty_factor=pf, l1_ratio=0.8)
+    loose = jaxreg.enet_path(X, y, tol=1e-3, alphas=6, **kw)
+    tight = jaxreg.enet_path(X, y, tol=1e-12, alphas=loose.alphas, **kw)
+    assert loose.converged.all() and tight.converged.all()
+
+    def objective(W, b, a):
+        eta = X @ W.T + b
+        top = eta.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(eta - top).sum(axis=1)) + top[:, 0]
+        loss = np.mean(lse - eta[np.arange(n), y])
+        return loss + a * np.sum(pf * (0.8 * np.abs(W) + 0.1 * W * W))
+
+    for i, a in enumerate(loose.alphas):
+        obj = [objective(r.coefs[i], r.intercepts[i], a) for r in (loose, tight)]
+        slack = rounding(X, obj[0])
+        assert loose.gaps[i] >= -slack and tight.gaps[i] >= -slack, i
+        assert obj[0] - obj[1] <= loose.gaps[i] + slack, (i, obj, loose.gaps[i])
