@@ -33,7 +33,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["FistaResult", "duality_gap", "fista_batch", "solve_path", "unroll_for"]
+__all__ = [
+    "FistaResult",
+    "certified_loop",
+    "duality_gap",
+    "fista_batch",
+    "solve_path",
+    "unroll_for",
+]
 
 
 def unroll_for(backend: str, check_every: int) -> int:
@@ -123,23 +130,52 @@ def fista_batch(
         z_new = w_new + momentum[:, None] * (w_new - w)
         return (w_new, z_new, jnp.where(restart, 1.0, t_new), step), None
 
-    def body(state):
-        w, z, t, step, it, gap, rr, active = state
+    def advance(w, extra, active):
         (w2, z2, t2, step2), _ = jax.lax.scan(
-            one_step, (w, z, t, step), None, length=check_every, unroll=unroll
+            one_step, (w,) + extra, None, length=check_every, unroll=unroll
         )
+        return w2, (z2, t2, step2)
+
+    B = coef0.shape[0]
+    extra0 = (
+        coef0,
+        jnp.ones(B, coef0.dtype),
+        jnp.broadcast_to(1.0 / lipschitz, (B,)).astype(coef0.dtype),
+    )
+    return certified_loop(
+        datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0,
+        steps=check_every,
+    )  # fmt: skip
+
+
+def certified_loop(
+    datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0, *, steps
+) -> FistaResult:
+    """The loop every batched solver shares: ``advance(W, extra, active) -> (W,
+    extra)`` moves the members ``steps`` iterations (``extra``: the solver's own
+    per-member state, arrays with the batch axis first), then every member's
+    duality gap is evaluated once and the members that have converged (or spent
+    ``max_iter``) are frozen. ``coef0`` is made feasible first; the members not
+    in ``active0`` keep their start, with its gap."""
+
+    def freeze(active, new, old):
+        return jnp.where(active.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+    def body(state):
+        w, extra, it, gap, rr, active = state
+        w2, extra2 = advance(w, extra, active)
         gap2, rr2, _ = duality_gap(datafit, penalty, w2)
-        keep = active[:, None]
-        it = it + check_every * active.astype(it.dtype)
+        it = it + steps * active.astype(it.dtype)
         new_active = active & (gap2 > tol_abs) & (it < max_iter)
+        extra = jax.tree_util.tree_map(
+            lambda n, o: freeze(active, n, o), extra2, extra
+        )  # fmt: skip
         return (
-            jnp.where(keep, w2, w),
-            jnp.where(keep, z2, z),
-            jnp.where(active, t2, t),
-            jnp.where(active, step2, step),
+            freeze(active, w2, w),
+            extra,
             it,
-            jnp.where(active, gap2, gap),
-            jnp.where(active, rr2, rr),
+            freeze(active, gap2, gap),
+            freeze(active, rr2, rr),
             new_active,
         )
 
@@ -150,16 +186,9 @@ def fista_batch(
     gap0, rr0, _ = duality_gap(datafit, penalty, coef0)
     B = coef0.shape[0]
     state = (
-        coef0,
-        coef0,
-        jnp.ones(B, coef0.dtype),
-        jnp.broadcast_to(1.0 / lipschitz, (B,)).astype(coef0.dtype),
-        jnp.zeros(B, jnp.int32),
-        gap0,
-        rr0,
-        active0 & (gap0 > tol_abs),
-    )
-    w, _, _, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
+        coef0, extra0, jnp.zeros(B, jnp.int32), gap0, rr0, active0 & (gap0 > tol_abs)
+    )  # fmt: skip
+    w, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
     # A non-finite gap (overflow, NaN data) never counts as converged.
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 

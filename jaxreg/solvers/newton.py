@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxreg.penalties import soft_threshold
-from jaxreg.solvers.fista import FistaResult, duality_gap
+from jaxreg.solvers.fista import FistaResult, certified_loop
 
 __all__ = ["newton_batch"]
 
@@ -180,27 +180,9 @@ def newton_batch(
         t = jnp.where(done & active, t, 0.0)
         return W + t[:, None] * D
 
-    def body(state):
-        W, it, gap, rr, active = state
-        W2 = step(W, active)
-        gap2, rr2, _ = duality_gap(datafit, penalty, W2)
-        it = it + active.astype(it.dtype)
-        keep = active[:, None]
-        new_active = active & (gap2 > tol_abs) & (it < max_iter)
-        return (
-            jnp.where(keep, W2, W),
-            it,
-            jnp.where(active, gap2, gap),
-            jnp.where(active, rr2, rr),
-            new_active,
-        )
+    def advance(W, extra, active):
+        return step(W, active), extra
 
-    def cond(state):
-        return jnp.any(state[-1])
-
-    coef0 = jnp.where(active0[:, None], penalty.prox(coef0, 0.0), coef0)
-    gap0, rr0, _ = duality_gap(datafit, penalty, coef0)
-    B = coef0.shape[0]
-    state = (coef0, jnp.zeros(B, jnp.int32), gap0, rr0, active0 & (gap0 > tol_abs))
-    W, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
-    return FistaResult(W, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
+    return certified_loop(
+        datafit, penalty, coef0, active0, tol_abs, max_iter, advance, (), steps=1
+    )
