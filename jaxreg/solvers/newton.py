@@ -129,22 +129,13 @@ def _coordinate_descent(g, H, W, penalty, sweeps):
 
 
 def newton_batch(
-    datafit,
-    penalty,
-    coef0,
-    active0,
-    lipschitz,
-    tol_abs,
-    max_iter,
-    *,
-    check_every: int,
-    unroll: int = 1,
+    datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, **unused
 ) -> FistaResult:
     """Solve the B problems of ``penalty``'s levels by proximal Newton steps.
     The arguments are :func:`jaxreg.solvers.fista.fista_batch`'s; the gap is
-    checked after every step, and ``lipschitz``, ``check_every`` and ``unroll``
-    are not used."""
-    del lipschitz, unroll, check_every
+    checked after every step, and ``lipschitz`` and the keywords
+    (``check_every``, ``unroll``) are not used."""
+    del lipschitz, unused
     dt = coef0.dtype
     eps = jnp.finfo(dt).eps
 
