@@ -1,4 +1,5 @@
-"""Datafits: the quadratic loss in Gram form and in design form.
+"""Datafits: the quadratic loss in Gram form and in design form, and the GLM
+families' (binomial, Poisson, multinomial; at the end of this module).
 
 The data term of the reduced problem (see :mod:`jaxreg.stats`) is
 ``F(w) = 1/(2n)·||y - Xw||²``. A datafit is a small NamedTuple of arrays with
@@ -37,12 +38,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.scipy.special import xlogy
 
 from jaxreg._config import array_module as _xp
 from jaxreg.solvers import closed_form
 
 __all__ = [
+    "DATAFITS",
     "LIPSCHITZ_SAFETY",
+    "Binomial",
+    "Multinomial",
+    "Poisson",
     "QuadraticDesign",
     "QuadraticGram",
     "Tasks",
@@ -253,3 +259,236 @@ class Tasks(NamedTuple):
 
     def lipschitz(self, exact: bool):
         return self.inner.lipschitz(exact)
+
+
+# ---------------------------------------------------------------- GLM families
+# The binomial, Poisson and multinomial datafits (glmnet's objective; their
+# certificates are described in :mod:`jaxreg.families`, which solves them).
+
+
+def _orthogonal_factors(u, E):
+    """Row factors ``c`` (B, n), the nearest to 1, with ``Eᵀ(c∘u) = 0`` for every
+    member: ``c = 1 − u∘(Eλ)``, ``(Eᵀdiag(u²)E)λ = Eᵀu``. Unlike the intercept's
+    balancing they may leave [0, 1]; the gap checks the dual means' domain."""
+    M = jnp.einsum("bn,nk,nl->bkl", u * u, E, E)
+    rhs = dot(u, E)  # (B, k)
+    # a column that is 0 on the member's rows holds already: the pseudo-inverse
+    lam = jnp.einsum("bkl,bl->bk", jnp.linalg.pinv(M), rhs)
+    return 1.0 - u * dot(lam, E.T)
+
+
+class _GLM(NamedTuple):
+    """``(1/n)·Σ s_i(b(η_i) - y_i η_i)`` with ``η = Xw``; the intercept is a column
+    of X (``free`` 1 there: its correlation with the dual point is 0 by
+    construction)."""
+
+    X: jax.Array  # (n, m)
+    y: jax.Array  # (n,)
+    s: jax.Array  # (n,) weights (0 for rows outside the member)
+    free: jax.Array  # (m,) 1.0 at the intercept's column
+    # (n, k) the columns whose correlation with the dual point must vanish
+    # when some feature is unpenalized and unbounded (the intercept's column
+    # included); k = 0 otherwise (the intercept alone is balanced directly)
+    eq: jax.Array
+
+    def _eta(self, W):
+        return dot(W, self.X.T)
+
+    def neg_grad(self, Z):
+        n = self.X.shape[0]
+        return dot(self.s * (self.y - self.mean(self._eta(Z))) / n, self.X)
+
+    def value(self, W):
+        eta = self._eta(W)
+        n = self.X.shape[0]
+        return jnp.sum(self.s * (self.cumulant(eta) - self.y * eta), -1) / n
+
+    def value_and_neg_grad(self, Z):
+        eta = self._eta(Z)
+        n = self.X.shape[0]
+        f = jnp.sum(self.s * (self.cumulant(eta) - self.y * eta), -1) / n
+        return f, dot(self.s * (self.y - self.mean(eta)) / n, self.X)
+
+    def hessian(self, W):
+        """The gradient (B, m) and the Hessian (B, m, m) of the datafit at each
+        row of W (Gram form, for :mod:`jaxreg.solvers.newton`)."""
+        n = self.X.shape[0]
+        eta = self._eta(W)
+        g = -dot(self.s * (self.y - self.mean(eta)) / n, self.X)
+        v = self.s * self.variance(eta) / n
+        H = jnp.einsum("bn,nj,nk->bjk", v, self.X, self.X)
+        return g, H
+
+    def duality_gap(self, penalty, W):
+        """(gap, deviance/n, q) of each row of W: see the module's docstring."""
+        n = self.X.shape[0]
+        eta = self._eta(W)
+        mu = self.mean(eta)
+        u = self.s * (self.y - mu) / n
+        if self.eq.shape[1]:
+            c = _orthogonal_factors(u, self.eq)
+        else:
+            pos = jnp.sum(jnp.maximum(u, 0.0), -1, keepdims=True)
+            neg = jnp.sum(jnp.maximum(-u, 0.0), -1, keepdims=True)
+            icpt = jnp.any(self.free > 0)
+            c_pos = jnp.where(icpt & (pos > neg), neg / jnp.where(pos > 0, pos, 1), 1)
+            c_neg = jnp.where(icpt & (neg > pos), pos / jnp.where(neg > 0, neg, 1), 1)
+            c = jnp.where(u > 0, c_pos, c_neg)
+        q = dot(u * c, self.X) * (1.0 - self.free)
+        t = penalty.dual_scale(q)
+        m = self.y + (c * t[:, None]) * (mu - self.y)
+        fy_data = jnp.sum(self.s * self.divergence(m, eta), -1) / n
+        gap = fy_data + penalty.fenchel_young(W, t[:, None] * q)
+        # a dual mean outside the conjugate's domain leaves no certificate
+        inside = jnp.all((self.s <= 0) | self.in_domain(m), -1)
+        gap = jnp.where(inside, gap, jnp.inf)
+        dev = 2.0 * jnp.sum(self.s * self.divergence(self.y, eta), -1) / n
+        return gap, dev, q
+
+
+class Binomial(_GLM):
+    """Logistic loss: ``b(η) = log(1 + e^η)``, ``μ = 1/(1 + e^-η)``.
+
+    Its fixed step ``4/λmax(XᵀSX/n)`` beat a backtracking one (measured on a
+    4000 × 400 lasso path, tol 1e-6, 2-core CPU: 14.7 s fixed; backtracking from
+    that step 41.9 s for the same 35110 iterations, its extra loss evaluation
+    per step; letting accepted steps grow by 1.1, 183 s and 149270 iterations).
+    """
+
+    line_search = False
+
+    @staticmethod
+    def cumulant(eta):
+        return jax.nn.softplus(eta)
+
+    @staticmethod
+    def mean(eta):
+        return jax.nn.sigmoid(eta)
+
+    @staticmethod
+    def variance(eta):
+        mu = jax.nn.sigmoid(eta)
+        return mu * (1.0 - mu)
+
+    @staticmethod
+    def in_domain(m):
+        return (m >= 0.0) & (m <= 1.0)
+
+    @staticmethod
+    def divergence(m, eta):
+        """``KL(Bernoulli(m) || Bernoulli(μ(η)))``, with ``log μ = -softplus(-η)``."""
+        return (
+            xlogy(m, m)
+            + xlogy(1.0 - m, 1.0 - m)
+            + m * jax.nn.softplus(-eta)
+            + (1.0 - m) * jax.nn.softplus(eta)
+        )
+
+
+class Poisson(_GLM):
+    """Poisson loss: ``b(η) = e^η = μ``; no global Lipschitz constant."""
+
+    line_search = True
+
+    @staticmethod
+    def cumulant(eta):
+        return jnp.exp(eta)
+
+    mean = cumulant
+    variance = cumulant
+
+    @staticmethod
+    def in_domain(m):
+        return m >= 0.0
+
+    @staticmethod
+    def divergence(m, eta):
+        """``m·log(m/μ) - m + μ`` (the Poisson deviance's half)."""
+        return xlogy(m, m) - m * eta - m + jnp.exp(eta)
+
+
+class Multinomial(NamedTuple):
+    """Multinomial (softmax) loss over K classes: ``η_i = W x_i`` (K,), loss
+    ``logsumexp(η_i) - y_iᵀη_i`` with one-hot ``y_i``. The coefficients of a
+    member are flattened class by class: (B, K·m), the intercepts the last of
+    each block (``free``). Penalized elementwise (glmnet's "ungrouped" type,
+    scikit-learn's multinomial penalty).
+
+    Its dual point scales each row of the generalized residual by one factor
+    per class, ``γ_k`` in [0, 1]: ``Σ_i θ_ik = 0`` for every class is then the
+    balance ``γ_k·Σ_{l≠k} B_kl = Σ_{l≠k} γ_l·B_lk`` with ``B_lk = Σ_{i in l}
+    s_i μ_ik``, solved by the stationary distribution of the rates B (1 at the
+    optimum); each row stays between y_i and μ_i, inside the simplex.
+    """
+
+    X: jax.Array  # (n, m)
+    y: jax.Array  # (K, n) one-hot
+    s: jax.Array  # (n,)
+    free: jax.Array  # (K·m,)
+    eq: jax.Array  # (n, k): as the binomial's (_GLM.eq)
+
+    line_search = False
+
+    def _eta(self, W):
+        K, m = self.y.shape[0], self.X.shape[1]
+        return dot(W.reshape(W.shape[:-1] + (K, m)), self.X.T)  # (B, K, n)
+
+    def _flat(self, G):
+        return G.reshape(G.shape[:-2] + (-1,))
+
+    def neg_grad(self, Z):
+        n = self.X.shape[0]
+        mu = jax.nn.softmax(self._eta(Z), axis=-2)
+        return self._flat(dot(self.s * (self.y - mu) / n, self.X))
+
+    def value(self, W):
+        eta = self._eta(W)
+        n = self.X.shape[0]
+        loss = jax.nn.logsumexp(eta, axis=-2) - jnp.sum(self.y * eta, axis=-2)
+        return jnp.sum(self.s * loss, -1) / n
+
+    def _divergence(self, M, eta):
+        """``KL(M_i || softmax(η_i))`` per row (B, n)."""
+        lse = jax.nn.logsumexp(eta, axis=-2)
+        return jnp.sum(xlogy(M, M) - M * eta, axis=-2) + lse
+
+    def duality_gap(self, penalty, W):
+        n = self.X.shape[0]
+        eta = self._eta(W)
+        mu = jax.nn.softmax(eta, axis=-2)  # (B, K, n)
+        sY = self.s * self.y  # (K, n)
+        # B[b, l, k] = Σ_{i in class l} s_i μ_ik: the rates of the balance
+        rates = jnp.einsum("ln,bkn->blk", sY, mu, precision=jax.lax.Precision.HIGHEST)
+        K = self.y.shape[0]
+        eye = jnp.eye(K, dtype=mu.dtype)
+        off = rates * (1.0 - eye)
+        Q = jnp.swapaxes(off, -1, -2) - eye * jnp.sum(off, axis=-1)[:, None, :]
+        gamma = jnp.linalg.solve(Q + 1.0, jnp.ones(Q.shape[:-1], Q.dtype)[..., None])
+        gamma = jnp.maximum(gamma[..., 0], 0.0)
+        gamma = gamma / jnp.max(gamma, axis=-1, keepdims=True)
+        has_icpt = jnp.any(self.free > 0)
+        gamma = jnp.where(has_icpt, gamma, 1.0)
+        c = jnp.einsum("bk,kn->bn", gamma, self.y)[:, None, :]  # (B, 1, n)
+        u = self.s * (self.y - mu) / n
+        if self.eq.shape[1]:
+            # unpenalized features: one factor per row, nearest to 1, zeroing
+            # every class's correlation with them and the intercept (each row
+            # scaled whole, so it still sums to 0)
+            A = u[:, :, None, :] * self.eq.T[None, None]  # (B, K, k, n)
+            A = A.reshape(A.shape[0], -1, n)
+            Mx = jnp.einsum("brn,bqn->brq", A, A)
+            lam = jnp.einsum("brq,bq->br", jnp.linalg.pinv(Mx), jnp.sum(A, -1))
+            c = (1.0 - jnp.einsum("br,brn->bn", lam, A))[:, None, :]
+        q = self._flat(dot(u * c, self.X)) * (1.0 - self.free)
+        t = penalty.dual_scale(q)
+        M = self.y + (c * t[:, None, None]) * (mu - self.y)
+        fy_data = jnp.sum(self.s * self._divergence(M, eta), -1) / n
+        gap = fy_data + penalty.fenchel_young(W, t[:, None] * q)
+        # a dual mean outside the simplex leaves no certificate
+        inside = jnp.all((self.s <= 0) | jnp.all(M >= 0.0, axis=-2), -1)
+        gap = jnp.where(inside, gap, jnp.inf)
+        dev = 2.0 * jnp.sum(self.s * self._divergence(self.y, eta), -1) / n
+        return gap, dev, q
+
+
+DATAFITS = {"binomial": Binomial, "poisson": Poisson, "multinomial": Multinomial}
