@@ -11,11 +11,12 @@ cumulant ``b`` of the family: ``log(1 + e^η)`` (binomial, logit link, y in
 refit at every alpha (it is a coordinate of the solver, not recovered by
 centring).
 
-The datafits follow the protocol of :mod:`jaxreg.datafits` (``neg_grad``,
-``value``, ``duality_gap``), so the one FISTA loop of
-:mod:`jaxreg.solvers.fista` solves them, every alpha of a chunk at once; the
-Poisson datafit has no global Lipschitz constant and asks the loop for a
-backtracking step.
+The datafits (in :mod:`jaxreg.datafits`) follow its protocol (``neg_grad``,
+``value``, ``duality_gap``, and ``hessian`` for the binomial and the Poisson), so
+the batched solvers solve them, every alpha of a chunk at once: proximal Newton
+(:mod:`jaxreg.solvers.newton`) on narrow designs, else the FISTA loop of
+:mod:`jaxreg.solvers.fista`, where the Poisson datafit, without a global
+Lipschitz constant, asks for a backtracking step.
 
 The certificate
 ---------------
