@@ -178,3 +178,29 @@ def test_kept_factor_follows_the_support():
     # column 29 = column 3 − column 5: dependent once both are in the support
     assert chol.solve(np.r_[3, 5, 7, 29], np.ones(4)) is None
     assert chol.solve(np.r_[3, 7, 29], np.ones(3)) is not None
+
+
+def test_single_threaded_blas_is_restored():
+    """The host solver's one-thread BLAS setting holds inside the block only."""
+    from jaxreg import _blas
+
+    controls = [_blas._controls(p) for p in _blas._loaded_openblas()]
+    controls = [c for c in controls if c != (None, None, None)]
+    if not controls:
+        pytest.skip("no OpenBLAS thread control in this process")
+
+    def counts():
+        out = []
+        for local, get, _ in controls:
+            if local is not None:
+                before = local(1)
+                local(before)
+                out.append(before)
+            else:
+                out.append(get())
+        return out
+
+    before = counts()
+    with _blas.single_threaded():
+        assert counts() == [1] * len(controls)
+    assert counts() == before

@@ -28,6 +28,8 @@ from scipy.linalg.lapack import dpotrs as _potrs
 from scipy.linalg.lapack import dpstrf as _pstrf
 from scipy.linalg.lapack import dtrtrs as _trtrs
 
+from jaxreg import _blas
+
 __all__ = ["better", "solve_members", "solve_path", "wanted"]
 
 # Entering coordinates per step: at most this share of the support (at least 1).
@@ -544,14 +546,19 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
     coef = np.zeros((L, F, T, k, p))
     gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
     n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
-    for li, f, t in np.ndindex(L, F, T):
-        df = form(A.operator(f) if sparse else A[f], c[f, :, t], yy[f, t])
-        pen = penalties.ElasticNet(
-            levels[li], weights["l1"][li, f], weights["l2"][li, f], lower[f], upper[f]
-        )
-        out = solve_path(df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter)
-        coef[li, f, t], gap[li, f, t], rr[li, f, t] = out[:3]
-        n_iter[li, f, t], conv[li, f, t] = out[3:]
+    with _blas.single_threaded():  # many small calls: see jaxreg._blas
+        for li, f, t in np.ndindex(L, F, T):
+            df = form(A.operator(f) if sparse else A[f], c[f, :, t], yy[f, t])
+            pen = penalties.ElasticNet(
+                levels[li],
+                weights["l1"][li, f],
+                weights["l2"][li, f],
+                lower[f],
+                upper[f],
+            )
+            out = solve_path(df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter)
+            coef[li, f, t], gap[li, f, t], rr[li, f, t] = out[:3]
+            n_iter[li, f, t], conv[li, f, t] = out[3:]
     return dict(coef=coef, gap=gap, rr=rr, n_iter=n_iter, converged=conv)
 
 
