@@ -149,10 +149,14 @@ def test_supports_that_span_the_rows(monkeypatch):
     assert (reference_gaps(X, y, res) <= 1e-8 * yy).all()
 
 
-def test_kept_factor_follows_the_support():
-    """The support's Cholesky factor, appended and deleted along the steps,
-    solves every system as a fresh solve does (within the conditioning's
-    rounding), and refuses a dependent column."""
+@pytest.mark.parametrize("deletion", ["givens", "qr"])
+def test_kept_factor_follows_the_support(monkeypatch, deletion):
+    """The support's Cholesky factor, appended and deleted along the steps (by
+    either deletion), solves every system as a fresh solve does (within the
+    conditioning's rounding), and refuses a dependent column."""
+    costs = {"givens": (1e30, 0.0), "qr": (0.0, 1e30)}[deletion]
+    monkeypatch.setattr(active_set, "_QR_COST", costs[0])
+    monkeypatch.setattr(active_set, "_GIVENS_COST", costs[1])
     rng = np.random.default_rng(0)
     n, p = 40, 30
     X = rng.normal(size=(n, p))
@@ -178,6 +182,32 @@ def test_kept_factor_follows_the_support():
     # column 29 = column 3 − column 5: dependent once both are in the support
     assert chol.solve(np.r_[3, 5, 7, 29], np.ones(4)) is None
     assert chol.solve(np.r_[3, 7, 29], np.ones(3)) is not None
+
+
+def test_factor_adopted_by_another_working_set(monkeypatch):
+    """A factor kept by one working set and adopted by another (positions
+    mapped, the features it lacks deleted) solves as a fresh factor does."""
+    monkeypatch.setattr(active_set, "_GIVENS_COST", 0.0)  # delete, however small
+    rng = np.random.default_rng(1)
+    n, p = 50, 40
+    X = rng.normal(size=(n, p))
+    G = X.T @ X / n
+    b = np.zeros(p)
+    first = active_set._Chol(G, b)
+    T0 = np.r_[0, 3, 5, 8, 11, 13, 20, 21]
+    assert first.solve(T0, np.ones(T0.size)) is not None
+    W = np.r_[1, 3, 4, 5, 8, 11, 20, 21, 30, 31]  # lacks features 0 and 13
+    at = np.full(p, -1)
+    at[W] = np.arange(W.size)
+    GW = G[np.ix_(W, W)]
+    chol = active_set._Chol(GW, b[W])
+    chol.adopt(at[first.T], first.L)
+    assert set(W[chol.T]) == set(T0) - {0, 13}
+    T = np.r_[at[[3, 5, 8, 11, 20, 21]], at[30]]  # kept, and one appended
+    rhs = rng.normal(size=T.size)
+    exact = np.linalg.solve(GW[np.ix_(T, T)], rhs)
+    bound = 8 * T.size * EPS * np.linalg.cond(GW[np.ix_(T, T)]) * np.abs(exact).max()
+    assert np.abs(chol.solve(T, rhs) - exact).max() <= bound
 
 
 def test_single_threaded_blas_is_restored():
