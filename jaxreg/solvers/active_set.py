@@ -15,7 +15,8 @@ are known is a linear system, so this solver searches the support instead
 The working set of a level is the previous level's support and the sequential
 strong-rule candidates; a KKT check on every feature adds the violators, and
 the level ends when there are none. The Gram blocks of the features seen so
-far are cached along the path (supports carry over from level to level). Each
+far are cached along the path (supports carry over from level to level, and
+so does the support's Cholesky factor while its system is unchanged). Each
 level is then certified by the same duality gap as every other solver
 (:func:`jaxreg.solvers.fista.duality_gap`), recomputed on the full problem.
 """
@@ -133,9 +134,11 @@ class _Chol:
     """The Cholesky factor of a support's system ``G_TT + diag(b_T)``, kept
     along the steps of one working set: coordinates that enter are appended as
     a block (``O(m²k)``: a triangular solve and the factor of their Schur
-    complement), coordinates that leave are deleted through a QR of the rows
-    after the first of them (:func:`_delete`), instead of a new factorization
-    (``m³/3``) at every step. The factor's order is its own; requests in any
+    complement), coordinates that leave are deleted by Givens rotations or a QR
+    of the rows after the first of them, whichever is cheaper
+    (:func:`_delete`), instead of a new factorization (``m³/3``) at every step;
+    the next working set adopts the last factor (:meth:`adopt`) while its system
+    is the same (the lasso's whole path). The factor's order is its own; requests in any
     order are permuted. ``L`` is kept C-contiguous: LAPACK then reads ``Lᵀ``
     (an upper factor, in Fortran order) without a copy."""
 
@@ -238,9 +241,7 @@ def _delete(order, L, gone):
     keep = np.ones(m, bool)
     keep[gone] = False
     if givens < qr:
-        for j in np.sort(gone)[::-1]:
-            L = _delete_one(L, int(j))
-        return order[keep], L
+        return order[keep], _delete_givens(L, gone)
     rows = np.flatnonzero(keep[j0:]) + j0
     out = L[np.ix_(keep, keep)]
     if rows.size:
@@ -249,24 +250,30 @@ def _delete(order, L, gone):
     return order[keep], out
 
 
-def _delete_one(L, j):
-    """The factor without row and column ``j``: rows and columns before ``j``
-    are unchanged, and the trailing block, ``Lᵀ`` without its column ``j``
-    (upper Hessenberg), is made triangular again by Givens rotations
-    (:func:`scipy.linalg.qr_delete`, ``O((m − j)²)``) instead of the QR of
-    :func:`_delete` (``O((m − j)·m²)``)."""
-    m = L.shape[0]
-    trail = np.array(L[j:, j:].T, order="F")
-    _, R = _qr_delete(
-        np.eye(m - j, order="F"), trail, 0, 1, which="col", overwrite_qr=True,
-        check_finite=False,
-    )  # fmt: skip
-    out = np.empty((m - 1, m - 1))
-    out[:j, :j] = L[:j, :j]
-    out[j:, :j] = L[j + 1 :, :j]
-    out[:j, j:] = 0.0
-    Lt = R[: m - j - 1].T
-    out[j:, j:] = Lt * np.where(np.diag(Lt) < 0, -1.0, 1.0)
+def _delete_givens(L, gone):
+    """The factor without the rows and columns ``gone``: rows and columns
+    before the first of them (``j0``) are unchanged, and the trailing block of
+    ``Lᵀ`` without those columns is made triangular again by Givens rotations
+    (:func:`scipy.linalg.qr_delete`, ``O((m − j)²)`` per column, the last one
+    first, on one copy of the block) instead of the QR of :func:`_delete`
+    (``O((m − j0)·m₂²)``)."""
+    m, j0 = L.shape[0], int(gone.min())
+    trail = np.array(L[j0:, j0:].T, order="F")  # upper
+    for j in np.sort(gone)[::-1] - j0:
+        s = trail.shape[0]
+        _, trail = _qr_delete(
+            np.eye(s, order="F"), trail, int(j), 1, which="col",
+            overwrite_qr=True, check_finite=False,
+        )  # fmt: skip
+    k = m - gone.size  # the kept size; trail is (m − j0) × (k − j0)
+    keep = np.ones(m, bool)
+    keep[gone] = False
+    out = np.empty((k, k))
+    out[:j0, :j0] = L[:j0, :j0]
+    out[j0:, :j0] = L[j0:][keep[j0:], :j0]
+    out[:j0, j0:] = 0.0
+    Lt = trail[: k - j0].T
+    out[j0:, j0:] = Lt * np.where(np.diag(Lt) < 0, -1.0, 1.0)
     return out
 
 
