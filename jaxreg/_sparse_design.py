@@ -24,7 +24,7 @@ import numpy as np
 
 from jaxreg import _config, _memory, sparse
 from jaxreg import stats as _stats
-from jaxreg.solvers import closed_form
+from jaxreg.solvers import active_set, closed_form
 
 __all__ = [
     "Operator",
@@ -148,11 +148,12 @@ def _check(problem, X, model, solver):
             "in design form; give those features a small positive penalty_factor, "
             "or use mode='gram' (up to 20000 features)."
         )
-    if model.boxed:
+    if not active_set.signs_only(model):
         raise ValueError(
             "sparse X in design form is solved by the active-set solver, which "
-            "takes no box limits (positive, lower_limits, upper_limits); use "
-            "mode='gram' (up to 20000 features)."
+            "takes no box limits but signs (positive=True, or lower_limits and "
+            "upper_limits at 0, on penalized features); use mode='gram' (up to "
+            "20000 features)."
         )
     if _config.backend_of(solver.device) != "cpu" or solver.dtype != np.float64:
         raise ValueError(

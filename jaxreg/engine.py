@@ -343,7 +343,9 @@ class Problem:
         pl = plan(
             self.solver, k, len(self.idx_P), self.T, self.gram, len(iterative), l1_batch
         )
-        active = active_set.wanted(self, grids[iterative])
+        active = active_set.wanted(
+            self, grids[iterative], [l1_ratios[i] for i in iterative]
+        )
         batches = [iterative] if pl.l1_batch or active else [[i] for i in iterative]
         for grp in batches:
             sub = (grids[grp], [l1_ratios[i] for i in grp])

@@ -61,6 +61,62 @@ def test_wide_paths_are_certified_by_the_reference(l1_ratio):
     assert (np.abs(np.subtract(obj, obj_f)) <= 2 * tol * yy + 64 * EPS * yy).all()
 
 
+SIGNS = {
+    "positive": dict(positive=True),
+    "upper0": dict(upper_limits=0.0),
+    "some": dict(lower_limits=np.where(np.arange(300) % 2 == 0, 0.0, -np.inf)),
+}
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("limits", list(SIGNS))
+def test_sign_constraints_on_wide_paths(limits, l1_ratio):
+    """positive=True and limits at 0 stay on the active-set solver: every level
+    certified by the reference's own gap, the limits hold, and the objectives
+    are the reference coordinate descent's within the certificates."""
+    kw = SIGNS[limits]
+    X, y = wide()
+    y = -y if limits == "upper0" else y  # a path that leaves 0
+    tol = 1e-8
+    res = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=20, tol=tol, **kw)
+    assert res.strategy == "active_set" and res.converged.all()
+    lower = np.broadcast_to(
+        kw.get("lower_limits", 0.0 if "positive" in kw else -np.inf), 300
+    )
+    upper = np.broadcast_to(kw.get("upper_limits", np.inf), 300)
+    assert (res.coefs >= lower).all() and (res.coefs <= upper).all()
+    assert (res.df[-5:] > 0).all()
+    yy = np.mean((y - y.mean()) ** 2)
+    assert (reference_gaps(X, y, res, l1_ratio=l1_ratio, **kw) <= tol * yy).all()
+    ref = reference.enet_path(
+        X, y, l1_ratio=l1_ratio, alphas=res.alphas, tol=1e-12, **kw
+    )
+    for c, b, rc, rb, a in zip(
+        res.coefs, res.intercepts, ref["coefs"], ref["intercepts"], res.alphas,
+        strict=True,
+    ):  # fmt: skip
+        ours = reference.objective(X, y, c, b, a, l1_ratio=l1_ratio, **kw)
+        best = reference.objective(X, y, rc, rb, a, l1_ratio=l1_ratio, **kw)
+        assert ours - best <= tol * yy + 64 * EPS * yy
+
+
+def test_sign_constraints_on_wide_sparse():
+    """positive=True on a sparse X in design form: certified, non-negative, the
+    dense data's objectives."""
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(7)
+    X = sp.random(50, 400, density=0.05, random_state=7, format="csr")
+    y = np.asarray(X @ rng.normal(size=400)).ravel() + 0.1 * rng.normal(size=50)
+    res = jaxreg.lasso_path(X, y, alphas=20, tol=1e-8, positive=True)
+    assert res.mode == "design" and res.strategy == "active_set"
+    assert res.converged.all() and (res.coefs >= 0).all() and res.df[-1] > 0
+    yy = np.mean((y - y.mean()) ** 2)
+    Xd = X.toarray()
+    assert (reference_gaps(Xd, y, res, positive=True) <= 1e-8 * yy).all()
+    with pytest.raises(ValueError, match="no box limits but signs"):
+        jaxreg.lasso_path(X, y, alphas=5, lower_limits=-1.0)
+
+
 def test_options_weights_and_free_features():
     X, y = wide(seed=3)
     rng = np.random.default_rng(3)
@@ -93,8 +149,13 @@ def test_explicit_strategy_and_its_limits():
     X, y = wide()
     res = jaxreg.lasso_path(X, y, alphas=5, strategy="active_set")
     assert res.strategy == "active_set"
-    with pytest.raises(ValueError, match="box limits"):
-        jaxreg.lasso_path(X, y, alphas=5, strategy="active_set", positive=True)
+    with pytest.raises(ValueError, match="box limits other than signs"):
+        jaxreg.lasso_path(X, y, alphas=5, strategy="active_set", lower_limits=-1.0)
+    with pytest.raises(ValueError, match="box limits other than signs"):
+        jaxreg.lasso_path(  # a bounded feature without an L1 part
+            X, y, alphas=5, strategy="active_set", positive=True,
+            penalty_factor=np.r_[0.0, np.ones(X.shape[1] - 1)],
+        )  # fmt: skip
     tall = make_data(300, 20)  # asked for: also in Gram form
     res = jaxreg.lasso_path(*tall, alphas=5, strategy="active_set", tol=1e-10)
     assert res.strategy == "active_set" and res.converged.all()

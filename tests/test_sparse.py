@@ -155,7 +155,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="partition"):
         jaxreg.cv_path(X, y, cv=ShuffleSplit(3, random_state=0), mode="gram")
     with pytest.raises(ValueError, match="mode='gram'"):
-        jaxreg.lasso_path(X, y, mode="design", positive=True)
+        jaxreg.lasso_path(X, y, mode="design", lower_limits=-1.0)
     with pytest.raises(ValueError, match="penalty_factor=0"):
         pf = np.ones(X.shape[1])
         pf[0] = 0.0

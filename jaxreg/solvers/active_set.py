@@ -393,11 +393,26 @@ def _objective(G, c, a, b, w):
     return 0.5 * w @ (G @ w + b * w) - c @ w + a @ np.abs(w)
 
 
-def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None):
+def _excess(grad, a, signs):
+    """How far each coordinate at 0 violates its optimality condition (> 0:
+    it does): ``|grad| − a``, or ``grad − a`` where it may only grow (lower
+    limit 0), ``−grad − a`` where it may only shrink (upper limit 0), −inf
+    where both hold. ``signs``: the masks (lower == 0, upper == 0), or None."""
+    if signs is None:
+        return np.abs(grad) - a * (1.0 + VIOLATION_RTOL)
+    lo0, up0 = signs
+    g = np.where(lo0, grad, np.where(up0, -grad, np.abs(grad)))
+    return np.where(lo0 & up0, -np.inf, g - a * (1.0 + VIOLATION_RTOL))
+
+
+def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
     meets its optimality condition. ``chol``: the :class:`_Chol` of ``G`` and
-    ``b`` to use (and leave with the last factor), a new one by default."""
+    ``b`` to use (and leave with the last factor), a new one by default.
+    ``signs``: masks of the coordinates held ≥ 0 and ≤ 0 (:func:`_excess`); a
+    coordinate enters with the sign of its gradient and leaves where it would
+    change sign, so its limit holds at every step."""
     free = a <= 0  # unpenalized: always in the support, no sign
     w = np.array(w, np.float64)
     solved = False  # w solves the system of its support and signs
@@ -411,7 +426,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None):
         enter = np.zeros(0, np.int64)
         if solved:
             grad = c - G @ w - b * w  # minus the smooth part's gradient
-            excess = np.abs(grad) - a * (1.0 + VIOLATION_RTOL)
+            excess = _excess(grad, a, signs)
             viol = np.flatnonzero((w == 0) & ~free & ~blocked & (excess > 0))
             if not viol.size:
                 return w, steps, not blocked.any()
@@ -491,10 +506,10 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     ``yy``) or in Gram form (``G`` (p, p), ``c`` (p,), ``yy``: sparse X and
     sufficient statistics);
     ``penalty``: an ElasticNet with host arrays (``l1``, ``l2``, ``lower``,
-    ``upper`` (p,), no finite bounds); ``levels`` (k,) decreasing; ``w0`` (p,)
-    the start; ``tol_abs`` the gap to reach; ``max_iter`` the support steps a
-    level may take. Returns ``coef`` (k, p), ``gap``, ``rr``, ``n_iter`` and
-    ``converged`` (k,).
+    ``upper`` (p,), finite ones 0 only: sign constraints); ``levels`` (k,)
+    decreasing; ``w0`` (p,) the start; ``tol_abs`` the gap to reach;
+    ``max_iter`` the support steps a level may take. Returns ``coef`` (k, p),
+    ``gap``, ``rr``, ``n_iter`` and ``converged`` (k,).
     """
     design = None
     if hasattr(datafit, "G"):
@@ -518,6 +533,10 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
 
     root = 1.0 / np.sqrt(n) if design is not None else None
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
+    lower, upper = np.asarray(penalty.lower), np.asarray(penalty.upper)
+    signs = None  # sign constraints (finite limits are 0: see signs_only)
+    if np.isfinite(lower).any() or np.isfinite(upper).any():
+        signs = lower == 0, upper == 0
     k = len(levels)
     coef = np.zeros((k, p))
     n_iter = np.zeros(k, np.int64)
@@ -542,8 +561,9 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
                 at = np.full(p, -1)
                 at[W] = np.arange(W.size)
                 chol.adopt(at[kept[0]], kept[1])
+            sW = None if signs is None else (signs[0][W], signs[1][W])
             wW, s, done = _feature_sign(
-                G, cW, a[W], b[W], w[W], max_iter - steps, cols, chol
+                G, cW, a[W], b[W], w[W], max_iter - steps, cols, chol, sW
             )
             # the last factor, by feature, for the next working set or level
             # (its system is the same while b is: the lasso's whole path)
@@ -554,7 +574,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             q, rr_i = grad(w)
             outside = np.ones(p, bool)
             outside[W] = False
-            viol = outside & (np.abs(q) > a * (1 + VIOLATION_RTOL))
+            viol = outside & (_excess(q, a, signs) > 0)
             if not done or not viol.any() or steps >= max_iter:
                 break
             # the violators, the strongest first (at most as many as the set)
@@ -573,26 +593,42 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     return coef, gap, rr, n_iter, converged
 
 
-def wanted(problem, grids):
+def signs_only(model, l1_ratios=(1.0,)):
+    """Whether the box limits of a model (:class:`jaxreg._validation.Model`) are
+    ones this solver takes: none, or sign constraints only (``positive=True``,
+    limits at 0) on features with an L1 part (l1_ratio > 0, penalty_factor > 0)."""
+    lo, up = np.asarray(model.lower), np.asarray(model.upper)
+    bounded = np.isfinite(lo) | np.isfinite(up)
+    if not bounded.any():
+        return True
+    zero = np.all(lo[np.isfinite(lo)] == 0) and np.all(up[np.isfinite(up)] == 0)
+    penalized = min(l1_ratios) > 0 and not np.any(bounded & (model.penalty_factor == 0))
+    return bool(zero and penalized)
+
+
+def wanted(problem, grids, l1_ratios=(1.0,)):
     """Whether a problem (:class:`jaxreg.engine.Problem`) takes this solver: asked for,
     or by default for wide designs (more penalized features than rows) on
-    the CPU in float64, without box limits or an alpha of 0."""
+    the CPU in float64, without box limits other than signs (:func:`signs_only`)
+    or an alpha of 0."""
     s = problem.solver
     wide = len(problem.idx_P) > problem.n
-    plain = not problem.model.boxed and bool(np.all(np.asarray(grids) > 0))
+    plain = signs_only(problem.model, l1_ratios) and bool(np.all(np.asarray(grids) > 0))
     if getattr(problem, "sparse", False):  # sparse X in design form: this only
         if not plain or s.strategy not in ("auto", "active_set"):
             raise ValueError(
                 "sparse X in design form is solved by the active-set solver only: "
-                "strategy='auto' or 'active_set', positive alphas, no box limits; "
-                "use mode='gram' (up to 20000 features) for the others."
+                "strategy='auto' or 'active_set', positive alphas, no box limits "
+                "but signs (positive=True, or limits at 0, on features with an L1 "
+                "penalty); use mode='gram' (up to 20000 features) for the others."
             )
         return True
     if s.strategy == "active_set":
         if not (plain and problem.host):
             raise ValueError(
-                "strategy='active_set' solves on the CPU, without box limits "
-                "(positive, lower/upper_limits) or alpha=0."
+                "strategy='active_set' solves on the CPU, without box limits other "
+                "than signs (positive=True, or lower/upper_limits at 0, on features "
+                "with an L1 penalty) and without alpha=0."
             )
         return True
     return (
