@@ -63,6 +63,17 @@ InsufficientMemoryError
     "fit_data": """\
 X : array-like of shape (n_samples, n_features)
 y : array-like of shape (n_samples,) or (n_samples, n_targets)""",
+    "multitask_fit": """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+y : array-like of shape (n_samples, n_targets)
+sample_weight : float or array-like of shape (n_samples,), optional
+    Rescaled to sum to n_samples (a scalar means no weights).
+
+Returns
+-------
+self""",
     "ridge_fit": """\
 X : array-like of shape (n_samples, n_features)
 y : array-like of shape (n_samples,) or (n_samples, n_targets)

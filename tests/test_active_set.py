@@ -6,7 +6,7 @@ from conftest import make_data
 
 import jaxreg
 from jaxreg import reference
-from jaxreg.solvers import active_set
+from jaxreg.solvers import active_set, cholesky
 
 EPS = np.finfo(np.float64).eps
 
@@ -216,15 +216,15 @@ def test_kept_factor_follows_the_support(monkeypatch, deletion):
     either deletion), solves every system as a fresh solve does (within the
     conditioning's rounding), and refuses a dependent column."""
     costs = {"givens": (1e30, 0.0), "qr": (0.0, 1e30)}[deletion]
-    monkeypatch.setattr(active_set, "_QR_COST", costs[0])
-    monkeypatch.setattr(active_set, "_GIVENS_COST", costs[1])
+    monkeypatch.setattr(cholesky, "_QR_COST", costs[0])
+    monkeypatch.setattr(cholesky, "_GIVENS_COST", costs[1])
     rng = np.random.default_rng(0)
     n, p = 40, 30
     X = rng.normal(size=(n, p))
     X[:, 29] = X[:, 3] - X[:, 5]  # dependent on two others
     G = X.T @ X / n
     b = np.zeros(p)
-    chol = active_set._Chol(G, b)
+    chol = cholesky.Factor(G, b)
     supports = [
         np.arange(10),  # fresh
         np.r_[np.arange(10), 12, 15, 20],  # append
@@ -248,20 +248,20 @@ def test_kept_factor_follows_the_support(monkeypatch, deletion):
 def test_factor_adopted_by_another_working_set(monkeypatch):
     """A factor kept by one working set and adopted by another (positions
     mapped, the features it lacks deleted) solves as a fresh factor does."""
-    monkeypatch.setattr(active_set, "_GIVENS_COST", 0.0)  # delete, however small
+    monkeypatch.setattr(cholesky, "_GIVENS_COST", 0.0)  # delete, however small
     rng = np.random.default_rng(1)
     n, p = 50, 40
     X = rng.normal(size=(n, p))
     G = X.T @ X / n
     b = np.zeros(p)
-    first = active_set._Chol(G, b)
+    first = cholesky.Factor(G, b)
     T0 = np.r_[0, 3, 5, 8, 11, 13, 20, 21]
     assert first.solve(T0, np.ones(T0.size)) is not None
     W = np.r_[1, 3, 4, 5, 8, 11, 20, 21, 30, 31]  # lacks features 0 and 13
     at = np.full(p, -1)
     at[W] = np.arange(W.size)
     GW = G[np.ix_(W, W)]
-    chol = active_set._Chol(GW, b[W])
+    chol = cholesky.Factor(GW, b[W])
     chol.adopt(at[first.T], first.L)
     assert set(W[chol.T]) == set(T0) - {0, 13}
     T = np.r_[at[[3, 5, 8, 11, 20, 21]], at[30]]  # kept, and one appended

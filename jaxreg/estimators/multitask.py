@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.model_selection import check_cv
 
+from jaxreg import _docs
 from jaxreg import _validation as V
 from jaxreg.cv import cv_paths
 from jaxreg.estimators import _base as B
@@ -115,19 +116,11 @@ class MultiTaskElasticNet(_MultiTask, ElasticNet):
                  selection="cyclic"):  # fmt: skip
         B.store(self, locals())
 
+    @_docs.shared
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples, n_targets)
-        sample_weight : float or array-like of shape (n_samples,), optional
-            Rescaled to sum to n_samples (a scalar means no weights).
-
-        Returns
-        -------
-        self
+        [multitask_fit]
         """
         alpha = V.check_real("alpha", self.alpha)
         l1_ratio = self._l1()
@@ -196,18 +189,11 @@ class MultiTaskElasticNetCV(_MultiTask, ElasticNetCV):
                  n_jobs=None, random_state=None, selection="cyclic"):  # fmt: skip
         B.store(self, locals())
 
+    @_docs.shared
     def fit(self, X, y, sample_weight=None):
         """Fit the model with cross-validation over the alphas (and l1_ratios).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples, n_targets)
-        sample_weight : float or array-like of shape (n_samples,), optional
-
-        Returns
-        -------
-        self
+        [multitask_fit]
         """
         ratios, _ = self._l1_ratios()
         V.check_real("eps", self.eps, low_open=True)
@@ -230,9 +216,9 @@ class MultiTaskLassoCV(LassoOnly, MultiTaskElasticNetCV):
     Examples
     --------
     >>> import numpy as np, jaxreg
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 5))
-    >>> Y = X[:, :2] @ [[1.0, 2.0], [-1.0, 1.0]] + rng.normal(size=(60, 2))
+    >>> X = np.random.default_rng(0).normal(size=(60, 5))
+    >>> noise = np.random.default_rng(1).normal(size=(60, 2))
+    >>> Y = X[:, :2] @ [[1.0, 2.0], [-1.0, 1.0]] + noise
     >>> jaxreg.MultiTaskLassoCV(cv=3).fit(X, Y).coef_.shape
     (2, 5)
     """

@@ -24,13 +24,13 @@ level is then certified by the same duality gap as every other solver
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import qr_delete as _qr_delete
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
 from scipy.linalg.lapack import dpstrf as _pstrf
 from scipy.linalg.lapack import dtrtrs as _trtrs
 
 from jaxreg import _blas
+from jaxreg.solvers.cholesky import Factor, sub, system
 
 __all__ = ["better", "solve_members", "solve_path", "wanted"]
 
@@ -73,7 +73,7 @@ class _GramCache:
         self.pos[new] = np.arange(k, k + m)
 
     def block(self, rows, cols):
-        return _sub(self.G, self.pos[rows], self.pos[cols])
+        return sub(self.G, self.pos[rows], self.pos[cols])
 
 
 class _Dense:
@@ -127,161 +127,14 @@ class _FullGram:
         pass
 
     def block(self, rows, cols):
-        return _sub(self.G, rows, cols)
-
-
-class _Chol:
-    """The Cholesky factor of a support's system ``G_TT + diag(b_T)``, kept
-    along the steps of one working set: coordinates that enter are appended as
-    a block (``O(m²k)``: a triangular solve and the factor of their Schur
-    complement), coordinates that leave are deleted by Givens rotations or a QR
-    of the rows after the first of them, whichever is cheaper
-    (:func:`_delete`), instead of a new factorization (``m³/3``) at every step;
-    the next working set adopts the last factor (:meth:`adopt`) while its system
-    is the same (the lasso's whole path). The factor's order is its own; requests in any
-    order are permuted. ``L`` is kept C-contiguous: LAPACK then reads ``Lᵀ``
-    (an upper factor, in Fortran order) without a copy."""
-
-    def __init__(self, G, b):
-        self.G, self.b = G, b
-        self.pos = np.full(b.size, -1)
-        self.T, self.L = np.zeros(0, np.int64), np.zeros((0, 0))
-
-    def adopt(self, loc, L):
-        """Start from the factor ``L`` of the same system kept by another working
-        set, ``loc`` the positions of its order in this one (−1: not in it,
-        deleted here unless a new factor would be cheaper)."""
-        gone = np.flatnonzero(loc < 0)
-        if gone.size:
-            out = _delete(loc, L, gone)
-            if out is None:
-                return
-            loc, L = out
-        self.T, self.L = loc, L
-        self.pos[:] = -1
-        self.pos[loc] = np.arange(loc.size)
-
-    def factor(self, T):
-        """``(order, L)`` with ``L·Lᵀ`` the system of ``order`` (the set ``T``),
-        or None when a pivot falls below √eps of its diagonal (dependent
-        columns); the kept factor moves to ``T`` only when it succeeds."""
-        new = T[self.pos[T] < 0]
-        order, L = self.T, self.L
-        gone = np.flatnonzero(~np.isin(order, T))
-        if gone.size:
-            out = _delete(order, L, gone)
-            if out is None:  # a new factor is cheaper
-                return self._fresh(T)
-            order, L = out
-        if new.size:
-            out = self._append(order, L, new)
-            if out is None:
-                return None
-            order, L = out
-        self.T, self.L = order, L
-        self.pos[:] = -1
-        self.pos[order] = np.arange(order.size)
-        return order, L
-
-    def _fresh(self, T):
-        self.T, self.L = np.zeros(0, np.int64), np.zeros((0, 0))
-        self.pos[:] = -1
-        return self.factor(T)
-
-    def _append(self, order, L, new):
-        M_new = _system(self.G, new, self.b)
-        B = _sub(self.G, order, new)
-        Z = _trtrs(L.T, B, lower=0, trans=1)[0] if order.size else None
-        C = M_new - Z.T @ Z if Z is not None else M_new.copy()
-        L_new, info = _potrf(C, lower=1, clean=1)
-        # a pivot below √eps of its diagonal: dependent columns (rounding lets
-        # exactly dependent ones through with a tiny pivot)
-        if info != 0 or not np.all(
-            np.diag(L_new) ** 2 > np.sqrt(_EPS) * np.diag(M_new)
-        ):
-            return None
-        m, k = order.size, new.size
-        out = np.empty((m + k, m + k))
-        out[:m, :m] = L
-        out[:m, m:] = 0.0
-        if Z is not None:
-            out[m:, :m] = Z.T
-        out[m:, m:] = L_new
-        return np.concatenate([order, new]), out
-
-    def solve(self, T, rhs):
-        """``(G_TT + diag(b_T))⁻¹·rhs`` in ``T``'s order, or None if singular."""
-        got = self.factor(T)
-        if got is None:
-            return None
-        order, L = got
-        at = self.pos[T]
-        x_f = np.empty(order.size)
-        x_f[at] = rhs
-        x_f, info = _potrs(L.T, x_f, lower=0)
-        if info != 0 or not np.isfinite(x_f).all():
-            return None
-        return x_f[at]
-
-
-# Relative costs (in units of a new factor's m³ flops, measured with one BLAS
-# thread) of deleting from a kept factor by a QR of the rows after the first
-# gone one (per (m − j0)·m₂²) and by Givens rotations (per (m − j)², one column).
-_QR_COST, _GIVENS_COST = 6, 700
-
-
-def _delete(order, L, gone):
-    """The factor without the positions ``gone``, by the cheaper of two exact
-    deletions; None when a new factor (``m'³/3`` flops) would be cheaper still."""
-    m, kept, j0 = order.size, order.size - gone.size, int(gone.min())
-    qr = _QR_COST * (m - j0) * (kept - j0) ** 2
-    givens = _GIVENS_COST * float(np.sum((m - gone) ** 2.0))
-    if min(qr, givens) > kept**3:
-        return None
-    keep = np.ones(m, bool)
-    keep[gone] = False
-    if givens < qr:
-        return order[keep], _delete_givens(L, gone)
-    rows = np.flatnonzero(keep[j0:]) + j0
-    out = L[np.ix_(keep, keep)]
-    if rows.size:
-        R = np.linalg.qr(L[rows, j0:].T, mode="r")
-        out[j0:, j0:] = R.T * np.where(np.diag(R) < 0, -1.0, 1.0)
-    return order[keep], out
-
-
-def _delete_givens(L, gone):
-    """The factor without the rows and columns ``gone``: rows and columns
-    before the first of them (``j0``) are unchanged, and the trailing block of
-    ``Lᵀ`` without those columns is made triangular again by Givens rotations
-    (:func:`scipy.linalg.qr_delete`, ``O((m − j)²)`` per column, the last one
-    first, on one copy of the block) instead of the QR of :func:`_delete`
-    (``O((m − j0)·m₂²)``)."""
-    m, j0 = L.shape[0], int(gone.min())
-    trail = np.array(L[j0:, j0:].T, order="F")  # upper
-    for j in np.sort(gone)[::-1] - j0:
-        s = trail.shape[0]
-        _, trail = _qr_delete(
-            np.eye(s, order="F"), trail, int(j), 1, which="col",
-            overwrite_qr=True, check_finite=False,
-        )  # fmt: skip
-    k = m - gone.size  # the kept size; trail is (m − j0) × (k − j0)
-    keep = np.ones(m, bool)
-    keep[gone] = False
-    out = np.empty((k, k))
-    out[:j0, :j0] = L[:j0, :j0]
-    out[j0:, :j0] = L[j0:][keep[j0:], :j0]
-    out[:j0, j0:] = 0.0
-    Lt = trail[: k - j0].T
-    out[j0:, j0:] = Lt * np.where(np.diag(Lt) < 0, -1.0, 1.0)
-    return out
+        return sub(self.G, rows, cols)
 
 
 def _support_solve(T, b, rhs, cols, chol):
     """``(G_TT + diag(b_T))·x = rhs``: through the n × n system when an
     elastic-net support is wider than the rows (``cols``, the design's columns),
-    else by the kept Cholesky factor ``chol`` (a :class:`_Chol`); None when the
-    support's columns are dependent (the caller then takes least squares)."""
+    else by the kept Cholesky factor ``chol`` (a :class:`Factor`); None when
+    the support's columns are dependent (the caller then takes least squares)."""
     if cols is not None and T.size and b[T].min() > 0:
         X = cols(T)
         if T.size > X.shape[0]:
@@ -306,20 +159,6 @@ def _woodbury(X, d, rhs):
     return u - Xd.T @ z
 
 
-def _sub(G, rows, cols):
-    """``G[np.ix_(rows, cols)]``, the smaller set gathered first (rows first
-    when equal: a third faster than ``np.ix_``)."""
-    if len(cols) < len(rows):
-        return G.take(cols, 1).take(rows, 0)
-    return G.take(rows, 0).take(cols, 1)
-
-
-def _system(G, T, b):
-    M = _sub(G, T, T)
-    M[np.diag_indices_from(M)] += b[T]
-    return M
-
-
 def _independent(G, S, E, b, chol):
     """The entering coordinates ``E`` that keep the system of ``S`` and ``E``
     positive definite (numerically): pivoted Cholesky of their Schur complement
@@ -329,10 +168,10 @@ def _independent(G, S, E, b, chol):
     if got is None:
         return E[:0]
     order, L = got
-    M_E = _system(G, E, b)
+    M_E = system(G, E, b)
     C = M_E.copy()
     if S.size:
-        Z = _trtrs(L.T, _sub(G, order, E), lower=0, trans=1)[0]
+        Z = _trtrs(L.T, sub(G, order, E), lower=0, trans=1)[0]
         C -= Z.T @ Z
     scale = np.sqrt(np.maximum(np.diag(M_E), np.finfo(float).tiny))
     C /= np.outer(scale, scale)  # unit diagonal before the Schur step
@@ -365,9 +204,9 @@ def _null_step(G, T, b, cur, sign, chol):
     if got is None:
         return None
     order, L = got
-    m_se = _sub(G, order, e)
+    m_se = sub(G, order, e)
     z, info = _potrs(L.T, m_se, lower=0)
-    M_ee = float(_system(G, e, b)[0, 0])
+    M_ee = float(system(G, e, b)[0, 0])
     schur = M_ee - float(m_se[:, 0] @ z[:, 0])
     d = np.append(-z[chol.pos[S], 0], 1.0)
     if (
@@ -408,8 +247,8 @@ def _excess(grad, a, signs):
 def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
-    meets its optimality condition. ``chol``: the :class:`_Chol` of ``G`` and
-    ``b`` to use (and leave with the last factor), a new one by default.
+    meets its optimality condition. ``chol``: the :class:`Factor` of ``G``
+    and ``b`` to use (and leave with the last factor), a new one by default.
     ``signs``: masks of the coordinates held ≥ 0 and ≤ 0 (:func:`_excess`); a
     coordinate enters with the sign of its gradient and leaves where it would
     change sign, so its limit holds at every step."""
@@ -418,7 +257,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
     sign_of = np.sign(w)
-    chol = _Chol(G, b) if chol is None else chol
+    chol = Factor(G, b) if chol is None else chol
     steps = 0
     while steps < max_steps:
         steps += 1
@@ -456,7 +295,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
             solved, blocked[:] = False, False
             continue
         if target is None:
-            M = _system(G, T, b)
+            M = system(G, T, b)
             target = np.linalg.lstsq(M, c[T] - a[T] * sign, rcond=None)[0]
         if not np.isfinite(target).all():
             return w, steps, False
@@ -556,7 +395,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             cols = None
             if design is not None:  # the columns scaled so that G = colsᵀcols
                 cols = lambda T, W=W: design.columns(W[T]) * root  # noqa: E731
-            chol = _Chol(G, b[W])
+            chol = Factor(G, b[W])
             if kept is not None and np.array_equal(kept[2], b[kept[0]]):
                 at = np.full(p, -1)
                 at[W] = np.arange(W.size)
