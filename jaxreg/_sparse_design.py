@@ -117,6 +117,10 @@ class _Blocks:
         self.feat = np.concatenate([known, new])
         return self.op.gram(known, new), self.op.gram(new, new)
 
+    def select(self, keep):
+        """Keep the known features at positions ``keep``, in order."""
+        self.feat = self.feat[keep]
+
 
 class SparseMembers:
     """Every member's operator over the one sparse X (the ``A`` of

@@ -176,6 +176,65 @@ def test_wide_sparse(mode):
     assert (reference_gaps(X.toarray(), y, res) <= 1e-8 * yy).all()
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gram_cache_dropping_features(monkeypatch, sparse):
+    """With cache bounds of 1 the Gram cache drops every feature outside the
+    working set whenever it grows (its buffer compacted, the design's known
+    columns with it) and every working set is solved over its own block: the
+    path is certified by the reference all the same, and its objectives match
+    the unbounded cache's within the two certificates."""
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = make_data(40, 300, rho=0.5, seed=5)
+    Xs = sp.csr_matrix(np.where(np.abs(X) > 0.8, X, 0.0)) if sparse else X
+    Xd = Xs.toarray() if sparse else X
+    tol = 1e-8
+    free = jaxreg.lasso_path(Xs, y, alphas=25, eps=1e-3, tol=tol)
+    monkeypatch.setattr(active_set, "CACHE_MAX", 1)
+    monkeypatch.setattr(active_set, "CACHE_SHARE", 1)
+    kept, dropped = [], []
+    real = active_set._GramCache.ensure
+
+    def ensure(self, idx):
+        before = set(self.feat)
+        real(self, idx)
+        kept.append(self.feat.size == np.unique(idx).size)
+        dropped.append(len(before - set(idx)))
+
+    monkeypatch.setattr(active_set._GramCache, "ensure", ensure)
+    bound = jaxreg.lasso_path(Xs, y, alphas=25, eps=1e-3, tol=tol)
+    assert bound.strategy == "active_set" and bound.converged.all()
+    assert all(kept) and sum(dropped) > 0  # only the working set, every time
+    yy = np.mean((y - y.mean()) ** 2)
+    assert (reference_gaps(Xd, y, bound) <= tol * yy).all()
+    obj = [
+        [reference.objective(Xd, y, c, b, a) for c, b, a in
+         zip(r.coefs, r.intercepts, r.alphas, strict=True)]
+        for r in (free, bound)
+    ]  # fmt: skip
+    slack = np.maximum(free.gaps, 0) + np.maximum(bound.gaps, 0) + 1e3 * EPS * yy
+    assert (np.abs(np.subtract(*obj)) <= slack).all()
+
+
+def test_gram_cache_views_and_blocks():
+    """The cache serves a working set every cached feature's Gram without a
+    copy (a view of its buffer) while they are at most twice as many, else
+    the set's own block; blocks always equal the design's Gram."""
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(20, 50))
+    cache = active_set._GramCache(active_set._Dense(A).blocks(), 50)
+    W1 = np.array([4, 9, 2, 30])
+    cache.ensure(W1)
+    W2 = np.array([2, 30, 7, 11, 40])
+    cache.ensure(W2)
+    F, G = cache.view(W2)
+    assert set(F) >= set(W2) and np.shares_memory(G, cache.buf)
+    np.testing.assert_allclose(G, A[:, F].T @ A[:, F] / 20, rtol=1e-12, atol=1e-14)
+    W3 = np.array([7])
+    F, G = cache.view(W3)
+    assert list(F) == [7] and not np.shares_memory(G, cache.buf)
+    np.testing.assert_allclose(G, A[:, F].T @ A[:, F] / 20, rtol=1e-12)
+
+
 def test_levels_left_short_get_fistas_answer(monkeypatch):
     X, y = wide()
 

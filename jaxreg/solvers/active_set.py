@@ -41,39 +41,62 @@ ENTER_SHARE = 0.1
 VIOLATION_RTOL = 1e-10
 _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
-# Features whose Gram columns are cached along the path, at most.
-CACHE_MAX = 6000
+# Features whose Gram columns are cached along the path, at most (or this
+# many times the working set, if more).
+CACHE_MAX, CACHE_SHARE = 6000, 2
 
 
 class _GramCache:
     """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks
     from a design's ``blocks()`` source (each new block costs its products with
-    the known ones)."""
+    the known ones) in a buffer with spare capacity (no copy per block). Past
+    ``CACHE_MAX`` features (or ``CACHE_SHARE`` times the working set, if
+    more), the features outside the working set are dropped."""
 
     def __init__(self, source, p):
         self.source = source
         self.pos = np.full(p, -1)
-        self.k = 0
-        self.G = np.zeros((0, 0))
+        self.feat = np.zeros(0, np.int64)
+        self.buf = np.zeros((0, 0))
+
+    @property
+    def G(self):
+        k = self.feat.size
+        return self.buf[:k, :k]
 
     def ensure(self, idx):
         new = idx[self.pos[idx] < 0]
         if not new.size:
             return
-        k, m = self.k, new.size
-        if k + m > CACHE_MAX:  # start again from this set
+        k, m = self.feat.size, new.size
+        if k + m > max(CACHE_MAX, CACHE_SHARE * idx.size):  # keep idx's only
+            keep = np.sort(self.pos[idx[self.pos[idx] >= 0]])
+            G = sub(self.buf, keep, keep)
+            self.source.select(keep)
             self.pos[:] = -1
-            self.k, k, new, m = 0, 0, idx, idx.size
+            self.feat, k = self.feat[keep], keep.size
+            self.pos[self.feat] = np.arange(k)
+            self.buf = np.empty((k + m + m // 4, k + m + m // 4))
+            self.buf[:k, :k] = G
+        elif k + m > self.buf.shape[0]:  # grow by a quarter (at least)
+            cap = max(k + m, 5 * self.buf.shape[0] // 4, 64)
+            buf = np.empty((cap, cap))
+            buf[:k, :k] = self.G
+            self.buf = buf
         cross, own = self.source.extend(k, new)
-        G = np.empty((k + m, k + m))
-        G[:k, :k] = self.G[:k, :k]
-        G[:k, k:], G[k:, :k] = cross, cross.T
-        G[k:, k:] = own
-        self.G, self.k = G, k + m
+        self.buf[:k, k : k + m] = cross
+        self.buf[k : k + m, :k] = cross.T
+        self.buf[k : k + m, k : k + m] = own
+        self.feat = np.concatenate([self.feat, new])
         self.pos[new] = np.arange(k, k + m)
 
-    def block(self, rows, cols):
-        return sub(self.G, self.pos[rows], self.pos[cols])
+    def view(self, W):
+        """``(F, G_FF)`` for a working set ``W`` (its features ``F``, a
+        superset): every cached feature without a copy when they are at most
+        twice as many as ``W``, else ``W``'s own block."""
+        if self.feat.size <= 2 * W.size:
+            return self.feat, self.G
+        return W, sub(self.buf, self.pos[W], self.pos[W])
 
 
 class _Dense:
@@ -116,6 +139,10 @@ class _DenseBlocks:
         Bt = self.At[k : k + m]
         return self.At[:k] @ Bt.T / self.n, Bt @ Bt.T / self.n
 
+    def select(self, keep):
+        """Keep the known columns at positions ``keep`` (increasing), in order."""
+        self.At[: keep.size] = self.At[keep]
+
 
 class _FullGram:
     """The Gram form: every block is at hand."""
@@ -126,8 +153,8 @@ class _FullGram:
     def ensure(self, idx):
         pass
 
-    def block(self, rows, cols):
-        return sub(self.G, rows, cols)
+    def view(self, W):
+        return W, sub(self.G, W, W)
 
 
 def _support_solve(T, b, rhs, cols, chol):
@@ -244,18 +271,20 @@ def _excess(grad, a, signs):
     return np.where(lo0 & up0, -np.inf, g - a * (1.0 + VIOLATION_RTOL))
 
 
-def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
+def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, out=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
     from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
     meets its optimality condition. ``chol``: the :class:`Factor` of ``G``
     and ``b`` to use (and leave with the last factor), a new one by default.
     ``signs``: masks of the coordinates held ≥ 0 and ≤ 0 (:func:`_excess`); a
     coordinate enters with the sign of its gradient and leaves where it would
-    change sign, so its limit holds at every step."""
+    change sign, so its limit holds at every step. ``out``: a mask of
+    coordinates outside the working set (held at 0, never entering)."""
     free = a <= 0  # unpenalized: always in the support, no sign
     w = np.array(w, np.float64)
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
+    closed = blocked if out is None else out  # never entering
     sign_of = np.sign(w)
     chol = Factor(G, b) if chol is None else chol
     steps = 0
@@ -266,7 +295,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
         if solved:
             grad = c - G @ w - b * w  # minus the smooth part's gradient
             excess = _excess(grad, a, signs)
-            viol = np.flatnonzero((w == 0) & ~free & ~blocked & (excess > 0))
+            viol = np.flatnonzero((w == 0) & ~free & ~blocked & ~closed & (excess > 0))
             if not viol.size:
                 return w, steps, not blocked.any()
             count = max(1, int(ENTER_SHARE * S.size))
@@ -326,6 +355,13 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None):
         w[T[j]] = 0.0
         solved, blocked[:] = False, False
     return w, steps, False
+
+
+def _outside(F, W):
+    """The mask of ``F``'s features that are not in ``W``."""
+    mark = np.zeros(int(max(F.max(), W.max())) + 1, bool)
+    mark[W] = True
+    return ~mark[F]
 
 
 def _working_set(w, q, a, a_prev, l1):
@@ -390,26 +426,28 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
         steps = 0
         while True:
             cache.ensure(W)
-            G = cache.block(W, W)
-            cW = c_all[W]
+            # the features solved over: W, or every cached one (no copy of G),
+            # those outside W held at 0
+            F, G = cache.view(W)
+            out = None if W.size == F.size else _outside(F, W)
             cols = None
             if design is not None:  # the columns scaled so that G = colsᵀcols
-                cols = lambda T, W=W: design.columns(W[T]) * root  # noqa: E731
-            chol = Factor(G, b[W])
+                cols = lambda T, F=F: design.columns(F[T]) * root  # noqa: E731
+            chol = Factor(G, b[F])
             if kept is not None and np.array_equal(kept[2], b[kept[0]]):
                 at = np.full(p, -1)
-                at[W] = np.arange(W.size)
+                at[F] = np.arange(F.size)
                 chol.adopt(at[kept[0]], kept[1])
-            sW = None if signs is None else (signs[0][W], signs[1][W])
-            wW, s, done = _feature_sign(
-                G, cW, a[W], b[W], w[W], max_iter - steps, cols, chol, sW
+            sF = None if signs is None else (signs[0][F], signs[1][F])
+            wF, s, done = _feature_sign(
+                G, c_all[F], a[F], b[F], w[F], max_iter - steps, cols, chol, sF, out
             )
             # the last factor, by feature, for the next working set or level
             # (its system is the same while b is: the lasso's whole path)
-            kept = W[chol.T], chol.L, b[W[chol.T]]
+            kept = F[chol.T], chol.L, b[F[chol.T]]
             steps += s
             w = np.zeros(p)
-            w[W] = wW
+            w[F] = wF
             q, rr_i = grad(w)
             outside = np.ones(p, bool)
             outside[W] = False

@@ -22,7 +22,12 @@ _EPS = float(np.finfo(np.float64).eps)
 
 def sub(G, rows, cols):
     """``G[np.ix_(rows, cols)]``, the smaller set gathered first (rows first
-    when equal: a third faster than ``np.ix_``)."""
+    when equal: a third faster than ``np.ix_``); ``take`` copies a strided
+    ``G`` whole first, so such a view is indexed instead."""
+    if not G.flags.c_contiguous:
+        if len(cols) < len(rows):
+            return G[:, cols][rows]
+        return G[rows][:, cols]
     if len(cols) < len(rows):
         return G.take(cols, 1).take(rows, 0)
     return G.take(rows, 0).take(cols, 1)
