@@ -178,7 +178,7 @@ def test_wide_sparse(mode):
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_gram_cache_dropping_features(monkeypatch, sparse):
-    """With cache bounds of 1 the Gram cache drops every feature outside the
+    """With cache bounds of 1 and 0 the Gram cache drops every feature outside the
     working set whenever it grows (its buffer compacted, the design's known
     columns with it) and every working set is solved over its own block: the
     path is certified by the reference all the same, and its objectives match
@@ -190,7 +190,7 @@ def test_gram_cache_dropping_features(monkeypatch, sparse):
     tol = 1e-8
     free = jaxreg.lasso_path(Xs, y, alphas=25, eps=1e-3, tol=tol)
     monkeypatch.setattr(active_set, "CACHE_MAX", 1)
-    monkeypatch.setattr(active_set, "CACHE_SHARE", 1)
+    monkeypatch.setattr(active_set, "CACHE_SPARE", 0)
     kept, dropped = [], []
     real = active_set._GramCache.ensure
 

@@ -41,17 +41,17 @@ ENTER_SHARE = 0.1
 VIOLATION_RTOL = 1e-10
 _EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
-# Features whose Gram columns are cached along the path, at most (or this
-# many times the working set, if more).
-CACHE_MAX, CACHE_SHARE = 6000, 2
+# Features whose Gram columns are cached along the path, at most (or the
+# working set and this many more, if more).
+CACHE_MAX, CACHE_SPARE = 6000, 1000
 
 
 class _GramCache:
     """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks
     from a design's ``blocks()`` source (each new block costs its products with
     the known ones) in a buffer with spare capacity (no copy per block). Past
-    ``CACHE_MAX`` features (or ``CACHE_SHARE`` times the working set, if
-    more), the features outside the working set are dropped."""
+    ``CACHE_MAX`` features (or the working set's and ``CACHE_SPARE`` more),
+    the features outside the working set are dropped."""
 
     def __init__(self, source, p):
         self.source = source
@@ -69,7 +69,7 @@ class _GramCache:
         if not new.size:
             return
         k, m = self.feat.size, new.size
-        if k + m > max(CACHE_MAX, CACHE_SHARE * idx.size):  # keep idx's only
+        if k + m > max(CACHE_MAX, idx.size + CACHE_SPARE):  # keep idx's only
             keep = np.sort(self.pos[idx[self.pos[idx] >= 0]])
             G = sub(self.buf, keep, keep)
             self.source.select(keep)
