@@ -62,6 +62,11 @@ class Operator:
         Z = self.root[:, None] * Z
         return self.col[:, None] * (self.X.T @ Z - np.outer(self.mean, Z.sum(axis=0)))
 
+    def matmat(self, V):
+        """``A·V`` (n, q) for a dense ``V`` (p, q)."""
+        U = self.col[:, None] * V
+        return self.root[:, None] * (self.X @ U - self.mean @ U)
+
     def kernel(self, d):
         """``(A·diag(d))(A·diag(d))ᵀ/n`` (n, n): sparse products ``XcXcᵀ`` of
         the scaled columns (a block of rows at a time: the sparse product's own
@@ -106,6 +111,54 @@ class Operator:
         return _Blocks(self)
 
 
+class Projected(Operator):
+    """A member's design with its free (unpenalized) columns projected out,
+    ``A − B·C`` (Frisch–Waugh–Lovell, as :mod:`jaxreg.stats` does for dense X):
+    ``B`` (n, u) the free columns, ``C = M·G_UP`` (u, p) the least-squares fit
+    of the penalized ones by them, ``H = BᵀA/n`` (u, p), ``GU = BᵀB/n``. Every
+    product takes a rank-u correction; X stays sparse."""
+
+    def __init__(self, X, root, mean, col, B, C, H, GU):
+        super().__init__(X, root, mean, col)
+        self.B, self.C, self.H, self.GU = B, C, H, GU
+
+    def matvec(self, v):
+        S = np.flatnonzero(v)
+        return super().matvec(v) - self.B @ (self.C[:, S] @ v[S])
+
+    def rmatvec(self, r):
+        return super().rmatvec(r) - self.C.T @ (self.B.T @ r)
+
+    def rmatmat(self, Z):
+        return super().rmatmat(Z) - self.C.T @ (self.B.T @ Z)
+
+    def matmat(self, V):
+        return super().matmat(V) - self.B @ (self.C @ V)
+
+    def columns(self, idx):
+        return super().columns(idx) - self.B @ self.C[:, idx]
+
+    def gram(self, rows, cols):
+        Cr, Cc, Hr, Hc = (
+            self.C[:, rows],
+            self.C[:, cols],
+            self.H[:, rows],
+            self.H[:, cols],
+        )
+        return super().gram(rows, cols) - Hr.T @ Cc - Cr.T @ Hc + Cr.T @ (self.GU @ Cc)
+
+    def kernel(self, d):
+        """``(A − B·C)·diag(d)`` times its transpose, over n: the unprojected
+        kernel and three rank-u corrections."""
+        K = super().kernel(d)
+        Z = Operator.matmat(self, (d * d)[:, None] * self.C.T)  # A·D²·Cᵀ (n, u)
+        BZ = self.B @ Z.T
+        K -= (BZ + BZ.T) / self.n
+        CD = self.C * d
+        K += self.B @ (CD @ CD.T) @ self.B.T / self.n
+        return K
+
+
 class _Blocks:
     def __init__(self, op):
         self.op, self.feat = op, np.zeros(0, np.int64)
@@ -124,16 +177,22 @@ class _Blocks:
 
 class SparseMembers:
     """Every member's operator over the one sparse X (the ``A`` of
-    :class:`jaxreg.stats.Members` in this form)."""
+    :class:`jaxreg.stats.Members` in this form): X's penalized columns, and per
+    member the projection of the free ones (``(B, C, H, GU)`` of
+    :class:`Projected`), or None without free features."""
 
-    def __init__(self, X, roots, means, cols):
+    def __init__(self, X, roots, means, cols, lows=None):
         self.X, self.roots, self.means, self.cols = X, roots, means, cols
+        self.lows = lows if lows is not None else [None] * roots.shape[0]
 
     def __len__(self):
         return self.roots.shape[0]
 
     def operator(self, f) -> Operator:
-        return Operator(self.X, self.roots[f], self.means[f], self.cols[f])
+        args = self.X, self.roots[f], self.means[f], self.cols[f]
+        if self.lows[f] is None:
+            return Operator(*args)
+        return Projected(*args, *self.lows[f])
 
 
 def _column_top(X):
@@ -146,10 +205,11 @@ def _column_top(X):
 
 
 def _check(problem, X, model, solver):
-    if problem.idx_U.size:
+    if problem.idx_U.size > min(problem.n, 2000):
         raise ValueError(
-            "penalty_factor=0 (unpenalized features) is not available for sparse X "
-            "in design form; give those features a small positive penalty_factor, "
+            f"penalty_factor=0 on {problem.idx_U.size} features of a sparse X in "
+            "design form: at most min(n_samples, 2000) may be unpenalized (their "
+            "columns are projected out densely); penalize the others a little, "
             "or use mode='gram' (up to 20000 features)."
         )
     if not active_set.signs_only(model):
@@ -187,7 +247,8 @@ def init_problem(self, X, Y, model, solver, folds, n_levels, alpha_units):
     self.K, self.T = train.shape[0], Y.shape[1]
     self.F = self.K + 1
     # the CSC copy, one operator vector set per member, the results, the Gram cache
-    extra = 3 * X.nnz + self.F * (n * (self.T + 2) + 8 * p) + 6000**2
+    u = self.idx_U.size
+    extra = 3 * X.nnz + self.F * (n * (self.T + 2 + u) + (8 + 2 * u) * p) + 6000**2
     _memory.check_memory(0, p, n_levels, np.float64, "design", solver.device,
                          batch=1, n_problems=self.F, extra=extra)  # fmt: skip
     sw = model.sample_weight
@@ -197,7 +258,7 @@ def init_problem(self, X, Y, model, solver, folds, n_levels, alpha_units):
     else:
         self.alpha_scale = np.ones(self.F)
     s = train_w * (n / train_w.sum(axis=1, keepdims=True))
-    members, frame = _members(X, Y, s, model)
+    members, frame = _members(X, Y, s, model, self.idx_P, self.idx_U)
     self.test_weight = (sw[None, :] * test).sum(axis=1)
     self.test_rows = (test > 0).sum(axis=1)
     self.n_positive = float((sw > 0).sum())
@@ -206,10 +267,12 @@ def init_problem(self, X, Y, model, solver, folds, n_levels, alpha_units):
     self._adopt(members, frame)
 
 
-def _members(X, Y, s, model):
-    """Every member's reduced problem (design form) and the frame."""
+def _members(X, Y, s, model, idx_P, idx_U):
+    """Every member's reduced problem (design form) and the frame: the free
+    columns ``idx_U`` projected out of the penalized ones ``idx_P`` and of y
+    (:class:`Projected`), as :func:`jaxreg.stats.design_member` does."""
     n, p = X.shape
-    F, T = s.shape[0], Y.shape[1]
+    T, u = Y.shape[1], idx_U.size
     safe = _stats.SAFE_EXPONENT[np.dtype(np.float64)]
     top = _column_top(X)
     x_exp = _stats._exponent(np, np.stack([top, -top]), axis=0, safe=safe)
@@ -223,8 +286,10 @@ def _members(X, Y, s, model):
         shift_y, Yc = np.zeros(T), Ys
     unit = np.ldexp(1.0, -x_exp)
     Xsq = X.multiply(X).tocsc()
-    fields = {k: [] for k in ("root", "mean", "col", "c", "yy", "q0", "x_mean",
-                              "x_scale", "y_mean", "g", "lev")}  # fmt: skip
+    XP, XU = (X, None) if not u else (X[:, idx_P], X[:, idx_U])
+    fields = {k: [] for k in ("root", "mean", "col", "c", "yy", "yy_total", "q0",
+                              "x_mean", "x_scale", "y_mean", "g", "M", "G_UP",
+                              "c_U", "lev", "rank0", "low")}  # fmt: skip
     for sf in s:
         m1 = X.T @ sf / n if model.fit_intercept else np.zeros(p)
         m2 = Xsq.T @ sf / n
@@ -234,34 +299,61 @@ def _members(X, Y, s, model):
         scale = _stats._standardize_scale(np, var_s) if model.standardize else 1.0
         scale = np.broadcast_to(scale, (p,))
         diag = var_s / (scale * scale)
-        g = _stats._precondition(np, diag, diag, True)
-        col = np.where(const, 0.0, unit / (scale * g))
+        base = np.where(const, 0.0, unit / scale)  # the columns before g
         my = sf @ Yc / n if model.fit_intercept else np.zeros(T)
         root = np.sqrt(sf)
         ys = root[:, None] * (Yc - my)
-        op = Operator(X, root, m1, col)
-        q0 = np.stack([op.rmatvec(ys[:, t]) for t in range(T)], axis=1) / n
+        lev = sf / n if model.fit_intercept else 0 * sf
+        rank0 = 1 if model.fit_intercept else 0
+        low = None
+        if u:
+            B = Operator(XU, root, m1[idx_U], base[idx_U]).columns(np.arange(u))
+            G_UP = Operator(XP, root, m1[idx_P], base[idx_P]).rmatmat(B).T / n
+            GU, c_U = B.T @ B / n, B.T @ ys / n
+            M = _stats.NUMPY.pinv_psd(GU, terms=n)
+            C = M @ G_UP
+            diag_red = np.maximum(diag[idx_P] - np.sum(G_UP * C, axis=0), 0.0)
+            g = _stats._precondition(np, diag_red, diag[idx_P], True)
+            ys_red = ys - B @ (M @ c_U)
+            BM = B @ M
+            lev = lev + np.sum(BM * B, axis=1) / n
+            rank0 += int(np.round(np.trace(M @ GU)))
+            low = (B, C / g, G_UP / g, GU)
+        else:
+            M, G_UP, c_U = np.zeros((0, 0)), np.zeros((0, p)), np.zeros((0, T))
+            g = _stats._precondition(np, diag, diag, True)
+            ys_red = ys
+        col = base[idx_P] / g if u else base / g
+        op = SparseMembers(XP, root[None], m1[idx_P][None], col[None], [low])
+        op = op.operator(0)
+        q0 = op.rmatmat(ys_red) / n
         values = (
             root,
-            m1,
+            m1[idx_P],
             col,
-            ys,
+            ys_red,
+            np.sum(ys_red * ys_red, axis=0) / n,
             np.sum(ys * ys, axis=0) / n,
             q0,
             m1 * unit,
             np.array(scale),
             my,
             g,
-            sf / n if model.fit_intercept else 0 * sf,
+            M,
+            G_UP,
+            c_U,
+            lev,
+            rank0,
+            low,
         )
         for key, val in zip(fields, values, strict=True):
             fields[key].append(val)
+    lows = fields.pop("low")
     a = {key: np.stack(val) for key, val in fields.items()}
-    rank0 = np.full(F, 1 if model.fit_intercept else 0, np.int32)
     members = _stats.Members(
-        SparseMembers(X, a["root"], a["mean"], a["col"]), a["c"], a["yy"], a["yy"],
-        a["q0"], a["x_mean"], a["x_scale"], a["y_mean"], a["g"], np.zeros((F, 0, 0)),
-        np.zeros((F, 0, p)), np.zeros((F, 0, T)), a["lev"], rank0,
+        SparseMembers(XP, a["root"], a["mean"], a["col"], lows), a["c"], a["yy"],
+        a["yy_total"], a["q0"], a["x_mean"], a["x_scale"], a["y_mean"], a["g"],
+        a["M"], a["G_UP"], a["c_U"], a["lev"], a["rank0"].astype(np.int32),
     )  # fmt: skip
     frame = _stats.Frame(np.zeros(p), shift_y, x_exp, np.int32(y_exp))
     return members, frame

@@ -156,10 +156,10 @@ def test_clear_errors():
         jaxreg.cv_path(X, y, cv=ShuffleSplit(3, random_state=0), mode="gram")
     with pytest.raises(ValueError, match="mode='gram'"):
         jaxreg.lasso_path(X, y, mode="design", lower_limits=-1.0)
-    with pytest.raises(ValueError, match="penalty_factor=0"):
+    with pytest.raises(ValueError, match="penalty_factor=0 on 25 features"):
         pf = np.ones(X.shape[1])
-        pf[0] = 0.0
-        jaxreg.lasso_path(X, y, mode="design", penalty_factor=pf)
+        pf[:25] = 0.0
+        jaxreg.lasso_path(X[:20], y[:20], mode="design", penalty_factor=pf)
     with pytest.raises(ValueError, match="float64"):
         jaxreg.lasso_path(X, y, mode="design", dtype="float32")
     Xw = sp.random(20, 100, density=0.1, random_state=0, format="csr")
@@ -188,17 +188,38 @@ def fit_bound(res_a, res_b):
     return ga + gb
 
 
-@pytest.mark.parametrize(
-    "kw",
-    [{}, {"standardize": True}, {"fit_intercept": False}, {"weighted": True}],
-    ids=["plain", "standardize", "no-intercept", "weights"],
-)
-@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
-def test_design_form_is_certified_and_equals_dense(kw, l1_ratio):
-    X, y, w = wide()
+def free_factor(p, free=(0, 5, 120)):
+    """penalty_factor with the features ``free`` unpenalized (0)."""
+    pf = np.ones(p)
+    pf[list(free)] = 0.0
+    return pf
+
+
+KWS = [
+    {},
+    {"standardize": True},
+    {"fit_intercept": False},
+    {"weighted": True},
+    {"free": True},
+    {"free": True, "weighted": True, "standardize": True},
+]
+KW_IDS = ["plain", "standardize", "no-intercept", "weights", "free", "free-weights-std"]
+
+
+def model_kw(kw, X, w):
     kw = dict(kw)
     if kw.pop("weighted", False):
         kw["sample_weight"] = w
+    if kw.pop("free", False):
+        kw["penalty_factor"] = free_factor(X.shape[1])
+    return kw
+
+
+@pytest.mark.parametrize("kw", KWS, ids=KW_IDS)
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_design_form_is_certified_and_equals_dense(kw, l1_ratio):
+    X, y, w = wide()
+    kw = model_kw(kw, X, w)
     tol = 1e-8
     b = jaxreg.enet_path(X, y, l1_ratio=l1_ratio, alphas=25, tol=tol, **kw)
     a = jaxreg.enet_path(X.toarray(), y, l1_ratio=l1_ratio, alphas=25, tol=tol, **kw)
@@ -228,11 +249,15 @@ def ref_gaps(Xd, y, res, **kw):
     )
 
 
-def test_design_form_cv_equals_dense():
+@pytest.mark.parametrize("free", [False, True])
+def test_design_form_cv_equals_dense(free):
     X, y, w = wide(n=90)
     folds = np.arange(90) % 3
-    b = jaxreg.cv_path(X, y, sample_weight=w, cv=folds, alphas=15, tol=1e-10)
-    a = jaxreg.cv_path(X.toarray(), y, sample_weight=w, cv=folds, alphas=15, tol=1e-10)
+    kw = dict(sample_weight=w, cv=folds, alphas=15, tol=1e-10)
+    if free:
+        kw["penalty_factor"] = free_factor(X.shape[1])
+    b = jaxreg.cv_path(X, y, **kw)
+    a = jaxreg.cv_path(X.toarray(), y, **kw)
     assert b.path.mode == "design"
     assert a.index_min == b.index_min
     np.testing.assert_allclose(b.mse_path, a.mse_path, rtol=1e-5, atol=1e-9)
@@ -266,18 +291,12 @@ def test_centring_loss_is_announced():
         jaxreg.lasso_path(X, dense[:, 1] + rng.normal(size=n), alphas=3)
 
 
-@pytest.mark.parametrize(
-    "kw",
-    [{}, {"standardize": True}, {"fit_intercept": False}, {"weighted": True}],
-    ids=["plain", "standardize", "no-intercept", "weights"],
-)
+@pytest.mark.parametrize("kw", KWS, ids=KW_IDS)
 def test_design_form_ridge_equals_dense(kw):
     """Wide sparse ridge from its n × n kernel: the path, the leave-one-out error
     and cv_path's folds equal the dense ones."""
     X, y, w = wide()
-    kw = dict(kw)
-    if kw.pop("weighted", False):
-        kw["sample_weight"] = w
+    kw = model_kw(kw, X, w)
     Xd = X.toarray()
     grid = jaxreg.ridge_path(Xd, y, alphas=20, eps=1e-3, **kw).alphas
     a = jaxreg.ridge_path(Xd, y, alphas=grid, **kw)
