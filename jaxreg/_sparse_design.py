@@ -114,8 +114,8 @@ class Operator:
 class Projected(Operator):
     """A member's design with its free (unpenalized) columns projected out,
     ``A − B·C`` (Frisch–Waugh–Lovell, as :mod:`jaxreg.stats` does for dense X):
-    ``B`` (n, u) the free columns, ``C = M·G_UP`` (u, p) the least-squares fit
-    of the penalized ones by them, ``H = BᵀA/n`` (u, p), ``GU = BᵀB/n``. Every
+    ``B`` (n, u) the free columns, ``C = M·G_UP`` (u, pP) the least-squares
+    fit of the penalized ones by them, ``H = BᵀA/n`` (u, pP), ``GU = BᵀB/n``. Every
     product takes a rank-u correction; X stays sparse."""
 
     def __init__(self, X, root, mean, col, B, C, H, GU):
@@ -189,10 +189,17 @@ class SparseMembers:
         return self.roots.shape[0]
 
     def operator(self, f) -> Operator:
-        args = self.X, self.roots[f], self.means[f], self.cols[f]
-        if self.lows[f] is None:
-            return Operator(*args)
-        return Projected(*args, *self.lows[f])
+        return _operator(
+            self.X, self.roots[f], self.means[f], self.cols[f], self.lows[f]
+        )
+
+
+def _operator(X, root, mean, col, low):
+    """An :class:`Operator`, or a :class:`Projected` one with ``low`` (its
+    ``(B, C, H, GU)``)."""
+    if low is None:
+        return Operator(X, root, mean, col)
+    return Projected(X, root, mean, col, *low)
 
 
 def _column_top(X):
@@ -315,18 +322,15 @@ def _members(X, Y, s, model, idx_P, idx_U):
             diag_red = np.maximum(diag[idx_P] - np.sum(G_UP * C, axis=0), 0.0)
             g = _stats._precondition(np, diag_red, diag[idx_P], True)
             ys_red = ys - B @ (M @ c_U)
-            BM = B @ M
-            lev = lev + np.sum(BM * B, axis=1) / n
+            lev = lev + np.sum((B @ M) * B, axis=1) / n
             rank0 += int(np.round(np.trace(M @ GU)))
             low = (B, C / g, G_UP / g, GU)
         else:
             M, G_UP, c_U = np.zeros((0, 0)), np.zeros((0, p)), np.zeros((0, T))
             g = _stats._precondition(np, diag, diag, True)
             ys_red = ys
-        col = base[idx_P] / g if u else base / g
-        op = SparseMembers(XP, root[None], m1[idx_P][None], col[None], [low])
-        op = op.operator(0)
-        q0 = op.rmatmat(ys_red) / n
+        col = base[idx_P] / g
+        q0 = _operator(XP, root, m1[idx_P], col, low).rmatmat(ys_red) / n
         values = (
             root,
             m1[idx_P],

@@ -284,7 +284,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, ou
     w = np.array(w, np.float64)
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
-    closed = blocked if out is None else out  # never entering
+    closed = np.zeros(c.size, bool) if out is None else out  # never entering
     sign_of = np.sign(w)
     chol = Factor(G, b) if chol is None else chol
     steps = 0
@@ -295,7 +295,7 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, ou
         if solved:
             grad = c - G @ w - b * w  # minus the smooth part's gradient
             excess = _excess(grad, a, signs)
-            viol = np.flatnonzero((w == 0) & ~free & ~blocked & ~closed & (excess > 0))
+            viol = np.flatnonzero((w == 0) & ~(free | blocked | closed) & (excess > 0))
             if not viol.size:
                 return w, steps, not blocked.any()
             count = max(1, int(ENTER_SHARE * S.size))
@@ -355,13 +355,6 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, ou
         w[T[j]] = 0.0
         solved, blocked[:] = False, False
     return w, steps, False
-
-
-def _outside(F, W):
-    """The mask of ``F``'s features that are not in ``W``."""
-    mark = np.zeros(int(max(F.max(), W.max())) + 1, bool)
-    mark[W] = True
-    return ~mark[F]
 
 
 def _working_set(w, q, a, a_prev, l1):
@@ -429,7 +422,9 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             # the features solved over: W, or every cached one (no copy of G),
             # those outside W held at 0
             F, G = cache.view(W)
-            out = None if W.size == F.size else _outside(F, W)
+            outside = np.ones(p, bool)
+            outside[W] = False
+            out = None if W.size == F.size else outside[F]
             cols = None
             if design is not None:  # the columns scaled so that G = colsᵀcols
                 cols = lambda T, F=F: design.columns(F[T]) * root  # noqa: E731
@@ -449,8 +444,6 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             w = np.zeros(p)
             w[F] = wF
             q, rr_i = grad(w)
-            outside = np.ones(p, bool)
-            outside[W] = False
             viol = outside & (_excess(q, a, signs) > 0)
             if not done or not viol.any() or steps >= max_iter:
                 break
