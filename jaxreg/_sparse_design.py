@@ -25,6 +25,7 @@ import numpy as np
 from jaxreg import _config, _memory, sparse
 from jaxreg import stats as _stats
 from jaxreg.solvers import active_set, closed_form
+from jaxreg.solvers.matrix_free import Columns
 
 __all__ = [
     "Operator",
@@ -110,6 +111,12 @@ class Operator:
         """The Gram blocks of the features the solver meets, as it meets them."""
         return _Blocks(self)
 
+    sparse = True
+
+    def restrict(self, idx):
+        """The columns ``idx`` as products, kept sparse (:class:`Columns`)."""
+        return Columns(self.X[:, idx], self.root, self.mean[idx], self.col[idx])
+
 
 class Projected(Operator):
     """A member's design with its free (unpenalized) columns projected out,
@@ -137,6 +144,11 @@ class Projected(Operator):
 
     def columns(self, idx):
         return super().columns(idx) - self.B @ self.C[:, idx]
+
+    def restrict(self, idx):
+        A = super().restrict(idx)
+        A.B, A.C = self.B, self.C[:, idx]
+        return A
 
     def gram(self, rows, cols):
         Cr, Cc, Hr, Hc = (

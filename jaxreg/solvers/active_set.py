@@ -19,18 +19,23 @@ far are cached along the path (supports carry over from level to level, and
 so does the support's Cholesky factor while its system is unchanged). Each
 level is then certified by the same duality gap as every other solver
 (:func:`jaxreg.solvers.fista.duality_gap`), recomputed on the full problem.
+
+On sparse designs, working sets past ``MATRIX_FREE_AT`` features are solved
+matrix-free instead (:mod:`jaxreg.solvers.matrix_free`: the support systems by
+conjugate gradients on the sparse columns, memory linear in the non-zeros);
+the Gram cache is released. A system CG cannot solve within its budget (an
+ill-conditioned support, or one spanning the rows) sends the rest of the path
+back to the factored route, the level it left short solved again there.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.lapack import dpotrf as _potrf
-from scipy.linalg.lapack import dpotrs as _potrs
-from scipy.linalg.lapack import dpstrf as _pstrf
-from scipy.linalg.lapack import dtrtrs as _trtrs
 
 from jaxreg import _blas
-from jaxreg.solvers.cholesky import Factor, sub, system
+from jaxreg.solvers import matrix_free
+from jaxreg.solvers.cholesky import Factor, GramSystem, independent, sub
+from jaxreg.solvers.matrix_free import Columns, MatrixFree
 
 __all__ = ["better", "solve_members", "solve_path", "wanted"]
 
@@ -39,11 +44,13 @@ ENTER_SHARE = 0.1
 # A coordinate violates its condition when |gradient| exceeds its L1 weight by
 # this much, relatively (rounding must not make it enter and leave forever).
 VIOLATION_RTOL = 1e-10
-_EPS = float(np.finfo(np.float64).eps)
 _TINY = float(np.finfo(np.float64).tiny)
 # Features whose Gram columns are cached along the path, at most (or the
 # working set and this many more, if more).
 CACHE_MAX, CACHE_SPARE = 6000, 1000
+# Working sets of sparse designs past this many features are solved
+# matrix-free (:mod:`jaxreg.solvers.matrix_free`), the Gram cache released.
+MATRIX_FREE_AT = 2000
 
 
 class _GramCache:
@@ -120,6 +127,11 @@ class _Dense:
     def blocks(self):
         return _DenseBlocks(self.A)
 
+    def restrict(self, idx):
+        """The columns ``idx`` as products (:class:`Columns`)."""
+        m = idx.size
+        return Columns(self.A[:, idx], np.ones(self.n), np.zeros(m), np.ones(m))
+
 
 class _DenseBlocks:
     """New Gram blocks of a dense design; the known columns are kept contiguous
@@ -157,108 +169,6 @@ class _FullGram:
         return W, sub(self.G, W, W)
 
 
-def _support_solve(T, b, rhs, cols, chol):
-    """``(G_TT + diag(b_T))·x = rhs``: through the n × n system when an
-    elastic-net support is wider than the rows (``cols``, the design's columns),
-    else by the kept Cholesky factor ``chol`` (a :class:`Factor`); None when
-    the support's columns are dependent (the caller then takes least squares)."""
-    if cols is not None and T.size and b[T].min() > 0:
-        X = cols(T)
-        if T.size > X.shape[0]:
-            return _woodbury(X, b[T], rhs)
-    return chol.solve(T, rhs)
-
-
-def _woodbury(X, d, rhs):
-    """``(XᵀX + diag(d))⁻¹·rhs`` through the n × n system ``I + X·diag(d)⁻¹·Xᵀ``:
-    for an elastic-net support wider than the rows, ``n²m + n³`` flops instead
-    of ``m³``."""
-    u = rhs / d
-    Xd = X / d
-    K = Xd @ X.T
-    K[np.diag_indices_from(K)] += 1.0
-    L, info = _potrf(K, lower=1, clean=1)
-    if info != 0:
-        return None
-    z, info = _potrs(L, X @ u, lower=1)
-    if info != 0:
-        return None
-    return u - Xd.T @ z
-
-
-def _independent(G, S, E, b, chol):
-    """The entering coordinates ``E`` that keep the system of ``S`` and ``E``
-    positive definite (numerically): pivoted Cholesky of their Schur complement
-    given ``S`` (its factor from ``chol``), each pivot at least ``√eps`` of its own
-    diagonal. Empty when ``S``'s own system is singular."""
-    got = chol.factor(S) if S.size else (S, None)
-    if got is None:
-        return E[:0]
-    order, L = got
-    M_E = system(G, E, b)
-    C = M_E.copy()
-    if S.size:
-        Z = _trtrs(L.T, sub(G, order, E), lower=0, trans=1)[0]
-        C -= Z.T @ Z
-    scale = np.sqrt(np.maximum(np.diag(M_E), np.finfo(float).tiny))
-    C /= np.outer(scale, scale)  # unit diagonal before the Schur step
-    _, piv, rank, _ = _pstrf(C, tol=np.sqrt(_EPS), lower=1)
-    return E[np.sort(piv[:rank] - 1)] if rank else E[:0]
-
-
-def _enter_independent(G, S, enter, b, rhs, cols, chol):
-    """The support and its solution when only the entering coordinates that
-    keep the system non-singular enter (the strongest alone if none does, for
-    a null step); the solution is None when still singular."""
-    keep = _independent(G, S, enter, b, chol)
-    enter = keep if keep.size else enter[:1]
-    T = np.concatenate([S, enter])
-    target = _support_solve(T, b, rhs[T], cols, chol)
-    if target is None and enter.size > 1:
-        T = np.concatenate([S, enter[:1]])
-    return T, target
-
-
-def _null_step(G, T, b, cur, sign, chol):
-    """The step when the last coordinate ``e`` of T (entering) makes the system
-    singular (the support already spans the rows): along the null direction
-    ``d = (−M_SS⁻¹·M_Se, 1)`` (from the support's kept factor) the fit does not
-    change and the penalty falls (the entering coordinate violates its
-    condition), until a support coordinate reaches 0. Returns the new values on
-    T and the index (in T) that left, or None."""
-    S, e = T[:-1], T[-1:]
-    got = chol.factor(S) if S.size else None
-    if got is None:
-        return None
-    order, L = got
-    m_se = sub(G, order, e)
-    z, info = _potrs(L.T, m_se, lower=0)
-    M_ee = float(system(G, e, b)[0, 0])
-    schur = M_ee - float(m_se[:, 0] @ z[:, 0])
-    d = np.append(-z[chol.pos[S], 0], 1.0)
-    if (
-        info != 0
-        or schur > np.sqrt(_EPS) * M_ee
-        or np.sqrt(_EPS) * np.abs(d).max() >= 1
-    ):
-        return None  # the singularity is not the entering coordinate's
-    d = d * sign[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where((sign != 0) & (cur * d < 0), -cur / d, np.inf)
-    t[-1] = np.inf
-    j = int(np.argmin(t))
-    if not np.isfinite(t[j]):
-        return None
-    new = cur + t[j] * d
-    new[j] = 0.0
-    return new, j
-
-
-def _objective(G, c, a, b, w):
-    # one product with all of G: gathering G's support block costs several
-    return 0.5 * w @ (G @ w + b * w) - c @ w + a @ np.abs(w)
-
-
 def _excess(grad, a, signs):
     """How far each coordinate at 0 violates its optimality condition (> 0:
     it does): ``|grad| − a``, or ``grad − a`` where it may only grow (lower
@@ -271,29 +181,30 @@ def _excess(grad, a, signs):
     return np.where(lo0 & up0, -np.inf, g - a * (1.0 + VIOLATION_RTOL))
 
 
-def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, out=None):
+def _feature_sign(system, a, w, max_steps, signs=None, out=None):
     """Minimise ``½wᵀGw − cᵀw + Σ a_j|w_j| + b_j/2·w_j²`` over the working set
-    from ``w``. Returns ``(w, steps, done)``: ``done`` when every coordinate
-    meets its optimality condition. ``chol``: the :class:`Factor` of ``G``
-    and ``b`` to use (and leave with the last factor), a new one by default.
+    from ``w``, with ``G``, ``c``, ``b`` and the support systems of ``system``
+    (:class:`jaxreg.solvers.cholesky.GramSystem`, or
+    :class:`jaxreg.solvers.matrix_free.MatrixFree`). Returns ``(w, steps,
+    done)``: ``done`` when every coordinate meets its optimality condition.
     ``signs``: masks of the coordinates held ≥ 0 and ≤ 0 (:func:`_excess`); a
     coordinate enters with the sign of its gradient and leaves where it would
     change sign, so its limit holds at every step. ``out``: a mask of
     coordinates outside the working set (held at 0, never entering)."""
+    c = system.c
     free = a <= 0  # unpenalized: always in the support, no sign
     w = np.array(w, np.float64)
     solved = False  # w solves the system of its support and signs
     blocked = np.zeros(c.size, bool)  # entered and turned back at once
     closed = np.zeros(c.size, bool) if out is None else out  # never entering
     sign_of = np.sign(w)
-    chol = Factor(G, b) if chol is None else chol
     steps = 0
     while steps < max_steps:
         steps += 1
         S = np.flatnonzero((w != 0) | free)
         enter = np.zeros(0, np.int64)
         if solved:
-            grad = c - G @ w - b * w  # minus the smooth part's gradient
+            grad = system.gradient(w)
             excess = _excess(grad, a, signs)
             viol = np.flatnonzero((w == 0) & ~(free | blocked | closed) & (excess > 0))
             if not viol.size:
@@ -310,23 +221,22 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, ou
         sign_of[S] = np.sign(w[S])
         sign_of[enter] = new_sign
         sign_of[free] = 0.0
-        target = _support_solve(T, b, c[T] - a[T] * sign_of[T], cols, chol)
+        target = system.solve(T, c[T] - a[T] * sign_of[T], w[T])
         sign = sign_of[T]
         cur = w[T]
         if target is None and enter.size > 1:  # some depend on S and the others
-            T, target = _enter_independent(G, S, enter, b, c - a * sign_of, cols, chol)
+            T, target = system.enter_independent(S, enter, c - a * sign_of, w)
             sign, cur, enter = sign_of[T], w[T], T[S.size :]
         if target is None and enter.size == 1:
-            step = _null_step(G, T, b, cur, sign, chol)
+            step = system.null_step(T, cur, sign)
             if step is None:
                 return w, steps, False
             w[T] = step[0]
             solved, blocked[:] = False, False
             continue
         if target is None:
-            M = system(G, T, b)
-            target = np.linalg.lstsq(M, c[T] - a[T] * sign, rcond=None)[0]
-        if not np.isfinite(target).all():
+            target = system.lstsq(T, c[T] - a[T] * sign)
+        if target is None or not np.isfinite(target).all():
             return w, steps, False
         crosses = (sign != 0) & (np.sign(target) != sign)
         if not crosses.any():
@@ -339,13 +249,13 @@ def _feature_sign(G, c, a, b, w, max_steps, cols=None, chol=None, signs=None, ou
         if crosses.sum() > 1:
             trial = w.copy()
             trial[T] = np.where(crosses, 0.0, target)
-            if _objective(G, c, a, b, trial) < _objective(G, c, a, b, w):
+            if system.objective(a, trial) < system.objective(a, w):
                 w, solved = trial, False
                 blocked[:] = False
                 continue
         delta = target - cur
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(crosses, -cur / delta, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0/0: stays at 0
+            t = np.where(crosses, np.where(delta != 0, -cur / delta, 0.0), np.inf)
         j = int(np.argmin(t))
         frac = min(max(float(t[j]), 0.0), 1.0)
         if frac == 0.0 and cur[j] == 0.0:  # entering coordinates turned back
@@ -400,6 +310,13 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
             return design.rmatvec(r) / n, float(r @ r) / n
 
     root = 1.0 / np.sqrt(n) if design is not None else None
+
+    def unfactored(W):
+        """Whether a working set is solved matrix-free (sparse designs whose
+        working sets grow past ``MATRIX_FREE_AT`` features: their Gram blocks
+        and factor would outgrow the data)."""
+        return getattr(design, "sparse", False) and W.size > MATRIX_FREE_AT
+
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
     lower, upper = np.asarray(penalty.lower), np.asarray(penalty.upper)
     signs = None  # sign constraints (finite limits are 0: see signs_only)
@@ -411,53 +328,81 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     w = np.array(w0, np.float64)
     q, rr_i = grad(w)
     gap, rr = np.zeros(k), np.zeros(k)
+
+    def certificate(lam, w, q, rr_i):
+        """A level's duality gap, from this w's own residual (the terms of
+        :func:`jaxreg.solvers.fista.duality_gap`)."""
+        pen = penalty._replace(alpha=np.array([lam]))
+        sc = pen.dual_scale(q[None])
+        g = datafit.fenchel_young(np.array([rr_i]), sc)
+        return (g + pen.fenchel_young(w[None], sc[:, None] * q[None]))[0]
+
     prev = kept = None
+    factored = prune = False  # matrix-free failed once: factored from then on
     for i, lam in enumerate(np.asarray(levels, np.float64)):
         a, b = lam * l1, lam * l2
         a_prev = a if prev is None else prev * l1
         W = _working_set(w, q, a, a_prev, l1)
         steps = 0
         while True:
-            cache.ensure(W)
-            # the features solved over: W, or every cached one (no copy of G),
-            # those outside W held at 0
-            F, G = cache.view(W)
+            if cache is None and factored:
+                cache = _GramCache(design.blocks(), p)
+            elif cache is not None and not factored and unfactored(W):
+                cache = kept = None  # free the cache
             outside = np.ones(p, bool)
             outside[W] = False
-            out = None if W.size == F.size else outside[F]
-            cols = None
-            if design is not None:  # the columns scaled so that G = colsᵀcols
-                cols = lambda T, F=F: design.columns(F[T]) * root  # noqa: E731
-            chol = Factor(G, b[F])
-            if kept is not None and np.array_equal(kept[2], b[kept[0]]):
-                at = np.full(p, -1)
-                at[F] = np.arange(F.size)
-                chol.adopt(at[kept[0]], kept[1])
+            if cache is None:
+                F, out, chol = W, None, None
+                tol = matrix_free.KKT_RTOL * max(float(a[W].max(initial=0.0)), _TINY)
+                system = MatrixFree(design.restrict(W), c_all[W], b[W], n, tol)
+            else:
+                cache.ensure(W)
+                # the features solved over: W, or every cached one (no copy
+                # of G), those outside W held at 0
+                F, G = cache.view(W)
+                out = None if W.size == F.size else outside[F]
+                cols = None
+                if design is not None:  # the columns scaled so that G = colsᵀcols
+                    cols = lambda T, F=F: design.columns(F[T]) * root  # noqa: E731
+                chol = Factor(G, b[F])
+                if prune:
+                    S = np.flatnonzero(w[F])
+                    drop = np.setdiff1d(S, independent(G, S[:0], S, b[F], chol))
+                    w[F[drop]], prune = 0.0, False
+                if kept is not None and np.array_equal(kept[2], b[kept[0]]):
+                    at = np.full(p, -1)
+                    at[F] = np.arange(F.size)
+                    chol.adopt(at[kept[0]], kept[1])
+                system = GramSystem(G, c_all[F], b[F], cols, chol)
             sF = None if signs is None else (signs[0][F], signs[1][F])
-            wF, s, done = _feature_sign(
-                G, c_all[F], a[F], b[F], w[F], max_iter - steps, cols, chol, sF, out
-            )
-            # the last factor, by feature, for the next working set or level
-            # (its system is the same while b is: the lasso's whole path)
-            kept = F[chol.T], chol.L, b[F[chol.T]]
+            wF, s, done = _feature_sign(system, a[F], w[F], max_iter - steps, sF, out)
+            if chol is not None:
+                # the last factor, by feature, for the next working set or
+                # level (its system is the same while b is: the lasso's path)
+                kept = F[chol.T], chol.L, b[F[chol.T]]
             steps += s
             w = np.zeros(p)
             w[F] = wF
             q, rr_i = grad(w)
             viol = outside & (_excess(q, a, signs) > 0)
-            if not done or not viol.any() or steps >= max_iter:
-                break
-            # the violators, the strongest first (at most as many as the set)
-            add = np.flatnonzero(viol)
-            add = add[np.argsort(-np.abs(q[add]))][: max(16, W.size)]
-            W = np.concatenate([W, add])
-        coef[i], n_iter[i] = w, steps
-        # the certificate, from this w's own residual (fista.duality_gap's terms)
-        pen = penalty._replace(alpha=np.array([lam]))
-        sc = pen.dual_scale(q[None])
-        g = datafit.fenchel_young(np.array([rr_i]), sc)
-        gap[i] = (g + pen.fenchel_young(w[None], sc[:, None] * q[None]))[0]
-        rr[i] = rr_i
+            if done and viol.any() and steps < max_iter:
+                # the violators, the strongest first (at most as many as the set)
+                add = np.flatnonzero(viol)
+                add = add[np.argsort(-np.abs(q[add]))][: max(16, W.size)]
+                W = np.concatenate([W, add])
+                continue
+            gap[i] = certificate(lam, w, q, rr_i)
+            if cache is None and (system.failed or not gap[i] <= tol_abs):
+                # a support CG could not solve (ill-conditioned, or spanning
+                # the rows): factored from here on; a level left short anew,
+                # from w's independent part (CG may split a fit over
+                # dependent columns: the factored search never does)
+                factored = True
+                if not gap[i] <= tol_abs and steps < max_iter:
+                    prune = True
+                    continue
+            break
+        coef[i], n_iter[i], rr[i] = w, steps, rr_i
         prev = lam
     converged = np.isfinite(gap) & (gap <= tol_abs)
     return coef, gap, rr, n_iter, converged

@@ -13,9 +13,10 @@ import numpy as np
 from scipy.linalg import qr_delete as _qr_delete
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
+from scipy.linalg.lapack import dpstrf as _pstrf
 from scipy.linalg.lapack import dtrtrs as _trtrs
 
-__all__ = ["Factor", "sub", "system"]
+__all__ = ["Factor", "GramSystem", "independent", "sub", "system"]
 
 _EPS = float(np.finfo(np.float64).eps)
 
@@ -185,3 +186,133 @@ def _delete_givens(L, gone):
     Lt = trail[: k - j0].T
     out[j0:, j0:] = Lt * np.where(np.diag(Lt) < 0, -1.0, 1.0)
     return out
+
+
+def _support_solve(T, b, rhs, cols, chol):
+    """``(G_TT + diag(b_T))·x = rhs``: through the n × n system when an
+    elastic-net support is wider than the rows (``cols``, the design's columns),
+    else by the kept Cholesky factor ``chol`` (a :class:`Factor`); None when
+    the support's columns are dependent (the caller then takes least squares)."""
+    if cols is not None and T.size and b[T].min() > 0:
+        X = cols(T)
+        if T.size > X.shape[0]:
+            return _woodbury(X, b[T], rhs)
+    return chol.solve(T, rhs)
+
+
+def _woodbury(X, d, rhs):
+    """``(XᵀX + diag(d))⁻¹·rhs`` through the n × n system ``I + X·diag(d)⁻¹·Xᵀ``:
+    for an elastic-net support wider than the rows, ``n²m + n³`` flops instead
+    of ``m³``."""
+    u = rhs / d
+    Xd = X / d
+    K = Xd @ X.T
+    K[np.diag_indices_from(K)] += 1.0
+    L, info = _potrf(K, lower=1, clean=1)
+    if info != 0:
+        return None
+    z, info = _potrs(L, X @ u, lower=1)
+    if info != 0:
+        return None
+    return u - Xd.T @ z
+
+
+def independent(G, S, E, b, chol):
+    """The entering coordinates ``E`` that keep the system of ``S`` and ``E``
+    positive definite (numerically): pivoted Cholesky of their Schur complement
+    given ``S`` (its factor from ``chol``), each pivot at least ``√eps`` of its own
+    diagonal. Empty when ``S``'s own system is singular."""
+    got = chol.factor(S) if S.size else (S, None)
+    if got is None:
+        return E[:0]
+    order, L = got
+    M_E = system(G, E, b)
+    C = M_E.copy()
+    if S.size:
+        Z = _trtrs(L.T, sub(G, order, E), lower=0, trans=1)[0]
+        C -= Z.T @ Z
+    scale = np.sqrt(np.maximum(np.diag(M_E), np.finfo(float).tiny))
+    C /= np.outer(scale, scale)  # unit diagonal before the Schur step
+    _, piv, rank, _ = _pstrf(C, tol=np.sqrt(_EPS), lower=1)
+    return E[np.sort(piv[:rank] - 1)] if rank else E[:0]
+
+
+def _enter_independent(G, S, enter, b, rhs, cols, chol):
+    """The support and its solution when only the entering coordinates that
+    keep the system non-singular enter (the strongest alone if none does, for
+    a null step); the solution is None when still singular."""
+    keep = independent(G, S, enter, b, chol)
+    enter = keep if keep.size else enter[:1]
+    T = np.concatenate([S, enter])
+    target = _support_solve(T, b, rhs[T], cols, chol)
+    if target is None and enter.size > 1:
+        T = np.concatenate([S, enter[:1]])
+    return T, target
+
+
+def _null_step(G, T, b, cur, sign, chol):
+    """The step when the last coordinate ``e`` of T (entering) makes the system
+    singular (the support already spans the rows): along the null direction
+    ``d = (−M_SS⁻¹·M_Se, 1)`` (from the support's kept factor) the fit does not
+    change and the penalty falls (the entering coordinate violates its
+    condition), until a support coordinate reaches 0. Returns the new values on
+    T and the index (in T) that left, or None."""
+    S, e = T[:-1], T[-1:]
+    got = chol.factor(S) if S.size else None
+    if got is None:
+        return None
+    order, L = got
+    m_se = sub(G, order, e)
+    z, info = _potrs(L.T, m_se, lower=0)
+    M_ee = float(system(G, e, b)[0, 0])
+    schur = M_ee - float(m_se[:, 0] @ z[:, 0])
+    d = np.append(-z[chol.pos[S], 0], 1.0)
+    if (
+        info != 0
+        or schur > np.sqrt(_EPS) * M_ee
+        or np.sqrt(_EPS) * np.abs(d).max() >= 1
+    ):
+        return None  # the singularity is not the entering coordinate's
+    d = d * sign[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where((sign != 0) & (cur * d < 0), -cur / d, np.inf)
+    t[-1] = np.inf
+    j = int(np.argmin(t))
+    if not np.isfinite(t[j]):
+        return None
+    new = cur + t[j] * d
+    new[j] = 0.0
+    return new, j
+
+
+class GramSystem:
+    """The support systems of a working set from its Gram block ``G``, linear
+    term ``c`` and ridge weights ``b``, by the kept Cholesky factor ``chol`` (or
+    the n × n system through ``cols``: :func:`_support_solve`); the system
+    protocol of :func:`jaxreg.solvers.active_set._feature_sign` (the matrix-free one:
+    :class:`jaxreg.solvers.matrix_free.MatrixFree`)."""
+
+    def __init__(self, G, c, b, cols=None, chol=None):
+        self.G, self.c, self.b, self.cols = G, c, b, cols
+        self.chol = Factor(G, b) if chol is None else chol
+
+    def gradient(self, w):
+        """Minus the smooth part's gradient, ``c − Gw − b∘w``."""
+        return self.c - self.G @ w - self.b * w
+
+    def objective(self, a, w):
+        # one product with all of G: gathering G's support block costs several
+        G, b = self.G, self.b
+        return 0.5 * w @ (G @ w + b * w) - self.c @ w + a @ np.abs(w)
+
+    def solve(self, T, rhs, cur):
+        return _support_solve(T, self.b, rhs, self.cols, self.chol)
+
+    def enter_independent(self, S, enter, rhs, cur):
+        return _enter_independent(self.G, S, enter, self.b, rhs, self.cols, self.chol)
+
+    def null_step(self, T, cur, sign):
+        return _null_step(self.G, T, self.b, cur, sign, self.chol)
+
+    def lstsq(self, T, rhs):
+        return np.linalg.lstsq(system(self.G, T, self.b), rhs, rcond=None)[0]

@@ -1,0 +1,189 @@
+"""The active-set solver's matrix-free route for sparse designs: support systems
+by conjugate gradients on the sparse columns, no Gram block, certified by the
+same gap."""
+
+import numpy as np
+import pytest
+from test_sparse import KW_IDS, KWS, model_kw, ref_gaps, wide
+
+import jaxreg
+from jaxreg import _sparse_design, reference
+from jaxreg.solvers import active_set, cholesky, matrix_free
+
+sp = pytest.importorskip("scipy.sparse")
+
+EPS = np.finfo(np.float64).eps
+
+
+class Routes:
+    """Counts the support systems each route solves, and the Gram blocks built."""
+
+    def __init__(self, monkeypatch):
+        self.cg = self.gram = self.blocks = 0
+        real_cg, real_gram = matrix_free.MatrixFree.solve, cholesky.GramSystem.solve
+        real_ensure = active_set._GramCache.ensure
+
+        def cg(system, *a):
+            self.cg += 1
+            return real_cg(system, *a)
+
+        def gram(system, *a):
+            self.gram += 1
+            return real_gram(system, *a)
+
+        def ensure(cache, idx):
+            self.blocks += int((cache.pos[idx] < 0).sum())
+            return real_ensure(cache, idx)
+
+        monkeypatch.setattr(matrix_free.MatrixFree, "solve", cg)
+        monkeypatch.setattr(cholesky.GramSystem, "solve", gram)
+        monkeypatch.setattr(active_set._GramCache, "ensure", ensure)
+
+
+def objectives(Xd, y, res, **kw):
+    return np.array(
+        [
+            reference.objective(Xd, y, c, b, a, l1_ratio=res.l1_ratio, **kw)
+            for c, b, a in zip(res.coefs, res.intercepts, res.alphas, strict=True)
+        ]
+    )
+
+
+@pytest.mark.parametrize("kw", KWS, ids=KW_IDS)
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_matrix_free_paths_are_certified(monkeypatch, kw, l1_ratio):
+    """Every working set matrix-free (no Gram block built while CG solves the
+    supports, which stay below the rows here): each level certified by the
+    reference's gap on the dense data, with the factored route's objectives."""
+    X, y, w = wide(n=80)
+    kw = model_kw(kw, X, w)
+    tol = 1e-8
+    grid = dict(l1_ratio=l1_ratio, alphas=20, eps=0.1, tol=tol)
+    factored = jaxreg.enet_path(X, y, **grid, **kw)
+    monkeypatch.setattr(active_set, "MATRIX_FREE_AT", -1)
+    routes = Routes(monkeypatch)
+    res = jaxreg.enet_path(X, y, **grid, **kw)
+    assert res.mode == "design" and res.strategy == "active_set"
+    assert res.converged.all()
+    assert routes.cg > 0 and routes.gram == 0 and routes.blocks == 0
+    Xd = X.toarray()
+    gaps = ref_gaps(Xd, y, res, l1_ratio=l1_ratio, **kw)
+    assert (gaps <= res.gap_tol + 128 * EPS * res.gap_tol / tol).all()
+    slack = np.maximum(res.gaps, 0) + np.maximum(factored.gaps, 0)
+    slack += 1e3 * EPS * res.gap_tol / tol
+    diff = objectives(Xd, y, res, **kw) - objectives(Xd, y, factored, **kw)
+    assert (np.abs(diff) <= slack).all()
+
+
+def test_signs_and_cv_matrix_free(monkeypatch):
+    """positive=True and cross-validation members (weights 0 on held-out rows)
+    on the matrix-free route: certified, non-negative, the factored CV's choice."""
+    X, y, _ = wide(n=90)
+    factored = jaxreg.cv_path(X, y, cv=3, alphas=15, eps=0.05, tol=1e-10)
+    monkeypatch.setattr(active_set, "MATRIX_FREE_AT", -1)
+    routes = Routes(monkeypatch)
+    res = jaxreg.lasso_path(X, y, alphas=15, eps=0.05, tol=1e-8, positive=True)
+    assert res.converged.all() and (res.coefs >= 0).all() and res.df[-1] > 0
+    gaps = ref_gaps(X.toarray(), y, res, positive=True)
+    assert (gaps <= res.gap_tol + 128 * EPS * res.gap_tol / res.tol).all()
+    cv = jaxreg.cv_path(X, y, cv=3, alphas=15, eps=0.05, tol=1e-10)
+    assert cv.fold_converged.all() and cv.path.converged.all()
+    assert routes.cg > 0 and routes.gram == 0
+    assert cv.index_min == factored.index_min
+    np.testing.assert_allclose(cv.mse_path, factored.mse_path, rtol=1e-6)
+
+
+def test_systems_cg_cannot_solve_go_to_the_factor(monkeypatch):
+    """A support system CG does not solve within its iterations (here: one
+    iteration allowed; singular ones where a support spans the rows) leaves
+    its level uncertified on that route, and the level goes to the factored
+    route, which certifies it."""
+    X, y, _ = wide()
+    monkeypatch.setattr(active_set, "MATRIX_FREE_AT", -1)
+    monkeypatch.setattr(matrix_free, "CG_MIN_ITER", 1)
+    monkeypatch.setattr(matrix_free, "CG_ITER_SHARE", 0.0)
+    routes = Routes(monkeypatch)
+    res = jaxreg.lasso_path(X, y, alphas=25, eps=1e-3, tol=1e-8)
+    assert res.strategy == "active_set" and res.converged.all()
+    assert routes.cg > 0 and routes.gram > 0 and routes.blocks > 0
+    gaps = ref_gaps(X.toarray(), y, res)
+    assert (gaps <= res.gap_tol + 128 * EPS * res.gap_tol / res.tol).all()
+
+
+def test_switch_frees_the_gram_cache(monkeypatch):
+    """Past MATRIX_FREE_AT features in a working set the path goes matrix-free:
+    small working sets by the factor, the large ones by CG."""
+    X, y, _ = wide(n=80)
+    monkeypatch.setattr(active_set, "MATRIX_FREE_AT", 20)
+    sizes = []
+    real = matrix_free.MatrixFree.__init__
+
+    def init(self, A, c, *a):
+        sizes.append(c.size)
+        real(self, A, c, *a)
+
+    monkeypatch.setattr(matrix_free.MatrixFree, "__init__", init)
+    routes = Routes(monkeypatch)
+    res = jaxreg.lasso_path(X, y, alphas=20, eps=0.05, tol=1e-8)
+    assert res.converged.all() and routes.gram > 0 and routes.cg > 0
+    assert min(sizes) > 20
+
+
+def operators(weighted, free):
+    rng = np.random.default_rng(4)
+    n, p = 30, 12
+    X = sp.random(n, p, density=0.3, random_state=4, format="csc") * 2.0
+    root = np.sqrt(rng.uniform(0.0, 2.0, n)) if weighted else np.ones(n)
+    mean, col = rng.normal(size=p), rng.uniform(0.5, 2.0, p)
+    low = None
+    if free:
+        B = rng.normal(size=(n, 2))
+        C = rng.normal(size=(2, p))
+        low = (B, C, B.T @ rng.normal(size=(n, p)) / n, B.T @ B / n)
+    op = _sparse_design._operator(X, root, mean, col, low)
+    dense = root[:, None] * (X.toarray() - mean) * col
+    if free:
+        dense -= low[0] @ low[1]
+    return op, dense, X, root, mean, col
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("free", [False, True])
+def test_columns_are_the_operators_columns(weighted, free):
+    op, dense, X, root, mean, col = operators(weighted, free)
+    idx = np.array([7, 2, 9, 4])
+    A = op.restrict(idx)
+    rng = np.random.default_rng(0)
+    v, r = rng.normal(size=idx.size), rng.normal(size=dense.shape[0])
+    scale = np.abs(dense).max() * (1 + np.abs(v).max() + np.abs(r).max())
+    tol = 64 * EPS * dense.shape[0] * scale
+    np.testing.assert_allclose(A.mv(v), dense[:, idx] @ v, rtol=0, atol=tol)
+    np.testing.assert_allclose(A.rmv(r), dense[:, idx].T @ r, rtol=0, atol=tol)
+    sub = A.take(np.array([3, 0]))
+    np.testing.assert_allclose(sub.mv(v[[3, 0]]), dense[:, idx[[3, 0]]] @ v[[3, 0]],
+                               rtol=0, atol=tol)  # fmt: skip
+    # squares: the columns before the projection
+    plain = root[:, None] * (X.toarray() - mean) * col
+    np.testing.assert_allclose(
+        A.squares(), (plain[:, idx] ** 2).sum(0), rtol=1e-10, atol=tol
+    )
+    dense_cols = active_set._Dense(dense).restrict(idx)
+    np.testing.assert_allclose(dense_cols.mv(v), dense[:, idx] @ v, rtol=0, atol=tol)
+
+
+def test_cg_reaches_its_tolerance_or_says_not():
+    rng = np.random.default_rng(1)
+    M = rng.normal(size=(40, 25))
+    H = M.T @ M / 40
+    x_true = rng.normal(size=25)
+    rhs = H @ x_true
+    dinv = 1.0 / np.diag(H)
+    tol = 1e-10 * np.abs(rhs).max()
+    x, ok = matrix_free.cg(lambda v: H @ v, rhs, np.zeros(25), dinv, tol, 200)
+    assert ok and np.abs(rhs - H @ x).max() <= tol
+    # singular and inconsistent: no x meets any tolerance below the residual's
+    # component outside the range
+    S = np.diag(np.r_[np.ones(24), 0.0])
+    b = np.ones(25)
+    x, ok = matrix_free.cg(lambda v: S @ v, b, np.zeros(25), np.ones(25), 1e-6, 200)
+    assert not ok
