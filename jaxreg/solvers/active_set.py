@@ -277,7 +277,7 @@ def _working_set(w, q, a, a_prev, l1):
     return np.union1d(np.flatnonzero(base), cand[: max(64, int(base.sum()))])
 
 
-def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
+def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None):
     """Every level of one member and target, in path order, warm-started.
 
     ``datafit``: a host datafit in design form (``X`` (n, p), ``y`` (n,),
@@ -286,7 +286,9 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     ``penalty``: an ElasticNet with host arrays (``l1``, ``l2``, ``lower``,
     ``upper`` (p,), finite ones 0 only: sign constraints); ``levels`` (k,)
     decreasing; ``w0`` (p,) the start; ``tol_abs`` the gap to reach;
-    ``max_iter`` the support steps a level may take. Returns ``coef`` (k, p),
+    ``max_iter`` the support steps a level may take; ``coef`` (k, p): where
+    to write the coefficients (a new array by default; the caller's own, so
+    that a path is not held twice). Returns ``coef`` (k, p),
     ``gap``, ``rr``, ``n_iter`` and ``converged`` (k,).
     """
     design = None
@@ -323,7 +325,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter):
     if np.isfinite(lower).any() or np.isfinite(upper).any():
         signs = lower == 0, upper == 0
     k = len(levels)
-    coef = np.zeros((k, p))
+    coef = np.zeros((k, p)) if coef is None else coef
     n_iter = np.zeros(k, np.int64)
     w = np.array(w0, np.float64)
     q, rr_i = grad(w)
@@ -481,8 +483,11 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
                 lower[f],
                 upper[f],
             )
-            out = solve_path(df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter)
-            coef[li, f, t], gap[li, f, t], rr[li, f, t] = out[:3]
+            out = solve_path(
+                df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter,
+                coef=coef[li, f, t],
+            )  # fmt: skip
+            gap[li, f, t], rr[li, f, t] = out[1:3]
             n_iter[li, f, t], conv[li, f, t] = out[3:]
     return dict(coef=coef, gap=gap, rr=rr, n_iter=n_iter, converged=conv)
 

@@ -72,9 +72,17 @@ class Columns:
         """Each column's squared norm before the projection (a preconditioner:
         the projection only lowers it)."""
         w = self.root * self.root
-        X2 = self.X.power(2) if hasattr(self.X, "power") else self.X * self.X
-        s1 = np.asarray(self.X.T @ w).ravel()
-        s2 = np.asarray(X2.T @ w).ravel()
+        X = self.X
+        s1 = np.asarray(X.T @ w).ravel()
+        if getattr(X, "format", None) == "csc":  # no squared copy of X
+            s2 = np.zeros(X.shape[1])
+            nz = np.flatnonzero(np.diff(X.indptr))
+            if nz.size:
+                sq = X.data * X.data * w[X.indices]
+                s2[nz] = np.add.reduceat(sq, X.indptr[nz])
+        else:
+            s2 = np.asarray((X.multiply(X) if hasattr(X, "multiply") else X * X).T @ w)
+            s2 = s2.ravel()
         return self.col**2 * (s2 - 2.0 * self.mean * s1 + self.mean**2 * w.sum())
 
 
@@ -126,8 +134,7 @@ class MatrixFree:
         self.failed = False  # a system CG could not solve: the path goes factored
 
     def _fit(self, w):
-        S = np.flatnonzero(w)
-        return self.A.take(S).mv(w[S]) if S.size else np.zeros(self.A.root.size)
+        return self.A.mv(w)  # the zeros cost their non-zeros, not a copy
 
     def gradient(self, w):
         """Minus the smooth part's gradient, ``c − AᵀAw/n − b∘w``."""
