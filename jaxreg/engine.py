@@ -562,10 +562,11 @@ class Problem:
             # R² of fewer than two samples is undefined (scikit-learn's r2_score:
             # NaN), not the ratio of two rounding errors.
             r2 = np.where(self.test_rows[:, None, None] < 2, np.nan, r2)
-        coefs, intercepts = stats.to_original(w, b_total, self.frame)
+        # w is unreduce's own: scaled and clipped in place (a path at a time)
+        coefs, intercepts = stats.to_original(w, b_total, self.frame, inplace=True)
         # The box holds in the reduced units; mapped back, a bound can be off by
         # rounding (an ulp): the coefficients are feasible exactly.
-        coefs = np.clip(coefs, self.model.lower, self.model.upper)
+        coefs = np.clip(coefs, self.model.lower, self.model.upper, out=coefs)
         return coefs[..., : self.p], intercepts, mse, r2
 
 

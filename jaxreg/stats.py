@@ -442,27 +442,33 @@ def unreduce(coef, members, frame, idx_P, idx_U):
     F, T, k, _ = coef.shape
     p = members.x_mean.shape[1]
     w_P = coef / members.g[:, None, None, :]
-    full = xp.zeros((F, T, k, p), coef.dtype)
-    full[..., idx_P] = w_P
+    if idx_P.shape[0] == p:  # every feature penalized, in order: no copy
+        full = w_P
+    else:
+        full = xp.zeros((F, T, k, p), coef.dtype)
+        full[..., idx_P] = w_P
     if idx_U.shape[0]:
         # w_U = M (c_U - G_UP w_P), the least-squares fit of the free features.
         rhs = xp.swapaxes(members.c_U, 1, 2)[:, :, None, :] - ops.einsum(
             "fuq,ftkq->ftku", members.G_UP, w_P
         )
         full[..., idx_U] = ops.einsum("fvu,ftku->ftkv", members.M, rhs)
-    w = full / members.x_scale[:, None, None, :]
+    w = full
+    w /= members.x_scale[:, None, None, :]  # full is this function's own
     b = members.y_mean[:, :, None] - ops.einsum("fp,ftkp->ftk", members.x_mean, w)
     shift = frame.shift_y[None, :, None] - ops.einsum("p,ftkp->ftk", frame.shift_x, w)
     return w, b, shift + b
 
 
-def to_original(w, b_total, frame):
+def to_original(w, b_total, frame, inplace=False):
     """NumPy: coefficients and intercepts in the data's units, from the scaled ones
-    (exact powers of two; a result beyond float64's range becomes inf)."""
+    (exact powers of two; a result beyond float64's range becomes inf);
+    ``inplace``: the coefficients scaled in ``w`` itself (a float64 array)."""
     x_exp, y_exp = np.asarray(frame.x_exp), int(frame.y_exp)
+    w = np.asarray(w, np.float64)
     with np.errstate(over="ignore"):
         return (
-            np.ldexp(np.asarray(w, np.float64), y_exp - x_exp),
+            np.ldexp(w, y_exp - x_exp, out=w if inplace else None),
             np.ldexp(np.asarray(b_total, np.float64), y_exp),
         )
 
