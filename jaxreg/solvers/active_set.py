@@ -355,7 +355,8 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None):
             outside[W] = False
             if cache is None:
                 F, out, chol = W, None, None
-                tol = matrix_free.KKT_RTOL * max(float(a[W].max(initial=0.0)), _TINY)
+                pos = a[W][a[W] > 0]  # the smallest L1 weight sets CG's tolerance
+                tol = matrix_free.KKT_RTOL * (float(pos.min()) if pos.size else _TINY)
                 system = MatrixFree(design.restrict(W), c_all[W], b[W], n, tol)
             else:
                 cache.ensure(W)

@@ -12,9 +12,9 @@ non-zeros the support touches per iteration.
 
 The system's residual at ``x`` is the support's optimality error (the
 gradient's distance from ``−a_T·sign``), so CG stops when it is at most
-``KKT_RTOL`` times the largest L1 weight: the certificate's dual point is then
-scaled by at most ``1 + KKT_RTOL`` for it, a ``KKT_RTOL`` share of the gap's
-units. Each level is still certified by its duality gap on the full problem;
+``KKT_RTOL`` times the smallest L1 weight: the certificate's dual point is
+then scaled by at most ``1 + KKT_RTOL`` for it, a ``KKT_RTOL`` share of the
+gap's units. Each level is still certified by its duality gap on the full problem;
 a system CG cannot solve that well leaves the level uncertified, never
 falsely certified.
 """
@@ -26,7 +26,7 @@ import numpy as np
 __all__ = ["Columns", "MatrixFree"]
 
 # CG stops at a residual (the support's optimality error) of this share of the
-# largest L1 weight.
+# smallest L1 weight.
 KKT_RTOL = 1e-9
 # CG iterations per system of a support T, at most: CG_ITER_SHARE·|T| (at
 # least CG_MIN_ITER). A system that needs more is one the factored route
