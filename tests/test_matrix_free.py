@@ -103,9 +103,19 @@ def test_systems_cg_cannot_solve_go_to_the_factor(monkeypatch):
     monkeypatch.setattr(matrix_free, "CG_MIN_ITER", 1)
     monkeypatch.setattr(matrix_free, "CG_ITER_SHARE", 0.0)
     routes = Routes(monkeypatch)
+    pruned = []
+    real = active_set.independent
+
+    def independent(G, S, E, b, chol):  # the level solved again: its start
+        keep = real(G, S, E, b, chol)
+        pruned.append((E.size, keep.size))
+        return keep
+
+    monkeypatch.setattr(active_set, "independent", independent)
     res = jaxreg.lasso_path(X, y, alphas=25, eps=1e-3, tol=1e-8)
     assert res.strategy == "active_set" and res.converged.all()
     assert routes.cg > 0 and routes.gram > 0 and routes.blocks > 0
+    assert len(pruned) == 1 and pruned[0][0] > 0  # one switch, from a support
     gaps = ref_gaps(X.toarray(), y, res)
     assert (gaps <= res.gap_tol + 128 * EPS * res.gap_tol / res.tol).all()
 
