@@ -39,6 +39,8 @@ __all__ = [
 class Operator:
     """One member's reduced design ``A = diag(root)·(X − 1·meanᵀ)·diag(col)``."""
 
+    sparse = True  # the active-set solver may go matrix-free on it
+
     def __init__(self, X, root, mean, col):
         self.X, self.root, self.mean, self.col = X, root, mean, col
         self.n, self.p = X.shape
@@ -46,17 +48,15 @@ class Operator:
         self.unit = bool(np.all(self.weight == 1.0))
 
     def matvec(self, v):
-        """``A·v`` for a coefficient vector that is mostly 0."""
-        u = v * self.col
-        S = np.flatnonzero(u)
+        """``A·v`` for a coefficient vector that is mostly 0 (its columns only)."""
+        S = np.flatnonzero(v)
         if not S.size:
             return np.zeros(self.n)
-        return self.root * (self.X[:, S] @ u[S] - self.mean[S] @ u[S])
+        return self.restrict(S).mv(v[S])
 
     def rmatvec(self, r):
         """``Aᵀ·r``."""
-        z = self.root * r
-        return self.col * (self.X.T @ z - self.mean * z.sum())
+        return self.restrict().rmv(r)
 
     def rmatmat(self, Z):
         """``Aᵀ·Z`` (p, q) for ``Z`` (n, q)."""
@@ -111,11 +111,14 @@ class Operator:
         """The Gram blocks of the features the solver meets, as it meets them."""
         return _Blocks(self)
 
-    sparse = True
+    def restrict(self, idx=None):
+        """The columns ``idx`` (all by default) as products, kept sparse
+        (:class:`Columns`: the one place the vector products are written)."""
+        A = Columns(self.X, self.root, self.mean, self.col, *self._low())
+        return A if idx is None else A.take(idx)
 
-    def restrict(self, idx):
-        """The columns ``idx`` as products, kept sparse (:class:`Columns`)."""
-        return Columns(self.X[:, idx], self.root, self.mean[idx], self.col[idx])
+    def _low(self):
+        return None, None  # no free columns projected out
 
 
 class Projected(Operator):
@@ -129,13 +132,6 @@ class Projected(Operator):
         super().__init__(X, root, mean, col)
         self.B, self.C, self.H, self.GU = B, C, H, GU
 
-    def matvec(self, v):
-        S = np.flatnonzero(v)
-        return super().matvec(v) - self.B @ (self.C[:, S] @ v[S])
-
-    def rmatvec(self, r):
-        return super().rmatvec(r) - self.C.T @ (self.B.T @ r)
-
     def rmatmat(self, Z):
         return super().rmatmat(Z) - self.C.T @ (self.B.T @ Z)
 
@@ -145,10 +141,8 @@ class Projected(Operator):
     def columns(self, idx):
         return super().columns(idx) - self.B @ self.C[:, idx]
 
-    def restrict(self, idx):
-        A = super().restrict(idx)
-        A.B, A.C = self.B, self.C[:, idx]
-        return A
+    def _low(self):
+        return self.B, self.C
 
     def gram(self, rows, cols):
         Cr, Cc, Hr, Hc = (
