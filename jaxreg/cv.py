@@ -217,7 +217,7 @@ def _solve_problem(problem, l1_ratios, alphas, eps, l1_batch):
     out = []
     raws = problem.solve_enet(grids, l1_ratios, l1_batch=l1_batch)
     for g, a, raw in zip(grids, amaxes, raws, strict=True):
-        coefs, intercepts, mse, r2 = problem.finish(raw["coef"])
+        coefs, intercepts, mse, r2 = problem.finish(raw.pop("coef"), inplace=True)
         out.append((g, a, raw, coefs, intercepts, mse, r2))
     return problem, out
 

@@ -544,11 +544,13 @@ class Problem:
         return batch.closed_form_raw(coef, rr)
 
     # -- back to the data -----------------------------------------------------------
-    def finish(self, coef):
+    def finish(self, coef, inplace=False):
         """Coefficients (F, T, k, p), intercepts (F, T, k) in data units, and the
-        held-out MSE and R² (K, T, k) of every fold."""
+        held-out MSE and R² (K, T, k) of every fold. ``inplace``: the solver's
+        ``coef`` is given up, mapped to data units in place where it can be (the
+        path is then held once)."""
         w, b, b_total = stats.unreduce(
-            coef, self.members, self.frame, self.idx_P, self.idx_U
+            coef, self.members, self.frame, self.idx_P, self.idx_U, inplace=inplace
         )
         mse = r2 = None
         if self.K:

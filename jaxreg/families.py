@@ -359,10 +359,12 @@ class GLMProblem:
             )
         return out
 
-    def finish(self, coef):
+    def finish(self, coef, inplace=False):
         """Coefficients (F, 1, k, p) and intercepts (F, 1, k) in data units
         (multinomial: (F, 1, k, C, p) and (F, 1, k, C)), and each fold's held-out
-        measure (K, 1, k) (``self.scoring``; None without folds)."""
+        measure (K, 1, k) (``self.scoring``; None without folds). ``inplace``
+        as :meth:`jaxreg.engine.Problem.finish` takes it; the coefficients are a
+        new array here (``coef`` holds the intercept beside them)."""
         w, b = self._to_data(coef)
         scores = None
         if self.K:
@@ -378,7 +380,7 @@ class GLMProblem:
             b = coef[..., -1] - w @ self.x_mean
         else:
             b = np.zeros(coef.shape[:-1])
-        w = np.clip(w, self.model.lower, self.model.upper)
+        w = np.clip(w, self.model.lower, self.model.upper, out=w)  # w is ours
         if self.family != "multinomial":
             w, b = w[..., 0, :], b[..., 0]
         return w, b

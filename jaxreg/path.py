@@ -193,7 +193,7 @@ def _run_family(kw, l1_ratio, family, stacklevel):
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g, np.float64)[None], [l1_ratio])[0]
-    coefs, intercepts, _, _ = problem.finish(raw["coef"])
+    coefs, intercepts, _, _ = problem.finish(raw.pop("coef"), inplace=True)
     res = families.path_result(problem, g, raw, coefs, intercepts, l1_ratio, amax)
     warn_path(res, solver.max_iter, stacklevel)
     return res
@@ -303,7 +303,7 @@ def _solve(kw, l1_ratio, multi, stacklevel):
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g)[None], [l1_ratio])[0]
-    coefs, intercepts, _, _ = problem.finish(raw["coef"])
+    coefs, intercepts, _, _ = problem.finish(raw.pop("coef"), inplace=True)
     res = from_problem(problem, g, raw, coefs, intercepts, l1_ratio, amax, multi=multi)
     warn_path(res, solver.max_iter, stacklevel)
     if kw.get("relax", False):

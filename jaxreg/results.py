@@ -286,6 +286,16 @@ class MultiTargetPath(PathResult):
     target_gap_tol: np.ndarray | None = None
 
 
+def _alone(a, dtype):
+    """``a`` as ``dtype``: itself where it is all of its memory (a path is not
+    copied on its way out), a copy where it is a part of a larger array (a
+    result does not hold the cross-validation folds' paths)."""
+    out = np.asarray(a).astype(dtype, copy=False)
+    if out.base is not None and np.asarray(out.base).nbytes > out.nbytes:
+        return out.copy()
+    return out
+
+
 def path_result(
     alphas,
     coefs,
@@ -318,7 +328,7 @@ def path_result(
     common = dict(alphas=np.asarray(alphas, dt), **meta)
     if not multi:
         return PathResult(
-            coefs=coefs[0].astype(dt),
+            coefs=_alone(coefs[0], dt),
             intercepts=intercepts[0].astype(dt),
             gaps=gaps[0].astype(dt),
             n_iter=n_iter[0].astype(np.int64),
@@ -329,7 +339,7 @@ def path_result(
             **common,
         )
     return MultiTargetPath(
-        coefs=np.swapaxes(coefs, 0, 1).astype(dt),
+        coefs=_alone(np.swapaxes(coefs, 0, 1), dt),
         intercepts=intercepts.T.astype(dt),
         gaps=gaps.max(0).astype(dt),
         n_iter=n_iter.max(0).astype(np.int64),

@@ -431,17 +431,21 @@ def reduce(X, Y, sw, s, pos, gidx, gex, idx_P, idx_U, *, host=False, **options):
     return _reduce_jit(*args, ops=JAX, **options)
 
 
-def unreduce(coef, members, frame, idx_P, idx_U):
+def unreduce(coef, members, frame, idx_P, idx_U, inplace=False):
     """Coefficients (F, T, k, p) and intercepts (F, T, k) in the scaled units from
     the reduced solutions ``coef`` (F, T, k, pP): ``w`` and ``b`` relative to the
     shift (what held-out scoring uses), and the intercept of unshifted data.
-    NumPy float64, on the host (a few small products)."""
+    NumPy float64, on the host (a few small products). ``inplace``: ``coef`` is
+    the caller's to give up (a writable float64 array is then scaled in place:
+    the path is not held twice)."""
     ops, xp = NUMPY, np
     members, frame = (jax.tree_util.tree_map(np.asarray, t) for t in (members, frame))
-    coef = np.asarray(coef, np.float64)
+    coef = np.asarray(coef)
+    own = inplace and coef.dtype == np.float64 and coef.flags.writeable
+    coef = coef if own else coef.astype(np.float64)  # a copy: ours from here on
     F, T, k, _ = coef.shape
     p = members.x_mean.shape[1]
-    w_P = coef / members.g[:, None, None, :]
+    w_P = np.divide(coef, members.g[:, None, None, :], out=coef)
     if idx_P.shape[0] == p:  # every feature penalized, in order: no copy
         full = w_P
     else:

@@ -5,7 +5,7 @@ import pytest
 from conftest import make_data
 
 import jaxreg
-from jaxreg import _memory
+from jaxreg import _memory, reference
 
 
 def test_estimate_grows_with_the_problem():
@@ -50,3 +50,50 @@ def test_every_entry_point_checks_memory(monkeypatch, call):
     monkeypatch.setattr(_memory, "available_bytes", lambda device=None: 1_000)
     with pytest.raises(jaxreg.InsufficientMemoryError, match="needs about"):
         call(X, y)
+
+
+def test_the_path_is_held_once(monkeypatch):
+    """The coefficients a sparse path returns are the solver's own array, mapped
+    to the data's units in place: a wide path is not copied on its way out
+    (dense designs are padded to bucketed widths: theirs is cut to size)."""
+    import scipy.sparse
+
+    from jaxreg.solvers import active_set
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 400)) * (rng.random((40, 400)) < 0.2)
+    y = X[:, :5] @ np.arange(1.0, 6.0) + 0.1 * rng.standard_normal(40)
+    solve, seen = active_set.solve_members, {}
+
+    def recorded(*args, **kwargs):
+        seen["raw"] = out = solve(*args, **kwargs)
+        return out
+
+    monkeypatch.setattr(active_set, "solve_members", recorded)
+    res = jaxreg.lasso_path(scipy.sparse.csr_matrix(X), y, alphas=8, tol=1e-8)
+    assert res.strategy == "active_set" and res.converged.all()
+    assert np.shares_memory(res.coefs, seen["raw"]["coef"])
+    # the values are a certified path's: every objective within the two gaps
+    # (tol·yy each) of the reference's
+    ref = reference.lasso_path(X, y, alphas=res.alphas, tol=1e-12)
+
+    def objective(W, b):
+        r = y[None] - W @ X.T - np.asarray(b)[:, None]
+        return (r**2).mean(1) / 2 + np.asarray(res.alphas) * np.abs(W).sum(1)
+
+    P, P_ref = (
+        objective(res.coefs, res.intercepts),
+        objective(ref["coefs"], ref["intercepts"]),
+    )
+    yy = np.mean((y - y.mean()) ** 2)
+    bound = (1e-8 + 1e-12) * yy + 4 * np.finfo(float).eps * P_ref
+    assert np.all(np.abs(P - P_ref) <= bound)
+
+
+def test_a_cv_result_does_not_hold_the_folds_paths():
+    """The full-data path of a CV result is its own array, not a view into
+    the folds' paths (which would stay alive with it)."""
+    X, y = make_data(n=60, p=8)
+    res = jaxreg.cv_path(X, y, alphas=6, cv=3)
+    coefs = res.path.coefs
+    assert coefs.base is None or np.asarray(coefs.base).nbytes == coefs.nbytes
