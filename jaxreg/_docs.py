@@ -30,12 +30,15 @@ lower_limits, upper_limits : float or array-like of shape (n_features,)
 tol : float
     A level has converged when its duality gap <= ``tol·||y - ȳ||²/n``.
 max_iter : int
-    Most FISTA iterations per level.
+    Most FISTA iterations per level (support steps for the active-set solver).
 mode : {"auto", "gram", "design"}
     Gram mode precomputes XᵀX/n (n >= p); design mode multiplies by X.
-strategy : {"auto", "parallel", "hybrid", "sequential"}
+strategy : {"auto", "parallel", "hybrid", "sequential", "active_set"}
     All levels in one batch (GPU default), warm-started chunks of ``chunk`` levels
-    (CPU default), or one level at a time.
+    (CPU default), one level at a time, or the active-set support search on the
+    host (``"auto"``'s choice for wide designs on the CPU in float64). With
+    ``"auto"`` in float64, levels FISTA leaves at ``max_iter`` are solved again
+    by the support search, its answer kept where its gap is smaller.
 chunk : int, optional
     Chunk size for ``strategy="hybrid"`` (default 8).
 check_every : int

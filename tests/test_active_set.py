@@ -250,6 +250,42 @@ def test_levels_left_short_get_fistas_answer(monkeypatch):
     assert res.converged.all() and np.isfinite(res.gaps).all()
 
 
+def test_auto_certifies_the_levels_fista_left_short():
+    """strategy='auto' hands the levels FISTA left at max_iter (a correlated
+    design, a tight tol) to the support search; FISTA alone flags them."""
+    X, y = make_data(60, 40, rho=0.95, seed=5)
+    kw = dict(alphas=10, tol=1e-10, max_iter=20)
+    with pytest.warns(jaxreg.ConvergenceWarning):
+        alone = jaxreg.lasso_path(X, y, strategy="parallel", **kw)
+    assert not alone.converged.all()
+    res = jaxreg.lasso_path(X, y, **kw)
+    assert res.converged.all()
+    # certified by the reference's own gap (a little rounding above tol·yy)
+    slack = 1.0 + 1e3 * EPS / kw["tol"]
+    assert np.all(reference_gaps(X, y, res) <= slack * res.gap_tol)
+
+
+def test_auto_rescue_is_host_float64_and_auto_only(monkeypatch):
+    """No support search for float32 or an explicit FISTA strategy (their
+    levels stay as FISTA left them, flagged)."""
+    X, y = make_data(60, 40, rho=0.95, seed=5)
+    called = []
+    real = active_set.solve_members
+
+    def spy(*args, **kw):
+        called.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(active_set, "solve_members", spy)
+    with pytest.warns(jaxreg.ConvergenceWarning):
+        jaxreg.lasso_path(X, y, alphas=10, tol=1e-10, max_iter=20, strategy="hybrid")
+    with pytest.warns((jaxreg.ConvergenceWarning, UserWarning)):
+        jaxreg.lasso_path(X, y, alphas=10, tol=1e-6, max_iter=5, dtype="float32")
+    assert not called
+    jaxreg.lasso_path(X, y, alphas=10, tol=1e-10, max_iter=20)
+    assert called
+
+
 def test_supports_that_span_the_rows(monkeypatch):
     """At the small-alpha end of a p >> n path the support reaches the rank of
     the rows; a coordinate entering then makes the system singular, and the

@@ -387,7 +387,7 @@ def test_nonconvergence_warns_and_names_the_folds(data):
         match=r"cross-validation folds .* "
         r"duality gap .* Increase max_iter",
     ):
-        cv_path(X, y, cv=4, alphas=8, tol=1e-12, max_iter=10)
+        cv_path(X, y, cv=4, alphas=8, tol=1e-12, max_iter=10, strategy="parallel")
 
 
 def test_no_warning_when_converged(data):

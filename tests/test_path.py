@@ -272,11 +272,15 @@ def test_result_fields_are_numpy_float64(tall):
 
 
 def test_not_converged_is_flagged_and_warned_once():
+    # FISTA alone (strategy="auto" would hand its short levels to the support
+    # search: test_auto_certifies_the_levels_fista_left_short)
     X, y = make_data(60, 40, rho=0.95, seed=5)
     with pytest.warns(
         jaxreg.ConvergenceWarning, match=r"did not converge.*max_iter=20"
     ) as rec:
-        path = jaxreg.lasso_path(X, y, alphas=10, tol=1e-12, max_iter=20)
+        path = jaxreg.lasso_path(
+            X, y, alphas=10, tol=1e-12, max_iter=20, strategy="parallel"
+        )
     assert len([w for w in rec if w.category is jaxreg.ConvergenceWarning]) == 1
     assert not path.converged.all()
     assert (path.n_iter[~path.converged] >= 20).all()

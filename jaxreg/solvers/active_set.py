@@ -37,7 +37,7 @@ from jaxreg.solvers import matrix_free
 from jaxreg.solvers.cholesky import Factor, GramSystem, independent, sub
 from jaxreg.solvers.matrix_free import Columns, MatrixFree
 
-__all__ = ["better", "solve_members", "solve_path", "wanted"]
+__all__ = ["better", "rescues", "solve_members", "solve_path", "wanted"]
 
 # Entering coordinates per step: at most this share of the support (at least 1).
 ENTER_SHARE = 0.1
@@ -453,6 +453,22 @@ def wanted(problem, grids, l1_ratios=(1.0,)):
         s.strategy == "auto" and wide and plain and problem.host
         and problem.dtype == np.float64
     )  # fmt: skip
+
+
+def rescues(problem, grids, l1_ratios=(1.0,)):
+    """Whether this solver takes the levels another left short: with
+    strategy='auto', in float64, on data the host can read (not spread over
+    devices), with the limits and alphas it takes (:func:`signs_only`, alphas
+    above 0)."""
+    from jaxreg import _config
+
+    return bool(
+        problem.solver.strategy == "auto"
+        and problem.dtype == np.float64
+        and not _config.spread(problem.members.A)
+        and signs_only(problem.model, l1_ratios)
+        and np.all(np.asarray(grids) > 0)
+    )
 
 
 def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gram):
