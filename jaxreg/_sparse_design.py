@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+# Rows of a Gram block corrected for the centring at a time (a temporary of
+# this many rows, not of the block).
+GRAM_ROWS = 256
+
+
 class Operator:
     """One member's reduced design ``A = diag(root)·(X − 1·meanᵀ)·diag(col)``."""
 
@@ -103,8 +108,15 @@ class Operator:
         if not self.unit:
             Xc = Xc.multiply(self.weight[:, None]).tocsc()
         B = (Xr.T @ Xc).toarray()
-        B -= self.weight.sum() * np.outer(self.mean[rows], self.mean[cols])
-        B *= np.outer(self.col[rows], self.col[cols]) / self.n
+        # B = (B − S0·m_r·m_cᵀ)∘(c_r·c_cᵀ)/n, in place: the rank-one term a
+        # block of rows at a time (no temporary the block's size)
+        left = self.weight.sum() * self.mean[rows]
+        right = self.mean[cols]
+        step = GRAM_ROWS
+        for i in range(0, B.shape[0], step):
+            B[i : i + step] -= np.outer(left[i : i + step], right)
+        B *= self.col[rows][:, None]
+        B *= (self.col[cols] / self.n)[None, :]
         return B
 
     def blocks(self):

@@ -181,6 +181,22 @@ def test_columns_are_the_operators_columns(weighted, free):
     np.testing.assert_allclose(dense_cols.mv(v), dense[:, idx] @ v, rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_gram_blocks_are_the_operators(monkeypatch, weighted):
+    """``A_rowsᵀA_cols/n`` from sparse products and in-place corrections, a few
+    rows at a time, is the dense block's."""
+    monkeypatch.setattr(_sparse_design, "GRAM_ROWS", 2)
+    _, _, X, root, _, col = operators(weighted, False)
+    w = root * root  # the centres are the columns' weighted means (as members')
+    mean = np.asarray(X.T @ w).ravel() / w.sum()
+    op = _sparse_design._operator(X, root, mean, col, None)
+    dense = root[:, None] * (X.toarray() - mean) * col
+    rows, cols = np.array([7, 2, 9, 4, 0]), np.array([1, 2, 3])
+    want = dense[:, rows].T @ dense[:, cols] / dense.shape[0]
+    tol = 64 * EPS * dense.shape[0] * np.abs(dense).max() ** 2
+    np.testing.assert_allclose(op.gram(rows, cols), want, rtol=0, atol=tol)
+
+
 def test_cg_reaches_its_tolerance_or_says_not():
     rng = np.random.default_rng(1)
     M = rng.normal(size=(40, 25))

@@ -47,6 +47,9 @@ class Columns:
     def __init__(self, X, root, mean, col, B=None, C=None):
         self.X, self.root, self.mean, self.col = X, root, mean, col
         self.B, self.C = B, C
+        # the transpose, made once: a sparse X's costs a new matrix object
+        # (and its format checks) per product, a share of a CG iteration
+        self.XT = X.T
 
     def take(self, loc):
         """The columns at positions ``loc`` of these."""
@@ -63,7 +66,7 @@ class Columns:
 
     def rmv(self, r):
         z = self.root * r
-        out = self.col * (self.X.T @ z - self.mean * z.sum())
+        out = self.col * (self.XT @ z - self.mean * z.sum())
         if self.B is not None:
             out -= self.C.T @ (self.B.T @ r)
         return out
