@@ -169,6 +169,8 @@ def test_columns_are_the_operators_columns(weighted, free):
     tol = 64 * EPS * dense.shape[0] * scale
     np.testing.assert_allclose(A.mv(v), dense[:, idx] @ v, rtol=0, atol=tol)
     np.testing.assert_allclose(A.rmv(r), dense[:, idx].T @ r, rtol=0, atol=tol)
+    gram_v = dense[:, idx].T @ (dense[:, idx] @ v)
+    np.testing.assert_allclose(A.normal(v), gram_v, rtol=0, atol=tol * scale)
     sub = A.take(np.array([3, 0]))
     np.testing.assert_allclose(sub.mv(v[[3, 0]]), dense[:, idx[[3, 0]]] @ v[[3, 0]],
                                rtol=0, atol=tol)  # fmt: skip

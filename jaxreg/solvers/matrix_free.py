@@ -50,6 +50,8 @@ class Columns:
         # the transpose, made once: a sparse X's costs a new matrix object
         # (and its format checks) per product, a share of a CG iteration
         self.XT = X.T
+        unit = bool(np.all(root == 1.0))
+        self.weight = None if unit else root * root
 
     def take(self, loc):
         """The columns at positions ``loc`` of these."""
@@ -69,6 +71,21 @@ class Columns:
         out = self.col * (self.XT @ z - self.mean * z.sum())
         if self.B is not None:
             out -= self.C.T @ (self.B.T @ r)
+        return out
+
+    def normal(self, x):
+        """``AᵀA·x``, CG's product: ``rmv(mv(x))`` with the row weights applied
+        once (and not at all when they are 1)."""
+        if self.B is not None:
+            return self.rmv(self.mv(x))
+        u = self.col * x
+        z = self.X @ u
+        z -= self.mean @ u
+        if self.weight is not None:
+            z *= self.weight
+        out = self.XT @ z
+        out -= self.mean * z.sum()
+        out *= self.col
         return out
 
     def squares(self):
@@ -155,7 +172,7 @@ class MatrixFree:
         d = self.diag[T]
         dinv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 1.0)
         cap = max(CG_MIN_ITER, int(CG_ITER_SHARE * T.size))
-        mv = lambda v: AT.rmv(AT.mv(v)) / n + bT * v  # noqa: E731
+        mv = lambda v: AT.normal(v) / n + bT * v  # noqa: E731
         x, ok = cg(mv, rhs, cur, dinv, self.tol, cap)
         if ok and np.isfinite(x).all():
             return x
