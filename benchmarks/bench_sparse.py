@@ -101,6 +101,7 @@ def run_one(args):
             inner["before"] = tracemalloc.get_traced_memory()[1]
             tracemalloc.reset_peak()
             start = tracemalloc.get_traced_memory()[0]
+            inner["held"] = start  # what the set-up holds through the solve
             got = solve(*a, **k)
             used = tracemalloc.get_traced_memory()[1] - start
             inner["working"] = used - sum(v.nbytes for v in got.values())
@@ -115,6 +116,7 @@ def run_one(args):
         traced = max(tracemalloc.get_traced_memory()[1], inner.get("before", 0))
         tracemalloc.stop()
         out["working"] = inner.get("working")
+        out["setup_held"] = inner.get("held")
         coefs, b, alphas = res.coefs, res.intercepts, res.alphas
         out["converged_flags"] = int(res.converged.sum())
         out["mode"], out["strategy"] = res.mode, res.strategy
@@ -123,9 +125,9 @@ def run_one(args):
 
         alphas = np.load(args.path)
         m = np.asarray(X.mean(axis=0)).ravel()
-        Xc = X.tocsc()
-        tracemalloc.start()
+        tracemalloc.start()  # its CSC copy traced too, as jaxreg's is
         t = time.perf_counter()
+        Xc = X.tocsc()
         _, coefs, _ = enet_path(
             Xc, y - y.mean(), l1_ratio=1.0, alphas=alphas, tol=args.tol,
             max_iter=20000, X_offset=m, X_scale=np.ones(X.shape[1]),
@@ -206,6 +208,13 @@ def main():
     print(report(meta, records))
 
 
+def _beyond(r):
+    """The traced peak less the dense path (NaN where nothing was traced)."""
+    if not r.get("traced_peak"):
+        return float("nan")
+    return r["traced_peak"] - r["output_bytes"]
+
+
 def report(meta, records):
     csr = next((r for r in records if r["solver"] == "csr" and "error" not in r), None)
     lines = [
@@ -219,12 +228,12 @@ def report(meta, records):
         "",
         "| solver | seconds | certified | max gap / (‖y−ȳ‖²/n) | max df "
         "| peak RSS (MB) | over the csr process (MB) | traced peak (MB) "
-        "| working memory (MB) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| working memory (MB) | set-up held (MB) | beyond the path (MB) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         if "error" in r:
-            lines.append(f"| {r['solver']} | {r['error'][:80]} | | | | | | | |")
+            lines.append(f"| {r['solver']} | {r['error'][:80]} | | | | | | | | | |")
             continue
         extra = (r["peak_rss"] - csr["peak_rss"]) / 1e6 if csr else float("nan")
         lines.append(
@@ -232,7 +241,9 @@ def report(meta, records):
             f"{r.get('max_rel_gap', float('nan')):.2e} | {r.get('df_max', '')} | "
             f"{r['peak_rss'] / 1e6:.0f} | {extra:.0f} | "
             f"{r.get('traced_peak', 0) / 1e6:.0f} | "
-            f"{(r.get('working') or float('nan')) / 1e6:.0f} |"
+            f"{(r.get('working') or float('nan')) / 1e6:.0f} | "
+            f"{(r.get('setup_held') or float('nan')) / 1e6:.0f} | "
+            f"{_beyond(r) / 1e6:.0f} |"
         )
     if csr:
         lines += [
@@ -243,7 +254,10 @@ def report(meta, records):
             "(tracemalloc), the path included. Working memory: the solver's "
             "own traced peak less the path it returns (jaxreg: during its "
             "path solver, `active_set.solve_members`; scikit-learn: the traced "
-            "peak less its one coefficient array); "
+            "peak less its one coefficient array); set-up held: what jaxreg's "
+            "set-up (the CSC copy of X, per-feature vectors) holds through its "
+            "path solver; beyond the path: the traced peak less the path "
+            "(everything the call allocated but its answer); "
             f"3× the CSR is {3 * csr['csr_bytes'] / 1e6:.0f} MB.",
         ]
     return "\n".join(lines) + "\n"
