@@ -81,6 +81,9 @@ class Progress:
         Force drawing on or off; by default it is on only for a terminal.
     unit : str, optional
         Counted things (e.g. ``"rows"``): adds their rate and the time left.
+    delay : float, optional
+        Seconds before the first line is drawn: a run that ends sooner draws
+        nothing (a library call that is usually quick stays silent).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class Progress:
         stream=None,
         enabled: bool | None = None,
         unit: str | None = None,
+        delay: float = 0.0,
     ):
         if total is not None and (
             isinstance(total, bool) or not isinstance(total, int) or total < 0
@@ -107,6 +111,7 @@ class Progress:
         self._start = time.perf_counter()
         self._last_len = 0
         self._closed = False
+        self.delay, self._drawn = float(delay), False
         self._draw()
 
     def _line(self) -> str:
@@ -131,6 +136,9 @@ class Progress:
     def _draw(self, final: bool = False) -> None:
         if not self.enabled:
             return
+        if not self._drawn and time.perf_counter() - self._start < self.delay:
+            return  # not yet (and never, for a run that ends sooner)
+        self._drawn = True
         line = self._line()
         pad = " " * max(0, self._last_len - len(line))
         self.stream.write("\r" + line + pad + ("\n" if final else ""))

@@ -286,6 +286,19 @@ def test_auto_rescue_is_host_float64_and_auto_only(monkeypatch):
     assert called
 
 
+def test_a_long_path_shows_its_levels(monkeypatch, capsys):
+    """On a terminal (forced here), a path past ``PROGRESS_AFTER`` seconds
+    counts its levels on stderr; a quicker one prints nothing."""
+    X, y = wide()
+    monkeypatch.setenv("JAXREG_PROGRESS", "1")
+    jaxreg.lasso_path(X, y, alphas=6)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(active_set, "PROGRESS_AFTER", 0.0)
+    jaxreg.lasso_path(X, y, alphas=6)
+    err = capsys.readouterr().err
+    assert "active-set path (levels)" in err and "6/6" in err
+
+
 def test_supports_that_span_the_rows(monkeypatch):
     """At the small-alpha end of a p >> n path the support reaches the rank of
     the rows; a coordinate entering then makes the system singular, and the

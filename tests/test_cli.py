@@ -920,6 +920,24 @@ def test_progress_draws_on_a_terminal_only(monkeypatch):
     assert "2/2" in forced.getvalue()
 
 
+def test_progress_after_a_delay_only():
+    """A bar with a delay draws nothing for a run that ends sooner, and from
+    its first update past the delay otherwise."""
+    import time
+
+    quick, slow = _Tty(), _Tty()
+    with _progress.Progress(2, "quick", stream=quick, delay=60.0) as bar:
+        bar.update(2)
+    assert quick.getvalue() == ""
+    with _progress.Progress(2, "slow", stream=slow, delay=0.02) as bar:
+        bar.update()
+        assert slow.getvalue() == ""
+        time.sleep(0.03)
+        bar.update()
+    assert slow.getvalue().split("\r")[-1].startswith("slow [")
+    assert slow.getvalue().endswith("\n")
+
+
 def test_progress_rate_and_time_left(monkeypatch):
     import time
 

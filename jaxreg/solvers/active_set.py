@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from jaxreg import _blas
+from jaxreg._progress import Progress
 from jaxreg.solvers import matrix_free
 from jaxreg.solvers.cholesky import Factor, GramSystem, independent, sub
 from jaxreg.solvers.matrix_free import Columns, MatrixFree
@@ -51,6 +52,9 @@ CACHE_MAX, CACHE_SPARE = 6000, 1000
 # Working sets of sparse designs past this many features are solved
 # matrix-free (:mod:`jaxreg.solvers.matrix_free`), the Gram cache released.
 MATRIX_FREE_AT = 2000
+# Seconds before a path's progress bar appears (on a terminal only: see
+# jaxreg._progress); quicker paths draw nothing.
+PROGRESS_AFTER = 2.0
 
 
 class _GramCache:
@@ -277,7 +281,8 @@ def _working_set(w, q, a, a_prev, l1):
     return np.union1d(np.flatnonzero(base), cand[: max(64, int(base.sum()))])
 
 
-def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None):
+def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
+               on_level=None):  # fmt: skip
     """Every level of one member and target, in path order, warm-started.
 
     ``datafit``: a host datafit in design form (``X`` (n, p), ``y`` (n,),
@@ -288,7 +293,8 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None):
     decreasing; ``w0`` (p,) the start; ``tol_abs`` the gap to reach;
     ``max_iter`` the support steps a level may take; ``coef`` (k, p): where
     to write the coefficients (a new array by default; the caller's own, so
-    that a path is not held twice). Returns ``coef`` (k, p),
+    that a path is not held twice); ``on_level``: called after each level
+    (progress). Returns ``coef`` (k, p),
     ``gap``, ``rr``, ``n_iter`` and ``converged`` (k,).
     """
     design = None
@@ -407,6 +413,8 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None):
             break
         coef[i], n_iter[i], rr[i] = w, steps, rr_i
         prev = lam
+        if on_level is not None:
+            on_level()
     converged = np.isfinite(gap) & (gap <= tol_abs)
     return coef, gap, rr, n_iter, converged
 
@@ -490,7 +498,9 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
     coef = np.zeros((L, F, T, k, p))
     gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
     n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
-    with _blas.single_threaded():  # many small calls: see jaxreg._blas
+    # a bar on a terminal for a path that takes a while (none for a quick one)
+    bar = Progress(L * F * T * k, "active-set path (levels)", delay=PROGRESS_AFTER)
+    with _blas.single_threaded(), bar:  # many small calls: see jaxreg._blas
         for li, f, t in np.ndindex(L, F, T):
             df = form(A.operator(f) if sparse else A[f], c[f, :, t], yy[f, t])
             pen = penalties.ElasticNet(
@@ -502,7 +512,7 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
             )
             out = solve_path(
                 df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter,
-                coef=coef[li, f, t],
+                coef=coef[li, f, t], on_level=bar.update,
             )  # fmt: skip
             gap[li, f, t], rr[li, f, t] = out[1:3]
             n_iter[li, f, t], conv[li, f, t] = out[3:]
