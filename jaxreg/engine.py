@@ -349,23 +349,21 @@ class Problem:
         batches = [iterative] if pl.l1_batch or active else [[i] for i in iterative]
         for grp in batches:
             sub = (grids[grp], [l1_ratios[i] for i in grp])
-            if active:
-                raw = self._solve_active(*sub)
-                short = np.flatnonzero(~raw["converged"].all(axis=(0, 1, 2)))
-                if self.solver.strategy == "auto" and short.size and not self.sparse:
-                    # levels where the support search stopped short: FISTA's
-                    # answer there, if its certificate is better
-                    again = self._solve_fista(sub[0][:, short], sub[1], pl)
-                    raw = active_set.better(raw, again, short)
-            else:
-                raw = self._solve_fista(*sub, pl)
-                short = np.flatnonzero(~raw["converged"].all(axis=(0, 1, 2)))
-                if short.size and active_set.rescues(self, sub[0][:, short], sub[1]):
-                    # levels FISTA left short (on an accelerator, a wide
-                    # design's small-alpha end): the host's support search
-                    # there, where its certificate is better
-                    again = self._solve_active(sub[0][:, short], sub[1])
-                    raw = active_set.better(raw, again, short)
+            routes = [self._solve_active, lambda g, r: self._solve_fista(g, r, pl)]
+            first, second = routes if active else routes[::-1]
+            raw = first(*sub)
+            short = np.flatnonzero(~raw["converged"].all(axis=(0, 1, 2)))
+            if short.size and (
+                self.solver.strategy == "auto" and not self.sparse
+                if active
+                else active_set.rescues(self, sub[0][:, short], sub[1])
+            ):
+                # the levels one route left short (the support search at its
+                # step cap; FISTA at max_iter: on an accelerator, a wide
+                # design's small-alpha end) by the other, its answer kept
+                # where its certificate is better
+                again = second(sub[0][:, short], sub[1])
+                raw = active_set.better(raw, again, short)
             for j, i in enumerate(grp):
                 out[i] = {key: val[j] for key, val in raw.items()}
                 out[i]["strategy"] = "active_set" if active else pl.strategy

@@ -287,13 +287,11 @@ class MultiTargetPath(PathResult):
 
 
 def _alone(a, dtype):
-    """``a`` as ``dtype``: itself where it is all of its memory (a path is not
-    copied on its way out), a copy where it is a part of a larger array (a
-    result does not hold the cross-validation folds' paths)."""
+    """``a`` as ``dtype``, copied only where it is a part of a larger array (a
+    path is not copied on its way out; a CV result holds no fold's path)."""
     out = np.asarray(a).astype(dtype, copy=False)
-    if out.base is not None and np.asarray(out.base).nbytes > out.nbytes:
-        return out.copy()
-    return out
+    whole = out.base is None or np.asarray(out.base).nbytes <= out.nbytes
+    return out if whole else out.copy()
 
 
 def path_result(

@@ -158,7 +158,7 @@ class MatrixFree:
 
     def gradient(self, w):
         """Minus the smooth part's gradient, ``c − AᵀAw/n − b∘w``."""
-        return self.c - self.A.rmv(self._fit(w)) / self.n - self.b * w
+        return self.c - self.A.normal(w) / self.n - self.b * w
 
     def objective(self, a, w):
         z = self._fit(w)
