@@ -287,8 +287,7 @@ class MultiTargetPath(PathResult):
 
 
 def _alone(a, dtype):
-    """``a`` as ``dtype``, copied only where it is a part of a larger array (a
-    path is not copied on its way out; a CV result holds no fold's path)."""
+    """``a`` as ``dtype``, copied only if part of a larger array (CV folds')."""
     out = np.asarray(a).astype(dtype, copy=False)
     whole = out.base is None or np.asarray(out.base).nbytes <= out.nbytes
     return out if whole else out.copy()
