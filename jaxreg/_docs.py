@@ -30,15 +30,19 @@ lower_limits, upper_limits : float or array-like of shape (n_features,)
 tol : float
     A level has converged when its duality gap <= ``tol·||y - ȳ||²/n``.
 max_iter : int
-    Most FISTA iterations per level (support steps for the active-set solver).
+    Most FISTA iterations per level (support steps for the active-set solver,
+    Newton steps for ``strategy="newton"``).
 mode : {"auto", "gram", "design"}
     Gram mode precomputes XᵀX/n (n >= p); design mode multiplies by X.
-strategy : {"auto", "parallel", "hybrid", "sequential", "active_set"}
+strategy : {"auto", "parallel", "hybrid", "sequential", "active_set", "newton"}
     All levels in one batch (GPU default), warm-started chunks of ``chunk`` levels
-    (CPU default), one level at a time, or the active-set support search on the
-    host (``"auto"``'s choice for wide designs on the CPU in float64). With
-    ``"auto"`` in float64, levels FISTA leaves at ``max_iter`` are solved again
-    by the support search, its answer kept where its gap is smaller.
+    (CPU default), one level at a time, the active-set support search on the
+    host (``"auto"``'s choice for wide designs on the CPU in float64), or
+    working sets solved by batched proximal Newton steps (one target; any
+    dtype and box limits; far slower than the host search on the CPU, never
+    chosen by ``"auto"``). With ``"auto"`` in float64, levels FISTA leaves at
+    ``max_iter`` are solved again by the support search, its answer kept where
+    its gap is smaller.
 chunk : int, optional
     Chunk size for ``strategy="hybrid"`` (default 8).
 check_every : int

@@ -10,7 +10,7 @@ from jaxreg._config import backend_of
 from jaxreg.solvers import fista
 
 __all__ = ["HYBRID_CHUNK", "SCREEN_MIN_FEATURES", "Plan", "choose_mode",
-           "padded_count", "padded_members", "plan"]  # fmt: skip
+           "padded_count", "padded_members", "plan", "refuse_newton"]  # fmt: skip
 
 # Alphas per warm-started chunk for strategy="hybrid" (the CPU default).
 HYBRID_CHUNK = 8
@@ -67,12 +67,22 @@ def padded_count(k: int, chunk: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    strategy: str  # "parallel", "hybrid" or "sequential"
+    strategy: str  # "parallel", "hybrid", "sequential" or "newton"
     chunk: int  # levels per warm-started batch
     screen: bool  # working sets
     exact_lipschitz: bool  # LAPACK eigenvalue (CPU) or power iteration
     unroll: int  # steps per trip of the inner scan
     l1_batch: bool  # several l1_ratios in one batch
+
+
+def refuse_newton(solver, what: str) -> None:
+    """A clear error where ``strategy='newton'`` has no solver (``what``)."""
+    if solver.strategy == "newton":
+        raise ValueError(
+            f"strategy='newton' is not available for {what}: it solves the "
+            "elastic-net path of one target (and the binomial and Poisson "
+            "families); use strategy='auto'."
+        )
 
 
 def plan(
@@ -102,12 +112,22 @@ def plan(
         raise ValueError(
             f"screen='strong' needs a single target (1-D y), got {n_targets} targets."
         )
-    screen = solver.screen == "strong" or (
-        solver.screen == "auto"
-        and backend == "cpu"
-        and strategy != "parallel"
-        and n_features >= SCREEN_MIN_FEATURES
-        and n_targets == 1
+    if strategy == "newton" and (n_targets > 1 or solver.screen == "none"):
+        raise ValueError(
+            "strategy='newton' solves on working sets: it needs a single target "
+            f"(1-D y; got {n_targets}) and screen='auto' or 'strong' (got "
+            f"{solver.screen!r})."
+        )
+    screen = (
+        solver.screen == "strong"
+        or strategy == "newton"
+        or (
+            solver.screen == "auto"
+            and backend == "cpu"
+            and strategy != "parallel"
+            and n_features >= SCREEN_MIN_FEATURES
+            and n_targets == 1
+        )
     )
     if l1_batch is None:
         l1_batch = backend != "cpu"

@@ -47,7 +47,7 @@ SOLVER_KEYS = tuple(
     "tol max_iter dtype mode strategy chunk check_every screen device".split()
 )
 MODES = ("auto", "gram", "design")
-STRATEGIES = ("auto", "parallel", "hybrid", "sequential", "active_set")
+STRATEGIES = ("auto", "parallel", "hybrid", "sequential", "active_set", "newton")
 SCREENS = ("auto", "none", "strong")
 DEFAULT_MAX_ITER = 20_000
 

@@ -53,6 +53,7 @@ from jaxreg import _docs, batch, datafits, engine, penalties, results
 from jaxreg import _validation as V
 from jaxreg import path as _path
 from jaxreg._config import compute_context
+from jaxreg._plan import refuse_newton
 from jaxreg.results import ConstrainedResult
 from jaxreg.solvers import fista
 
@@ -189,6 +190,7 @@ def _solve(problem, norm, radii) -> ConstrainedResult:
         if isinstance(radii, int):
             radii = np.linspace(0.0, ls_norm, radii)
         k = len(radii)
+        refuse_newton(solver, "constrained paths")
         pl = engine.plan(solver, k, problem.p, 1, problem.gram)
         t = np.concatenate(
             [radii, np.full(-(-k // pl.chunk) * pl.chunk - k, radii[-1])]

@@ -20,6 +20,9 @@ one protocol, all the solvers use:
 ``block(rows, cols)``, ``correlation(S, w)``
     ``X_rowsᵀX_cols/n`` and ``X_Sᵀ(y - Xw)/n``, for index arrays on the host: the
     normal equations of a support (:mod:`jaxreg.solvers.polish`).
+``value(W)``, ``hessian(W)``
+    ``F`` at each row, and its gradient and Hessian (B, p, p), for the proximal
+    Newton steps of :mod:`jaxreg.solvers.newton`.
 ``least_squares(scale)``
     The minimiser of least ``||w / scale||`` (the alpha = 0 solution; ``scale`` is
     the metric of the penalty, so this is the limit of ridge as alpha -> 0).
@@ -157,6 +160,14 @@ class QuadraticGram(NamedTuple):
             return self.lipschitz(exact)
         return jnp.max(jnp.sum(jnp.abs(self.G), axis=1))
 
+    def value(self, W):
+        return 0.5 * self.residual(W)[1]
+
+    def hessian(self, W):
+        """The gradient (B, p) and the Hessian, ``G`` for every row of W (B, p,
+        p), for :mod:`jaxreg.solvers.newton` (on a working set: p is its width)."""
+        return -self.neg_grad(W), jnp.broadcast_to(self.G, W.shape[:1] + self.G.shape)
+
     def restrict(self, idx, mask):
         m = mask.astype(self.G.dtype)
         return QuadraticGram(
@@ -202,6 +213,19 @@ class QuadraticDesign(NamedTuple):
         return _lipschitz(K, lambda v: dot(self.X.T, dot(self.X, v)) / n, p, exact)
 
     lipschitz_bound = lipschitz
+
+    def value(self, W):
+        R = self.y - dot(W, self.X.T)
+        return 0.5 * _xp(R).sum(R * R, axis=-1) / self.X.shape[0]
+
+    def hessian(self, W):
+        return self.gram().hessian(W)
+
+    def gram(self):
+        """The same datafit in Gram form (``XᵀX/n``: for a working set's columns)."""
+        n = self.X.shape[0]
+        G = dot(self.X.T, self.X) / n
+        return QuadraticGram(G, dot(self.y, self.X) / n, self.yy)
 
     def restrict(self, idx, mask):
         return QuadraticDesign(

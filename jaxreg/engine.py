@@ -44,6 +44,7 @@ from jaxreg._plan import (  # noqa: F401  (the policy, re-exported)
     padded_count,
     padded_members,
     plan,
+    refuse_newton,
 )
 from jaxreg.solvers import active_set, polish, working_set
 
@@ -331,6 +332,7 @@ class Problem:
         if self.grouping is not None:
             # working sets for feature groups of one target (not the joint tasks)
             T = 2 if self.grouping.joint else self.T
+            refuse_newton(self.solver, "feature groups")
             pl = plan(self.solver, k, len(self.idx_P), T, self.gram)
             return groups.solve(self, grids, l1_ratios, self.grouping, pl)
         out = [None] * L
@@ -509,6 +511,7 @@ class Problem:
             chunk=pl.chunk,
             check_every=self.solver.check_every,
             exact=pl.exact_lipschitz,
+            newton=pl.strategy == "newton",
         )
         # add the l1_ratio and target axes: (1, F, 1, k, ...)
         return jax.tree_util.tree_map(lambda a: np.asarray(a)[None, :, None], r)

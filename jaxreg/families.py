@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _shapes, datafits, engine, penalties, results
+from jaxreg import _plan, _shapes, datafits, engine, penalties, results
 from jaxreg._config import compute_context
 from jaxreg._family_host import (  # noqa: F401  (re-exported)
     FAMILIES,
@@ -298,8 +298,13 @@ class GLMProblem:
     def newton(self):
         """Proximal Newton steps (:mod:`jaxreg.solvers.newton`) for the binomial
         and the Poisson on narrow designs, where an ``n·m²`` Hessian per step is
-        cheap; FISTA otherwise (and for the multinomial)."""
-        return self.family in ("binomial", "poisson") and self.m <= NEWTON_MAX_COLUMNS
+        cheap, or where ``strategy='newton'`` asks; FISTA otherwise (and for the
+        multinomial, which refuses ``strategy='newton'``)."""
+        if self.family == "multinomial":
+            _plan.refuse_newton(self.solver, "the multinomial family")
+            return False
+        narrow = self.m <= NEWTON_MAX_COLUMNS
+        return narrow or self.solver.strategy == "newton"
 
     def datafit(self, dt):
         dev = jnp.asarray

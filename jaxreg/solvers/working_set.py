@@ -31,6 +31,7 @@ import numpy as np
 from jaxreg import datafits as datafits_mod
 from jaxreg._config import vmap
 from jaxreg.solvers import fista
+from jaxreg.solvers import newton as _newton
 
 __all__ = ["MIN_WIDTH", "MIN_WIDTH_GRAM", "solve_path", "width"]
 
@@ -59,7 +60,7 @@ def width(size: int, p: int, first: int = MIN_WIDTH) -> int:
     return min(w, p)
 
 
-@functools.partial(jax.jit, static_argnames=("check_every", "exact"))
+@functools.partial(jax.jit, static_argnames=("check_every", "exact", "newton"))
 def _solve_subset(
     datafits,
     penalties,
@@ -73,11 +74,19 @@ def _solve_subset(
     *,
     check_every,
     exact,
+    newton,
 ):
-    """FISTA for every member on the columns ``idx`` (padded entries masked)."""
+    """FISTA (or proximal Newton steps) for every member on the columns ``idx``
+    (padded entries masked)."""
 
     def one(df, pen, w0, act, lip, tol):
         df_s, pen_s = df.restrict(idx, mask), pen.restrict(idx, mask)
+        if newton:
+            # the working set's Gram matrix (width x width), formed once
+            df_s = df_s.gram() if hasattr(df_s, "gram") else df_s
+            return _newton.newton_batch(
+                df_s, pen_s, w0[:, idx] * mask, act, lip, tol, max_iter
+            )
         # The working set's own step: the largest eigenvalue of X_SᵀX_S/n is at
         # most the full problem's, often far smaller (equicorrelated X: about
         # rho·|S| against rho·p), and FISTA's iterations grow with its square root.
@@ -157,6 +166,7 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
             opts["max_iter"],
             check_every=opts["check_every"],
             exact=opts["exact"],
+            newton=opts.get("newton", False),
         )
         iters += np.asarray(res.n_iter)
         full = np.zeros((F, chunk, p))
@@ -192,7 +202,9 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     gradient at 0; ``fixed``/``fixed_coef`` as in
     :func:`jaxreg.solvers.fista.solve_path` ((k,) and (F, p)); ``opts``:
     ``lipschitz`` and ``tol_abs`` (F,), ``max_iter``, ``chunk``, ``check_every``
-    and ``exact`` (the step-size method). Returns a
+    and ``exact`` (the step-size method), and ``newton``: each working set
+    solved by proximal Newton steps (:mod:`jaxreg.solvers.newton`; ``n_iter``
+    then counts them) instead of FISTA. Returns a
     :class:`~jaxreg.solvers.fista.FistaResult` of NumPy arrays (F, k, ...), with the
     gaps of the full problems.
     """
