@@ -54,7 +54,7 @@ def _model(g, H, W, penalty, U):
     return jnp.sum(g * D + 0.5 * D * HD, -1) + penalty.value(U)
 
 
-def _support_solve(g, H, W, U, penalty):
+def _support_solve(g, H, W, U, penalty, support=None):
     """The model's minimiser searched from U by sign-constrained steps (the
     feature-sign search of Lee, Battle, Raina & Ng 2007, batched): on the
     support M with signs σ the model is the quadratic ``½uᵀAu - (c - aσ)ᵀu``;
@@ -68,14 +68,17 @@ def _support_solve(g, H, W, U, penalty):
     size of the factorization's rounding errors: a descent direction whatever
     the conditioning of the support (a singular support, more columns than
     rows, moves along its null space to the next crossing instead of to a
-    rounding-error point). Returned where it
-    lowers the model below U's, else U."""
+    rounding-error point). ``support`` (static): the size of the systems, at
+    most m; a support that holds more coordinates (past the rank of a least-
+    squares working set, n) steps on its nonzero ones first, the others held
+    for the round. Returned where it lowers the model below U's, else U."""
     a, b = penalty._ab()
     a = jnp.broadcast_to(a, U.shape)
     b = jnp.broadcast_to(b, U.shape)
     lower = jnp.broadcast_to(penalty.lower, U.shape)
     upper = jnp.broadcast_to(penalty.upper, U.shape)
     m = U.shape[-1]
+    K = m if support is None else min(support, m)
     eye = jnp.eye(m, dtype=U.dtype)
     A = H + b[:, :, None] * eye
     # the model's linear part in u = w + d
@@ -94,10 +97,7 @@ def _support_solve(g, H, W, U, penalty):
         held = at_bound(u) & ~mask
         q = c - jnp.einsum("bjk,bk->bj", A, u)  # -∇ of the smooth part
         step = jnp.where(mask, q - a * sign, 0.0)
-        both = mask[:, :, None] & mask[:, None, :]
-        system = jnp.where(both, A_mu, eye)
-        d = jnp.linalg.solve(system, step[..., None])[..., 0]
-        d = jnp.where(mask & jnp.isfinite(d), d, 0.0)
+        d = _masked_solve(A_mu, step, mask, u, K)
         wrong = entering & (d * sign <= 0)
         retry = jnp.any(wrong, -1, keepdims=True)
         # the first crossing of 0 (penalized coordinates) or of a bound
@@ -136,6 +136,30 @@ def _support_solve(g, H, W, U, penalty):
     return jnp.where(better[:, None], V, U)
 
 
+def _masked_solve(A, rhs, mask, u, K):
+    """``A_MM d_M = rhs_M`` for every member (0 off M, and where the solve is not
+    finite), on systems of size K: when M holds more, its nonzero coordinates
+    (of u) go first and the others are held for this solve."""
+    m = u.shape[-1]
+    if K == m:
+        both = mask[:, :, None] & mask[:, None, :]
+        system = jnp.where(both, A, jnp.eye(m, dtype=A.dtype))
+        d = jnp.linalg.solve(system, jnp.where(mask, rhs, 0.0)[..., None])[..., 0]
+        return jnp.where(mask & jnp.isfinite(d), d, 0.0)
+    key = jnp.where(mask, jnp.where(u != 0, 0, 1), 2)
+    order = jnp.argsort(key, axis=-1, stable=True)[:, :K]
+    sel = jnp.take_along_axis(mask, order, 1)
+    rows = jnp.take_along_axis(A, order[:, :, None], 1)
+    sub = jnp.take_along_axis(rows, order[:, None, :], 2)
+    system = jnp.where(
+        sel[:, :, None] & sel[:, None, :], sub, jnp.eye(K, dtype=A.dtype)
+    )
+    rhs_k = jnp.where(sel, jnp.take_along_axis(rhs, order, 1), 0.0)
+    d_k = jnp.linalg.solve(system, rhs_k[..., None])[..., 0]
+    d_k = jnp.where(sel & jnp.isfinite(d_k), d_k, 0.0)
+    return jnp.zeros_like(u).at[jnp.arange(u.shape[0])[:, None], order].set(d_k)
+
+
 def _coordinate_descent(g, H, W, penalty, sweeps):
     """``sweeps`` cycles of coordinate descent on ``gᵀd + ½dᵀHd + h(w + d)``
     for every member, from d = 0: returns ``U = W + d`` (B, m)."""
@@ -168,12 +192,14 @@ def _coordinate_descent(g, H, W, penalty, sweeps):
 
 
 def newton_batch(
-    datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, **unused
-) -> FistaResult:
+    datafit, penalty, coef0, active0, lipschitz, tol_abs, max_iter, *, support=None,
+    **unused
+) -> FistaResult:  # fmt: skip
     """Solve the B problems of ``penalty``'s levels by proximal Newton steps.
     The arguments are :func:`jaxreg.solvers.fista.fista_batch`'s; the gap is
     checked after every step, and ``lipschitz`` and the keywords
-    (``check_every``, ``unroll``) are not used."""
+    (``check_every``, ``unroll``) are not used. ``support``: the size of the
+    support systems (see :func:`_support_solve`; all m by default)."""
     del lipschitz, unused
     dt = coef0.dtype
     eps = jnp.finfo(dt).eps
@@ -185,7 +211,7 @@ def newton_batch(
         f = objective(W)
         g, H = datafit.hessian(W)
         U = _coordinate_descent(g, H, W, penalty, SWEEPS)
-        D = _support_solve(g, H, W, U, penalty) - W
+        D = _support_solve(g, H, W, U, penalty, support) - W
         # the model's predicted decrease (<= 0: coordinate descent from d = 0
         # never increases the model)
         pred = jnp.sum(g * D, -1) + penalty.value(W + D) - penalty.value(W)

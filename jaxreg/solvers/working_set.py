@@ -82,10 +82,12 @@ def _solve_subset(
     def one(df, pen, w0, act, lip, tol):
         df_s, pen_s = df.restrict(idx, mask), pen.restrict(idx, mask)
         if newton:
-            # the working set's Gram matrix (width x width), formed once
+            # the working set's Gram matrix (width x width), formed once; its
+            # rank, so the support a solution needs, is at most n
+            n = df_s.X.shape[0] if hasattr(df_s, "X") else None
             df_s = df_s.gram() if hasattr(df_s, "gram") else df_s
             return _newton.newton_batch(
-                df_s, pen_s, w0[:, idx] * mask, act, lip, tol, max_iter
+                df_s, pen_s, w0[:, idx] * mask, act, lip, tol, max_iter, support=n
             )
         # The working set's own step: the largest eigenvalue of X_SᵀX_S/n is at
         # most the full problem's, often far smaller (equicorrelated X: about
