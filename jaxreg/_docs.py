@@ -38,11 +38,12 @@ strategy : {"auto", "parallel", "hybrid", "sequential", "active_set", "newton"}
     All levels in one batch (GPU default), warm-started chunks of ``chunk`` levels
     (CPU default), one level at a time, the active-set support search on the
     host (``"auto"``'s choice for wide designs on the CPU in float64), or
-    working sets solved by batched proximal Newton steps (one target; any
-    dtype and box limits; far slower than the host search on the CPU, never
-    chosen by ``"auto"``). With ``"auto"`` in float64, levels FISTA leaves at
-    ``max_iter`` are solved again by the support search, its answer kept where
-    its gap is smaller.
+    batched proximal Newton steps: for least squares on working sets (one
+    target; any dtype and box limits; far slower than the host search on the
+    CPU, never chosen by ``"auto"``), for the binomial and the Poisson at any
+    width (``"auto"`` takes them on narrow designs). With ``"auto"`` in
+    float64, levels FISTA leaves at ``max_iter`` are solved again by the
+    support search, its answer kept where its gap is smaller.
 chunk : int, optional
     Chunk size for ``strategy="hybrid"`` (default 8).
 check_every : int
