@@ -31,7 +31,7 @@ tol : float
     A level has converged when its duality gap <= ``tol·||y - ȳ||²/n``.
 max_iter : int
     Most FISTA iterations per level (support steps for the active-set solver,
-    Newton steps for ``strategy="newton"``).
+    Newton steps per working-set solve for ``strategy="newton"``).
 mode : {"auto", "gram", "design"}
     Gram mode precomputes XᵀX/n (n >= p); design mode multiplies by X.
 strategy : {"auto", "parallel", "hybrid", "sequential", "active_set", "newton"}

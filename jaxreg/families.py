@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _plan, _shapes, datafits, engine, penalties, results
+from jaxreg import _memory, _plan, _shapes, datafits, engine, penalties, results
 from jaxreg._config import compute_context
 from jaxreg._family_host import (  # noqa: F401  (re-exported)
     FAMILIES,
@@ -306,6 +306,20 @@ class GLMProblem:
         narrow = self.m <= NEWTON_MAX_COLUMNS
         return narrow or self.solver.strategy == "newton"
 
+    def _newton_fits(self, batch):
+        """A clear error where the Newton steps' Hessians (one m × m matrix per
+        member and level of a batch of ``batch`` levels, four copies while a step
+        runs) would not fit in memory."""
+        need = 4 * (self.K + 1) * batch * self.m**2 * np.dtype(self.dtype).itemsize
+        free = _memory.available_bytes(self.solver.device)
+        if free is not None and need > _memory._HEADROOM * free:
+            raise _memory.InsufficientMemoryError(
+                f"strategy='newton' holds an m x m Hessian per level (m={self.m} "
+                f"columns): about {need / 2**30:.1f} GiB, but only "
+                f"{free / 2**30:.1f} GiB is free. Use strategy='auto' (FISTA "
+                "needs no Hessian) or fewer features."
+            )
+
     def datafit(self, dt):
         dev = jnp.asarray
         free = np.tile(np.r_[np.zeros(self.p), np.ones(self.m - self.p)], self.C)
@@ -328,7 +342,11 @@ class GLMProblem:
         solver = self.solver
         if solver.strategy == "auto" and self.Z.nbytes > PARALLEL_BYTES:
             solver = dataclasses.replace(solver, strategy="parallel")
+        if solver.strategy == "newton":  # asked for: no working sets here
+            solver = dataclasses.replace(solver, strategy="auto")
         pl = engine.plan(solver, k, self.p, 1, False)
+        if self.newton:
+            self._newton_fits(pl.chunk)
         padded = engine.padded_count(k, pl.chunk)
         # the members padded (copies of the last) as the engine's are
         grow = engine.member_padding(self.K, solver.device, self.bucketed)

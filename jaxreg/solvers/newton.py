@@ -116,12 +116,18 @@ def _support_solve(g, H, W, U, penalty, support=None):
         new = jnp.where(hit & (t_up <= t), upper, new)
         new = jnp.where(hit & (t_lo <= t), lower, new)
         full = (t >= 1.0) & ~retry
-        keep = mask & ~wrong & ~(hit & ((new == 0) & (a > 0) | at_bound(new)))
-        # after a full step: the violators enter with the sign that lowers the model
+        # a coordinate that reached 0 or a bound leaves
+        keep = mask & ~wrong & ~hit
+        # after a full step the violators enter, with the sign that lowers the
+        # model, on a side their box leaves open
         q = c - jnp.einsum("bjk,bk->bj", A, new)
-        enter = full & ~keep & ~held & ~at_bound(new) & (jnp.abs(q) > a)
+        up = (q > a) & (upper > new)
+        down = (-q > a) & (lower < new)
+        enter = full & ~keep & ~held & ~at_bound(new) & (up | down)
         new_mask = keep | enter
-        new_sign = jnp.where(enter, jnp.sign(q), jnp.where(keep, sign, 0.0))
+        new_sign = jnp.where(
+            enter, jnp.where(up, 1.0, -1.0), jnp.where(keep, sign, 0.0)
+        )
         busy = jnp.any(enter | retry | ~full, -1)
         return new, new_mask, new_sign, enter, k + 1, jnp.any(busy)
 

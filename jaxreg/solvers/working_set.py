@@ -60,7 +60,9 @@ def width(size: int, p: int, first: int = MIN_WIDTH) -> int:
     return min(w, p)
 
 
-@functools.partial(jax.jit, static_argnames=("check_every", "exact", "newton"))
+@functools.partial(
+    jax.jit, static_argnames=("check_every", "exact", "newton", "support")
+)
 def _solve_subset(
     datafits,
     penalties,
@@ -75,6 +77,7 @@ def _solve_subset(
     check_every,
     exact,
     newton,
+    support,
 ):
     """FISTA (or proximal Newton steps) for every member on the columns ``idx``
     (padded entries masked)."""
@@ -82,13 +85,12 @@ def _solve_subset(
     def one(df, pen, w0, act, lip, tol):
         df_s, pen_s = df.restrict(idx, mask), pen.restrict(idx, mask)
         if newton:
-            # the working set's Gram matrix (width x width), formed once; its
-            # rank, so the support a solution needs, is at most n
-            n = df_s.X.shape[0] if hasattr(df_s, "X") else None
+            # the working set's Gram matrix (width x width), formed once
             df_s = df_s.gram() if hasattr(df_s, "gram") else df_s
             return _newton.newton_batch(
-                df_s, pen_s, w0[:, idx] * mask, act, lip, tol, max_iter, support=n
-            )
+                df_s, pen_s, w0[:, idx] * mask, act, lip, tol, max_iter,
+                support=support,
+            )  # fmt: skip
         # The working set's own step: the largest eigenvalue of X_SᵀX_S/n is at
         # most the full problem's, often far smaller (equicorrelated X: about
         # rho·|S| against rho·p), and FISTA's iterations grow with its square root.
@@ -169,6 +171,7 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
             check_every=opts["check_every"],
             exact=opts["exact"],
             newton=opts.get("newton", False),
+            support=opts["support"],
         )
         iters += np.asarray(res.n_iter)
         full = np.zeros((F, chunk, p))
@@ -219,6 +222,12 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
         else MIN_WIDTH
     )
     must = ~np.asarray(penalties.penalized()).all(axis=0)  # unpenalized: stay in
+    # Newton's support systems: a lasso solution needs at most n nonzeros (the
+    # rank of X_S), so its systems hold n coordinates; an L2 part makes every
+    # system full rank and the support may be wider.
+    rows = datafits.X.shape[-2] if hasattr(datafits, "X") else None
+    lasso = not np.any(np.asarray(getattr(penalties, "l2", 1.0)))
+    opts["support"] = rows if lasso else None
     fixed_coef = np.asarray(fixed_coef)
     w_prev = np.zeros((F, p))
     # At the chunk's shape: the same compiled program scores every chunk.
