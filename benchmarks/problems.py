@@ -420,7 +420,12 @@ def _wide() -> Preset:
         Case(glmnet_problem(100, 1000, 0.5, family="wide"), "lasso", headline=True),
         Case(glmnet_problem(100, 5000, 0.5, family="wide"), "lasso"),
         Case(glmnet_problem(100, 5000, 0.5, family="wide"), "enet"),
-        Case(glmnet_problem(200, 1000, 0.5, family="wide"), "lasso"),
+        # the batched Newton working sets and FISTA's beside the host search
+        Case(
+            glmnet_problem(200, 1000, 0.5, family="wide"),
+            "lasso",
+            strategies=("auto", "newton", "hybrid"),
+        ),
         Case(glmnet_problem(200, 1000, 0.5, family="wide"), "cv"),
         Case(
             glmnet_problem(500, 20_000, 0.5, family="wide"),
