@@ -224,10 +224,12 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     must = ~np.asarray(penalties.penalized()).all(axis=0)  # unpenalized: stay in
     # Newton's support systems: a lasso solution needs at most n nonzeros (the
     # rank of X_S), so its systems hold n coordinates; an L2 part makes every
-    # system full rank and the support may be wider.
+    # system full rank and the support may be wider. (None for FISTA: a static
+    # argument, so one compiled program serves the lasso and the elastic net.)
     rows = datafits.X.shape[-2] if hasattr(datafits, "X") else None
     lasso = not np.any(np.asarray(getattr(penalties, "l2", 1.0)))
-    opts["support"] = rows if lasso else None
+    newton = opts.get("newton", False)
+    opts["support"] = rows if lasso and newton else None
     fixed_coef = np.asarray(fixed_coef)
     w_prev = np.zeros((F, p))
     # At the chunk's shape: the same compiled program scores every chunk.
