@@ -26,8 +26,10 @@ demo: $(VENV)/.installed-demo
 # The tests solve small problems, so XLA compilation dominates their time: turning
 # XLA's optimizations off cuts it by about a third, and two workers overlap the
 # compiles, work-stealing keeping both busy to the end (on the 2-core CPU: 568 s in
-# one process, 431 s in two, 331 s in two with work-stealing). Numerics are
-# unchanged; the benchmarks run fully optimized and validate every result they time.
+# one process, 431 s in two, 331 s in two with work-stealing; tests/conftest.py
+# also turns XLA's CPU fusion emitters off where the flag exists: 404-479 s -> 259 s
+# with today's suite). Numerics are unchanged; the benchmarks run fully optimized
+# and validate every result they time.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
