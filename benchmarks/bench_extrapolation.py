@@ -82,7 +82,7 @@ def run(X, y, lam, tol, every, K, max_iter, *, restart, variant):
             c = weights(hist, K) if len(hist) == K + 1 else None
             if c is not None:
                 ext = dual_gap(X, y, w, r, c @ np.array(hist[1:]), lam)[0]
-                won += ext < gap
+                won += int(ext < gap)
                 gap = min(gap, ext)
         elif variant == "anderson":
             hist = (hist + [w])[-(K + 1) :]
