@@ -276,9 +276,8 @@ def group_problem(X, Y, model, solver, grouping, **options):
     return problem
 
 
-def check_coef_init(coef, X, Y):
+def check_coef_init(coef, p, T):
     """``coef_init``: finite, of shape (n_features,) or (n_targets, n_features)."""
-    p, T = np.shape(X)[1], Y.shape[1]
     arr = np.asarray(coef, dtype=np.float64)
     if arr.shape not in ((p,), (T, p)) or (arr.ndim == 1 and T > 1):
         want = f"({p},)" if T == 1 else f"({T}, {p})"
@@ -299,7 +298,9 @@ def _solve(kw, l1_ratio, multi, stacklevel):
     X, Y, alphas, eps, model, solver = prepare(kw, y_ndim=(1, 2) if multi else (1,))
     problem = group_problem(X, Y, model, solver, grouping, n_levels=n_levels(alphas))
     if kw.get("coef_init") is not None:
-        problem.start = problem.start_from(check_coef_init(kw["coef_init"], X, Y))
+        problem.start = problem.start_from(
+            check_coef_init(kw["coef_init"], problem.p, problem.T)
+        )
     amax = problem.alpha_max(l1_ratio)
     g = grid(alphas, amax, eps)
     raw = problem.solve_enet(np.asarray(g)[None], [l1_ratio])[0]

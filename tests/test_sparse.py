@@ -52,6 +52,31 @@ def test_paths_equal_dense(fmt):
         assert (np.abs(a.coefs - b.coefs) <= bound(a, b, Xd, w)).all()
 
 
+def test_coef_init_and_warm_start_on_sparse_x():
+    """coef_init (and the estimators' warm_start, which passes it) with sparse X
+    and with sufficient statistics, whose targets live inside the reduced data:
+    the path of the same start dense, and the rule for its shape."""
+    X, y, w = data()
+    Xd = X.toarray()
+    start = np.linspace(-1.0, 1.0, X.shape[1])
+    kw = dict(sample_weight=w, alphas=[0.1, 0.01], coef_init=start, tol=1e-10)
+    a = jaxreg.lasso_path(Xd, y, **kw)
+    stats = jaxreg.sufficient_stats(Xd, y, sample_weight=w)
+    for b in (
+        jaxreg.lasso_path(X, y, **kw),
+        jaxreg.lasso_path(stats, **dict(kw, sample_weight=None)),
+    ):
+        assert b.converged.all()
+        assert (np.abs(a.coefs - b.coefs) <= bound(a, b, Xd, w)).all()
+    with pytest.raises(ValueError, match=r"coef_init must have shape \(30,\)"):
+        jaxreg.lasso_path(X, y, alphas=[0.1], coef_init=np.ones(29))
+    # the estimator calls the path function: the same numbers
+    est = jaxreg.Lasso(alpha=0.05, warm_start=True, tol=1e-10, max_iter=20_000)
+    est.coef_ = start
+    b = jaxreg.lasso_path(X, y, alphas=[0.05], coef_init=start, tol=1e-10)
+    np.testing.assert_array_equal(est.fit(X, y).coef_, b.coefs[0])
+
+
 def test_cv_and_ridge_equal_dense():
     X, y, w = data()
     Xd = X.toarray()
