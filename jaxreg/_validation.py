@@ -338,16 +338,17 @@ def check_l1_ratio(l1_ratio, *, allow_zero: bool = False) -> float:
 
 
 def check_eps(eps, n_samples=None, n_features=None) -> float:
-    """``eps`` in (0, 1), or ``"glmnet"``: glmnet's default ``lambda.min.ratio``,
-    1e-4 when n_samples >= n_features, else 1e-2."""
+    """``eps`` in (0, 1], or ``"glmnet"``: glmnet's default ``lambda.min.ratio``,
+    1e-4 when n_samples >= n_features, else 1e-2. ``eps=1`` makes every alpha
+    ``alpha_max`` (scikit-learn's ``LassoCV(alphas=1, eps=1)``)."""
     if isinstance(eps, str) and eps == "glmnet" and n_samples is not None:
         return 1e-4 if n_samples >= n_features else 1e-2
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(
-            f"eps must be a real number in (0, 1) or 'glmnet', got {eps!r}."
+            f"eps must be a real number in (0, 1] or 'glmnet', got {eps!r}."
         )
-    if not 0.0 < float(eps) < 1.0:
-        raise ValueError(f"eps must be in (0, 1), got {eps!r}.")
+    if not 0.0 < float(eps) <= 1.0:
+        raise ValueError(f"eps must be in (0, 1], got {eps!r}.")
     return float(eps)
 
 

@@ -346,7 +346,7 @@ def enet_path(X, y=None, *, l1_ratio=0.5, alphas=100, eps=1e-3, fit_intercept=Tr
     alphas : int or array-like
         Grid size (geometric from ``alpha_max`` down to ``eps·alpha_max``) or the
         alphas themselves (sorted decreasing; 0 gives least squares).
-    eps : float in (0, 1), or "glmnet"
+    eps : float in (0, 1], or "glmnet"
         The smallest alpha of the grid as a fraction of ``alpha_max``; "glmnet"
         is glmnet's default (1e-4 when n_samples >= n_features, else 1e-2).
     [model]

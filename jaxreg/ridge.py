@@ -252,7 +252,7 @@ def ridge_path(X, y=None, *, alphas=100, eps=DEFAULT_EPS, fit_intercept=True,
         minimum-norm least squares). The grid of an int is geometric from glmnet's
         ridge ``alpha_max`` (the lasso ``alpha_max`` at ``l1_ratio=0.001``, the
         max over targets) down to ``eps·alpha_max``.
-    eps : float in (0, 1)
+    eps : float in (0, 1]
         The default 1e-6 ends the grid where the default lasso grid ends.
     [model]
     method : {"auto", "eigh", "svd", "dual"}

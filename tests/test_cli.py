@@ -648,7 +648,7 @@ def _err_cases(files, tmp_path):
         (["path", c, "--target", "y", "--l1-ratio", "0"], r"use `jaxreg ridge`"),
         (
             ["path", c, "--target", "y", "--eps", "2"],
-            r"--eps must be in \(0, 1\), "
+            r"--eps must be in \(0, 1\], "
             r"got '2'",
         ),
         (["path", c, "--target", "y", "--tol", "-1"], r"--tol must be positive"),

@@ -23,6 +23,7 @@ from jaxreg.cv import cv_path  # noqa: E402
 from jaxreg.path import ConvergenceWarning as PathConvergenceWarning  # noqa: E402
 
 TIGHT = dict(tol=1e-14, max_iter=100_000)
+EPS = np.finfo(np.float64).eps
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +129,26 @@ def test_lasso_cv_weights_and_shuffled_folds_match_sklearn(synthetic):
     assert ours.alpha_ == pytest.approx(theirs.alpha_, rel=1e-12)
     np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
     assert_coef(ours.coef_, theirs.coef_)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_eps_one_is_a_grid_at_alpha_max(positive):
+    """scikit-learn's ``LassoCV(alphas=1, eps=1)``: the one alpha is alpha_max
+    (weights, positive and sparse X included), where every coefficient is 0,
+    and just below it one is not."""
+    sparse = pytest.importorskip("scipy.sparse")
+    X = np.array([[3.0, -1.0], [2.0, -5.0], [5.0, -3.0], [1.0, -4.0]])
+    y = X @ np.array([1.0, -2.0])
+    w = np.array([1.0, 10.0, 1.0, 10.0])
+    for data in (X, sparse.csc_matrix(X)):
+        kw = dict(alphas=1, eps=1, cv=2, positive=positive)
+        mine = je.ElasticNetCV(**kw).fit(data, y, sample_weight=w)
+        theirs = sk.ElasticNetCV(**kw).fit(X, y, sample_weight=w)
+        # alpha_max is one product and a max: equal to rounding
+        np.testing.assert_allclose(mine.alpha_, theirs.alpha_, rtol=1e3 * EPS)
+        assert (mine.coef_ == 0).all()
+        below = je.ElasticNet(alpha=0.99 * mine.alpha_, positive=positive, tol=1e-8)
+        assert np.abs(below.fit(data, y, sample_weight=w).coef_).max() > 0
 
 
 def test_elastic_net_cv_with_a_list_of_l1_ratios(synthetic):

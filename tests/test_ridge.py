@@ -561,7 +561,7 @@ def test_ridge_cv_gcv_selects_the_gcv_minimum():
         (dict(alphas=[1.0, -0.1]), ValueError, r"alphas must be .*alphas\[1\] = -0.1"),
         (dict(alphas=0), ValueError, r"alphas must be a positive grid size, got 0"),
         (dict(alphas=True), TypeError, r"alphas must be an int"),
-        (dict(eps=2.0), ValueError, r"eps must be in \(0, 1\), got 2.0"),
+        (dict(eps=2.0), ValueError, r"eps must be in \(0, 1\], got 2.0"),
         (dict(method="qr"), ValueError, r"method must be one of .*got 'qr'"),
         (dict(fit_intercept="yes"), TypeError, r"fit_intercept must be True or False"),
         (dict(standardize=1), TypeError, r"standardize must be True or False"),

@@ -47,7 +47,7 @@ def _positive_int(name):
 _ROWS = _number(int, "--rows", "a non-negative integer", lambda v: v >= 0)
 _TOL = _number(float, "--tol", "positive", lambda v: v > 0 and math.isfinite(v))
 _L1_RATIO = _number(float, "--l1-ratio", "a number in [0, 1]", lambda v: 0 <= v <= 1)
-_EPS = _number(float, "--eps", "in (0, 1)", lambda v: 0 < v < 1)
+_EPS = _number(float, "--eps", "in (0, 1]", lambda v: 0 < v <= 1)
 _SELECT = _number(float, "--select", "a positive alpha", lambda v: v > 0)
 
 
