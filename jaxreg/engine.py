@@ -121,6 +121,7 @@ class Problem:
         V.check_finite(X, Y)  # in blocks, after the estimate: never an n x p mask
         self.test_weight = (model.sample_weight[None, :] * test).sum(axis=1)
         self.test_rows = (test > 0).sum(axis=1)
+        self.rows = X.shape[0]  # the caller's rows (the padded ones are absent)
         X, Y, model, train, test = _shapes.pad(X, Y, model, train, test)
         self.bucketed = X.shape[0] * X.shape[1] <= _shapes.PAD_MAX_ENTRIES
         n = self.n = X.shape[0]

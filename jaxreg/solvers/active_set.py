@@ -438,7 +438,10 @@ def wanted(problem, grids, l1_ratios=(1.0,)):
     the CPU in float64, without box limits other than signs (:func:`signs_only`)
     or an alpha of 0."""
     s = problem.solver
-    wide = len(problem.idx_P) > problem.n
+    # the caller's rows and penalized features, not the padded shape's
+    # (jaxreg._shapes.pad): the route must not depend on the padding
+    rows = getattr(problem, "rows", problem.n)
+    wide = np.count_nonzero(problem.idx_P < problem.p) > rows
     plain = signs_only(problem.model, l1_ratios) and bool(np.all(np.asarray(grids) > 0))
     if getattr(problem, "sparse", False):  # sparse X in design form: this only
         if not plain or s.strategy not in ("auto", "active_set"):
