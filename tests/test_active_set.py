@@ -121,9 +121,10 @@ def test_small_wide_designs_take_it_whatever_their_padding():
     """A 6 x 24 design is padded to 32 rows (jaxreg._shapes.pad), which once
     made it "narrow": the dense path went to FISTA, the same data sparse (its
     moments, n = 6) to this solver, and on scikit-learn's test data their CV
-    error paths differed by 0.4% of the largest. The route is decided on the caller's shape, so every form of
-    the data takes the same solver and gives the same numbers, up to the
-    rounding of the support's system (its condition number times eps)."""
+    error paths differed by 0.4% of the largest. The route is decided on the
+    caller's shape, so every form of the data takes the same solver and gives
+    the same numbers, up to the rounding of the support's system (its condition
+    number times eps)."""
     sp = pytest.importorskip("scipy.sparse")
     X, y = make_data(6, 24, rho=0.3, seed=5)
     w = np.random.default_rng(5).uniform(0.5, 2.0, 6)
