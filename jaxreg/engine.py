@@ -76,8 +76,7 @@ class Problem:
         member f solves at ``alpha / Σ_train raw weights``)
     separable : False for the balls of the constraint view (no per-column
         scaling, no preconditioning)
-    design_needed : reduce in design mode whatever the solver mode (ridge's
-        leave-one-out needs the rows)
+    mode : the solver's mode overridden ("design": ridge's leave-one-out needs rows)
     """
 
     grouping = None  # a jaxreg.groups.Grouping: the group penalties
@@ -144,16 +143,9 @@ class Problem:
             n * p if not self.gram else p * p
         )
         _memory.check_memory(
-            n,
-            p,
-            k,
-            dt,
-            self.mode,
-            self.solver.device,
-            batch=min(k, HYBRID_CHUNK),
-            n_problems=self.F,
-            extra=extra,
-        )
+            n, p, k, dt, self.mode, self.solver.device, batch=min(k, HYBRID_CHUNK),
+            n_problems=self.F, extra=extra,
+        )  # fmt: skip
 
     def _reduce(self, X, Y, train, test, separable):
         n, model = self.n, self.model
@@ -331,6 +323,8 @@ class Problem:
         dicts of NumPy arrays (F, T, k, ...) with gaps in data units."""
         L, k = grids.shape
         if self.grouping is not None:
+            if self.grouping.joint and not self.model.boxed and not any(l1_ratios):
+                return [groups.joint_raw(self._solve_ridge(g)) for g in grids]
             # working sets for feature groups of one target (not the joint tasks)
             T = 2 if self.grouping.joint else self.T
             refuse_newton(self.solver, "feature groups")
