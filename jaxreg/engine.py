@@ -384,7 +384,7 @@ class Problem:
         levels, w, lower, upper = self.levels(grids, l1_ratios)
         r = active_set.solve_members(
             self.members, levels, w, lower, upper, self._tol_abs(),
-            self.solver.max_iter, self.gram,
+            self.solver.max_iter, self.gram, self.start,
         )  # fmt: skip
         return dict(r, gap=self.to_data_units(r["gap"]))
 

@@ -151,6 +151,26 @@ def test_small_wide_designs_take_it_whatever_their_padding():
             np.testing.assert_allclose(cb, ca, rtol=0, atol=atol)
 
 
+def test_coef_init_starts_the_support_search():
+    """coef_init (and the estimators' warm_start) is the first level's start on
+    this route too (it was ignored: a warm refit took every step again). From a
+    certified solution the search confirms its support in a few steps and the
+    answer is the same to its certificate's rounding."""
+    sp = pytest.importorskip("scipy.sparse")
+    X, y = wide(40, 160, seed=3)
+    for data in (X, sp.csc_matrix(X)):
+        cold = jaxreg.lasso_path(data, y, alphas=[0.02], tol=1e-10)
+        warm = jaxreg.lasso_path(data, y, alphas=[0.02], tol=1e-10,
+                                 coef_init=cold.coefs[0])  # fmt: skip
+        assert cold.strategy == warm.strategy == "active_set"
+        assert warm.converged.all() and warm.n_iter[0] < cold.n_iter[0] / 4
+        assert (reference_gaps(X, y, warm) <= warm.gap_tol).all()
+    est = jaxreg.Lasso(alpha=0.02, tol=1e-10).fit(X, y)
+    first = est.n_iter_
+    est.set_params(warm_start=True)
+    assert est.fit(X, y).n_iter_ < first / 4
+
+
 def test_options_weights_and_free_features():
     X, y = wide(seed=3)
     rng = np.random.default_rng(3)

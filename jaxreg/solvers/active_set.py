@@ -482,12 +482,14 @@ def rescues(problem, grids, l1_ratios=(1.0,)):
     )
 
 
-def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gram):
+def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gram,
+                  start=None):  # fmt: skip
     """:func:`solve_path` for every l1_ratio, member and target of a problem in
     design form (host arrays): ``levels`` (L, k), ``weights`` with ``l1``/``l2``
-    (L, F, p), ``lower``/``upper`` (F, p), ``tol_abs`` (F, T). Returns the
-    engine's raw arrays: ``coef`` (L, F, T, k, p), ``gap``, ``rr``, ``n_iter``
-    and ``converged`` (L, F, T, k)."""
+    (L, F, p), ``lower``/``upper`` (F, p), ``tol_abs`` (F, T), ``start``
+    (F, T, p) the first level's start (``coef_init``; zeros by default).
+    Returns the engine's raw arrays: ``coef`` (L, F, T, k, p), ``gap``, ``rr``,
+    ``n_iter`` and ``converged`` (L, F, T, k)."""
     from jaxreg import penalties
     from jaxreg.datafits import QuadraticDesign, QuadraticGram
 
@@ -499,6 +501,7 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
     form = QuadraticGram if gram else QuadraticDesign
     T = c.shape[-1]
     coef = np.zeros((L, F, T, k, p))
+    w0 = np.zeros((F, T, p)) if start is None else np.asarray(start, np.float64)
     gap, rr = np.zeros((L, F, T, k)), np.zeros((L, F, T, k))
     n_iter, conv = np.zeros((L, F, T, k), np.int64), np.zeros((L, F, T, k), bool)
     # a bar on a terminal for a path that takes a while (none for a quick one)
@@ -514,7 +517,7 @@ def solve_members(members, levels, weights, lower, upper, tol_abs, max_iter, gra
                 upper[f],
             )
             out = solve_path(
-                df, pen, levels[li], np.zeros(p), tol_abs[f, t], max_iter,
+                df, pen, levels[li], w0[f, t], tol_abs[f, t], max_iter,
                 coef=coef[li, f, t], on_level=bar.update,
             )  # fmt: skip
             gap[li, f, t], rr[li, f, t] = out[1:3]
