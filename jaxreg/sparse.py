@@ -142,7 +142,30 @@ def gram_form(kw) -> bool:
     mode = kw.get("mode", "auto")
     if mode == "gram" and kw["X"].shape[1] > MAX_FEATURES:
         _check_width(kw["X"].shape[1])
+    if mode == "auto" and kw["X"].shape[1] <= MAX_FEATURES and not _signs_only(kw):
+        return True  # limits the design form does not take (positive ridge, ...)
     return choose_mode(mode, *kw["X"].shape) == "gram"
+
+
+def _signs_only(kw) -> bool:
+    """Whether a call's box limits are ones the design form takes: none, or
+    signs (limits at 0) on features with an L1 part (as
+    :func:`jaxreg.solvers.active_set.signs_only`, from the raw arguments)."""
+    lo, up = kw.get("lower_limits"), kw.get("upper_limits")
+    if not kw.get("positive") and lo is None and up is None:
+        return True
+    p = kw["X"].shape[1]
+    lo = np.zeros(p) if kw.get("positive") else np.broadcast_to(
+        np.asarray(-np.inf if lo is None else lo, np.float64), (p,))  # fmt: skip
+    up = np.broadcast_to(np.asarray(np.inf if up is None else up, np.float64), (p,))
+    bounded = np.isfinite(lo) | np.isfinite(up)
+    at_zero = np.all(lo[np.isfinite(lo)] == 0) and np.all(up[np.isfinite(up)] == 0)
+    pf = kw.get("penalty_factor")
+    free = (
+        np.zeros(p, bool) if pf is None else np.broadcast_to(np.asarray(pf) == 0, (p,))
+    )
+    l1 = np.min(np.atleast_1d(np.asarray(kw.get("l1_ratio", 0.0), np.float64)))
+    return bool(at_zero and l1 > 0 and not np.any(bounded & free))
 
 
 def _check_width(p):

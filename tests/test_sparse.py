@@ -77,6 +77,30 @@ def test_coef_init_and_warm_start_on_sparse_x():
     np.testing.assert_array_equal(est.fit(X, y).coef_, b.coefs[0])
 
 
+def test_limits_the_design_form_does_not_take_go_to_the_gram_form():
+    """A wide sparse X goes to the design form, which takes sign limits on L1
+    features only; a positive ridge (scikit-learn's Ridge(positive=True)) or
+    other limits go to the Gram form instead of failing, and give the answer
+    of the same data dense, within the certificates: the ridge part makes the
+    objective (alpha/n)-strongly convex, so two solutions within tol·yy each
+    are at most sqrt(4·tol·yy·n/alpha) apart."""
+    rng = np.random.default_rng(3)
+    X = sp.random(12, 100, density=0.3, random_state=3, format="csr")
+    y = rng.uniform(size=12)
+    tol, alpha = 1e-12, 1.0
+    for fit_intercept in (False, True):
+        kw = dict(alpha=alpha, positive=True, tol=tol, fit_intercept=fit_intercept)
+        a = jaxreg.Ridge(**kw).fit(X, y)
+        b = jaxreg.Ridge(**kw).fit(X.toarray(), y)
+        assert a.coef_.min() >= 0
+        yy = np.var(y) if fit_intercept else np.mean(y * y)
+        d = np.sqrt(4 * tol * yy * 12 / alpha) + 1e3 * EPS * np.abs(b.coef_).max()
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=0, atol=d)
+    assert jaxreg.lasso_path(X, y, alphas=3, positive=True).mode == "design"
+    box = jaxreg.lasso_path(X, y, alphas=3, lower_limits=-0.5, tol=1e-10)
+    assert box.mode == "gram" and box.converged.all() and box.coefs.min() >= -0.5
+
+
 def test_cv_and_ridge_equal_dense():
     X, y, w = data()
     Xd = X.toarray()
