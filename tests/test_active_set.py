@@ -114,7 +114,9 @@ def test_sign_constraints_on_wide_sparse():
     Xd = X.toarray()
     assert (reference_gaps(Xd, y, res, positive=True) <= 1e-8 * yy).all()
     with pytest.raises(ValueError, match="no box limits but signs"):
-        jaxreg.lasso_path(X, y, alphas=5, lower_limits=-1.0)
+        jaxreg.lasso_path(X, y, alphas=5, lower_limits=-1.0, mode="design")
+    # left to choose, such limits take the Gram form (tests/test_sparse.py)
+    assert jaxreg.lasso_path(X, y, alphas=5, lower_limits=-1.0).mode == "gram"
 
 
 def test_small_wide_designs_take_it_whatever_their_padding():
