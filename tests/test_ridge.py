@@ -506,6 +506,28 @@ def test_loo_is_exact_at_tiny_alpha_on_wide_data():
             assert abs(value - exact) <= 64 * np.finfo(float).eps * cond**2 * exact
 
 
+def test_ridge_cv_per_sample_errors_are_exact_at_tiny_alpha():
+    """RidgeCV's per-sample leave-one-out errors (store_cv_results, or a
+    scoring, dense and sparse) on a square design that the intercept lets
+    interpolate: at alpha = 1e-12 they were 1 - h by subtraction, 0 up to
+    rounding, and came out 2.5 times too large (dense) or infinite (sparse); now
+    the exact rational-arithmetic value within 64·eps·cond²."""
+    sparse = pytest.importorskip("scipy.sparse")
+    from jaxreg import RidgeCV
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(8, 8)) + 0.5
+    y = X @ rng.normal(size=8) + 3.0
+    sv = np.linalg.svd(X - X.mean(0), compute_uv=False)
+    cond = sv[0] / sv[sv > sv[0] * 1e-12][-1]
+    for a in (1e-12, 1.0):
+        exact = exact_ridge_loo(X, y, a / len(y))
+        for data in (X, sparse.csr_matrix(X)):
+            got = RidgeCV(alphas=[a], store_cv_results=True).fit(data, y)
+            value = got.cv_results_.mean()
+            assert abs(value - exact) <= 64 * np.finfo(float).eps * cond**2 * exact
+
+
 @pytest.mark.parametrize("shape", ["tall", "wide"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])

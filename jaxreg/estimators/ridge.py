@@ -22,6 +22,7 @@ from jaxreg.cv import solve as cv_solve
 from jaxreg.estimators import _base as B
 from jaxreg.path import multi_target_path
 from jaxreg.ridge import ridge_loo, ridge_path
+from jaxreg.solvers.closed_form import cutoff
 
 __all__ = ["Ridge", "RidgeCV"]
 
@@ -194,15 +195,41 @@ class _Identity(RegressorMixin, BaseEstimator):
         return X
 
 
+def _loo_block(Q, e, UtY, Ys, lev0, alphas, inside_all, noise):
+    """Leave-one-out errors (b, T, k) of a block of rows, from their rows ``Q``
+    (b, r) of the orthonormal left factor of ``Xs`` (singular values² ``e``,
+    ``UtY = QᵀYs``) and the intercept's leverage ``lev0``, without cancellation
+    for small alpha (as :func:`jaxreg.solvers.closed_form.loo`):
+    ``1 − h_i = d0_i + a·Σ_k Q_ik²/(e_k + a)`` and
+    ``r_i = r0_i + a·Σ_k Q_ik (QᵀYs)_k/(e_k + a)``, with ``d0`` and ``r0`` the
+    parts outside the column space; where a row lies inside it (``d0 = 0``)
+    both are O(a) and are divided by a (the alpha -> 0 limit is the
+    minimum-norm interpolant's error)."""
+    Q2 = Q * Q
+    d0 = np.clip(1.0 - lev0 - Q2.sum(axis=1), 0.0, 1.0)
+    inside = inside_all | (d0 <= 10 * noise)
+    r0 = Ys - Q @ UtY
+    inv = 1.0 / (e[:, None] + np.asarray(alphas)[None, :])  # (r, k)
+    num_s = np.einsum("br,rk,rt->btk", Q, inv, UtY)
+    den_s = Q2 @ inv  # (b, k)
+    a = np.asarray(alphas)[None, :]
+    num = np.where(inside[:, None, None], num_s, r0[:, :, None] + a[:, None] * num_s)
+    den = np.where(inside[:, None], den_s, d0[:, None] + a * den_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den[:, None] > 0, num / den[:, None], np.inf)
+
+
 def _loo_errors(X, Y, sw, alphas, fit_intercept):
     """scikit-learn's leave-one-out errors of ridge (in its sqrt(weight)-scaled
     space), per sample, target and alpha: (n, T, k). NumPy float64.
 
     With ``Xs = √s·(X - x̄)``, ``ys = √s·(y - ȳ)`` and the hat matrix
     ``H = Xs (XsᵀXs + a I)⁻¹ Xsᵀ + √s√sᵀ/Σs`` (the intercept's part), the error is
-    ``(ys - H ys)_i / (1 - H_ii)`` (Rifkin & Lippert 2007).
+    ``(ys - H ys)_i / (1 - H_ii)`` (Rifkin & Lippert 2007), from the SVD of
+    ``Xs`` by :func:`_loo_block` (its singular values below lstsq's cutoff,
+    the one rule of :func:`jaxreg.solvers.closed_form.cutoff`, dropped).
     """
-    n = X.shape[0]
+    n, p = X.shape
     s = np.ones(n) if sw is None else sw
     root = np.sqrt(s)
     if fit_intercept:
@@ -210,22 +237,22 @@ def _loo_errors(X, Y, sw, alphas, fit_intercept):
         Y = Y - s @ Y / s.sum()
     Xs, Ys = X * root[:, None], Y * root[:, None]
     U, sv, _ = np.linalg.svd(Xs, full_matrices=False)
-    UtY = U.T @ Ys
-    out = np.empty((n, Y.shape[1], len(alphas)))
-    for j, a in enumerate(alphas):
-        shrink = sv**2 / (sv**2 + a)
-        fitted = U @ (shrink[:, None] * UtY)
-        h = (U * U) @ shrink + (s / s.sum() if fit_intercept else 0.0)
-        out[:, :, j] = (Ys - fitted) / (1.0 - h)[:, None]
+    e = sv * sv
+    keep = e > e.max(initial=0.0) * cutoff("svd", max(n, p), 0, np.float64)
+    U, e = U[:, keep], e[keep]
+    lev0 = s / s.sum() if fit_intercept else np.zeros(n)
+    inside_all = keep.sum() + fit_intercept >= n
+    noise = max(n, p) * np.finfo(np.float64).eps
+    out = _loo_block(U, e, U.T @ Ys, Ys, lev0, alphas, inside_all, noise)
     return out, root
 
 
 def _sparse_loo_errors(X, Y, sw, alphas, fit_intercept, block=4096):
     """:func:`_loo_errors` of sparse X, never densified: the p × p Gram of the
     centred, weighted X from sparse products and its eigendecomposition
-    ``V diag(e) Vᵀ``; then, a block of rows at a time, ``Z = Xs·V`` gives the
-    hat diagonal ``Σ_k Z_ik²/(e_k + a)`` and the fit ``Z·diag(1/(e + a))·VᵀXsᵀys``.
-    O(p² + block·p) memory."""
+    ``V diag(e) Vᵀ`` (eigenvalues below the eigensolver's cutoff dropped); then,
+    a block of rows at a time, ``Z = Xs·V`` gives the rows ``Z/√e`` of the left
+    factor for :func:`_loo_block`. O(p² + block·p) memory."""
     X = X.tocsr()
     n, p = X.shape
     s = np.ones(n) if sw is None else np.asarray(sw, np.float64)
@@ -236,16 +263,20 @@ def _sparse_loo_errors(X, Y, sw, alphas, fit_intercept, block=4096):
     Xw = X.multiply(s[:, None]).tocsr()
     G = np.asarray((X.T @ Xw).toarray()) - s.sum() * np.outer(m, m)
     e, V = np.linalg.eigh((G + G.T) / 2)
-    e = np.maximum(e, 0.0)
+    keep = e > max(e.max(initial=0.0), 0.0) * cutoff("eigh", p, n, np.float64)
+    e, V = e[keep], V[:, keep]
+    root_e = np.sqrt(e)
     c = V.T @ (np.asarray(X.T @ (root[:, None] * Ys)) - np.outer(m, root @ Ys))
-    inv = 1.0 / (e[:, None] + np.asarray(alphas)[None, :])  # (p, k)
+    UtY = c / root_e[:, None]
+    lev0 = s / s.sum() if fit_intercept else np.zeros(n)
+    inside_all = keep.sum() + fit_intercept >= n
+    noise = max(n, p) * np.finfo(np.float64).eps
     out = np.empty((n, Y.shape[1], len(alphas)))
     for i in range(0, n, block):
         rows = slice(i, i + block)
         Z = root[rows, None] * (np.asarray(X[rows] @ V) - m @ V)
-        h = (Z * Z) @ inv + (s[rows, None] / s.sum() if fit_intercept else 0.0)
-        fitted = np.einsum("bp,pk,pt->btk", Z, inv, c)
-        out[rows] = (Ys[rows, :, None] - fitted) / (1.0 - h)[:, None, :]
+        out[rows] = _loo_block(Z / root_e, e, UtY, Ys[rows], lev0[rows], alphas,
+                               inside_all, noise)  # fmt: skip
     return out, root
 
 
