@@ -148,24 +148,31 @@ def gram_form(kw) -> bool:
 
 
 def _signs_only(kw) -> bool:
-    """Whether a call's box limits are ones the design form takes: none, or
-    signs (limits at 0) on features with an L1 part (as
-    :func:`jaxreg.solvers.active_set.signs_only`, from the raw arguments)."""
+    """:func:`jaxreg.solvers.active_set.signs_only` (the limits the design form
+    takes) from a call's raw arguments; limits that are not valid arrays are
+    left to the validation's own message."""
+    from types import SimpleNamespace
+
+    from jaxreg.solvers.active_set import signs_only
+
     lo, up = kw.get("lower_limits"), kw.get("upper_limits")
     if not kw.get("positive") and lo is None and up is None:
         return True
     p = kw["X"].shape[1]
-    lo = np.zeros(p) if kw.get("positive") else np.broadcast_to(
-        np.asarray(-np.inf if lo is None else lo, np.float64), (p,))  # fmt: skip
-    up = np.broadcast_to(np.asarray(np.inf if up is None else up, np.float64), (p,))
-    bounded = np.isfinite(lo) | np.isfinite(up)
-    at_zero = np.all(lo[np.isfinite(lo)] == 0) and np.all(up[np.isfinite(up)] == 0)
-    pf = kw.get("penalty_factor")
-    free = (
-        np.zeros(p, bool) if pf is None else np.broadcast_to(np.asarray(pf) == 0, (p,))
-    )
-    l1 = np.min(np.atleast_1d(np.asarray(kw.get("l1_ratio", 0.0), np.float64)))
-    return bool(at_zero and l1 > 0 and not np.any(bounded & free))
+
+    def full(v, default):
+        return np.broadcast_to(np.asarray(default if v is None else v, float), (p,))
+
+    try:
+        model = SimpleNamespace(
+            lower=full(0.0 if kw.get("positive") else lo, -np.inf),
+            upper=full(up, np.inf),
+            penalty_factor=full(kw.get("penalty_factor"), 1.0),
+        )
+        l1 = float(np.min(np.asarray(kw.get("l1_ratio", 0.0), float)))
+    except (TypeError, ValueError):
+        return True
+    return signs_only(model, (l1,))
 
 
 def _check_width(p):

@@ -10,6 +10,7 @@ NumPy when per-sample values are needed), or K-fold CV with every fold in one ba
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import scipy.sparse
 from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
@@ -18,11 +19,12 @@ from sklearn.model_selection import GridSearchCV, check_cv
 
 from jaxreg import _docs, engine, sparse, sufficient
 from jaxreg import _validation as V
+from jaxreg._config import compute_context
 from jaxreg.cv import solve as cv_solve
 from jaxreg.estimators import _base as B
 from jaxreg.path import multi_target_path
 from jaxreg.ridge import ridge_loo, ridge_path
-from jaxreg.solvers.closed_form import cutoff
+from jaxreg.solvers import closed_form
 
 __all__ = ["Ridge", "RidgeCV"]
 
@@ -195,28 +197,16 @@ class _Identity(RegressorMixin, BaseEstimator):
         return X
 
 
-def _loo_block(Q, e, UtY, Ys, lev0, alphas, inside_all, noise):
-    """Leave-one-out errors (b, T, k) of a block of rows, from their rows ``Q``
-    (b, r) of the orthonormal left factor of ``Xs`` (singular values² ``e``,
-    ``UtY = QᵀYs``) and the intercept's leverage ``lev0``, without cancellation
-    for small alpha (as :func:`jaxreg.solvers.closed_form.loo`):
-    ``1 − h_i = d0_i + a·Σ_k Q_ik²/(e_k + a)`` and
-    ``r_i = r0_i + a·Σ_k Q_ik (QᵀYs)_k/(e_k + a)``, with ``d0`` and ``r0`` the
-    parts outside the column space; where a row lies inside it (``d0 = 0``)
-    both are O(a) and are divided by a (the alpha -> 0 limit is the
-    minimum-norm interpolant's error)."""
-    Q2 = Q * Q
-    d0 = np.clip(1.0 - lev0 - Q2.sum(axis=1), 0.0, 1.0)
-    inside = inside_all | (d0 <= 10 * noise)
-    r0 = Ys - Q @ UtY
-    inv = 1.0 / (e[:, None] + np.asarray(alphas)[None, :])  # (r, k)
-    num_s = np.einsum("br,rk,rt->btk", Q, inv, UtY)
-    den_s = Q2 @ inv  # (b, k)
-    a = np.asarray(alphas)[None, :]
-    num = np.where(inside[:, None, None], num_s, r0[:, :, None] + a[:, None] * num_s)
-    den = np.where(inside[:, None], den_s, d0[:, None] + a * den_s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den[:, None] > 0, num / den[:, None], np.inf)
+def _residuals(fac, Ys, lev0, rank0, alphas, n):
+    """:func:`jaxreg.solvers.closed_form.loo_errors` (no cancellation at small
+    alpha) of the rows of ``fac.U`` (a block of them: n the total), in
+    scikit-learn's alphas and layout: (b, T, k)."""
+    a = jnp.asarray(np.asarray(alphas, np.float64) / n)  # e is σ²/n
+    inv = closed_form.shrinkage(fac, a)
+    err = closed_form.loo_errors(
+        fac, jnp.asarray(Ys), jnp.asarray(lev0), rank0, a, inv, n
+    )
+    return np.moveaxis(np.asarray(err), 0, -1)
 
 
 def _loo_errors(X, Y, sw, alphas, fit_intercept):
@@ -226,8 +216,7 @@ def _loo_errors(X, Y, sw, alphas, fit_intercept):
     With ``Xs = √s·(X - x̄)``, ``ys = √s·(y - ȳ)`` and the hat matrix
     ``H = Xs (XsᵀXs + a I)⁻¹ Xsᵀ + √s√sᵀ/Σs`` (the intercept's part), the error is
     ``(ys - H ys)_i / (1 - H_ii)`` (Rifkin & Lippert 2007), from the SVD of
-    ``Xs`` by :func:`_loo_block` (its singular values below lstsq's cutoff,
-    the one rule of :func:`jaxreg.solvers.closed_form.cutoff`, dropped).
+    ``Xs`` (:func:`jaxreg.solvers.closed_form.factorize`).
     """
     n, p = X.shape
     s = np.ones(n) if sw is None else sw
@@ -236,23 +225,20 @@ def _loo_errors(X, Y, sw, alphas, fit_intercept):
         X = X - s @ X / s.sum()
         Y = Y - s @ Y / s.sum()
     Xs, Ys = X * root[:, None], Y * root[:, None]
-    U, sv, _ = np.linalg.svd(Xs, full_matrices=False)
-    e = sv * sv
-    keep = e > e.max(initial=0.0) * cutoff("svd", max(n, p), 0, np.float64)
-    U, e = U[:, keep], e[keep]
     lev0 = s / s.sum() if fit_intercept else np.zeros(n)
-    inside_all = keep.sum() + fit_intercept >= n
-    noise = max(n, p) * np.finfo(np.float64).eps
-    out = _loo_block(U, e, U.T @ Ys, Ys, lev0, alphas, inside_all, noise)
-    return out, root
+    with compute_context(np.float64):
+        fac = closed_form.factorize(
+            jnp.asarray(Xs), jnp.asarray(Ys), jnp.ones(p), "svd", need_u=True
+        )
+        return _residuals(fac, Ys, lev0, int(fit_intercept), alphas, n), root
 
 
 def _sparse_loo_errors(X, Y, sw, alphas, fit_intercept, block=4096):
     """:func:`_loo_errors` of sparse X, never densified: the p × p Gram of the
-    centred, weighted X from sparse products and its eigendecomposition
-    ``V diag(e) Vᵀ`` (eigenvalues below the eigensolver's cutoff dropped); then,
-    a block of rows at a time, ``Z = Xs·V`` gives the rows ``Z/√e`` of the left
-    factor for :func:`_loo_block`. O(p² + block·p) memory."""
+    centred, weighted X from sparse products, factored by
+    :func:`jaxreg.solvers.closed_form.factor_gram`; then, a block of rows at a
+    time, ``Xs·V/√(n·e)`` gives those rows of the left factor.
+    O(p² + block·p) memory."""
     X = X.tocsr()
     n, p = X.shape
     s = np.ones(n) if sw is None else np.asarray(sw, np.float64)
@@ -262,21 +248,21 @@ def _sparse_loo_errors(X, Y, sw, alphas, fit_intercept, block=4096):
     Ys = Yc * root[:, None]
     Xw = X.multiply(s[:, None]).tocsr()
     G = np.asarray((X.T @ Xw).toarray()) - s.sum() * np.outer(m, m)
-    e, V = np.linalg.eigh((G + G.T) / 2)
-    keep = e > max(e.max(initial=0.0), 0.0) * cutoff("eigh", p, n, np.float64)
-    e, V = e[keep], V[:, keep]
-    root_e = np.sqrt(e)
-    c = V.T @ (np.asarray(X.T @ (root[:, None] * Ys)) - np.outer(m, root @ Ys))
-    UtY = c / root_e[:, None]
+    c = np.asarray(X.T @ (root[:, None] * Ys)) - np.outer(m, root @ Ys)
     lev0 = s / s.sum() if fit_intercept else np.zeros(n)
-    inside_all = keep.sum() + fit_intercept >= n
-    noise = max(n, p) * np.finfo(np.float64).eps
     out = np.empty((n, Y.shape[1], len(alphas)))
-    for i in range(0, n, block):
-        rows = slice(i, i + block)
-        Z = root[rows, None] * (np.asarray(X[rows] @ V) - m @ V)
-        out[rows] = _loo_block(Z / root_e, e, UtY, Ys[rows], lev0[rows], alphas,
-                               inside_all, noise)  # fmt: skip
+    with compute_context(np.float64):
+        fac = closed_form.factor_gram(
+            jnp.asarray((G + G.T) / (2 * n)), jnp.asarray(c / n), jnp.ones(p), terms=n
+        )
+        V = np.asarray(fac.V)
+        scale = np.where(fac.keep, 1.0 / np.sqrt(n * np.where(fac.keep, fac.e, 1.0)), 0)
+        for i in range(0, n, block):
+            rows = slice(i, i + block)
+            Z = root[rows, None] * (np.asarray(X[rows] @ V) - m @ V)
+            U = jnp.asarray(Z * scale)
+            out[rows] = _residuals(fac._replace(U=U), Ys[rows], lev0[rows],
+                                   int(fit_intercept), alphas, n)  # fmt: skip
     return out, root
 
 

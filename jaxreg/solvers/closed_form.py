@@ -44,6 +44,7 @@ __all__ = [
     "dual_combination",
     "factor_kernel",
     "factorize",
+    "loo_errors",
     "pinv_psd",
     "ridge",
 ]
@@ -227,7 +228,15 @@ def loo(fac, Y, lev, rank0, alphas, inv):
     ``Y`` (n, t) the reduced targets, ``lev`` (n,) the leverage of the intercept
     and the free columns, ``rank0`` their rank.
     """
-    n = Y.shape[0]
+    err = loo_errors(fac, Y, lev, rank0, alphas, inv)
+    return jnp.mean(err * err, axis=1)
+
+
+def loo_errors(fac, Y, lev, rank0, alphas, inv, n=None):
+    """The leave-one-out residuals (k, b, t) of :func:`loo`, for the rows of
+    ``fac.U``, ``Y`` and ``lev`` (all n, or a block of b of them: ``n`` the
+    total)."""
+    n = Y.shape[0] if n is None else n
     dt = Y.dtype
     root_n = jnp.sqrt(jnp.asarray(n, dt))
     U = fac.U
@@ -252,8 +261,7 @@ def loo(fac, Y, lev, rank0, alphas, inv):
     )
     den = jnp.where(inside[None, :], den_s, d0[None, :] + alphas[:, None] * den_s)
     den_safe = jnp.where(den > 0, den, 1.0)[:, :, None]
-    err = jnp.where(den[:, :, None] > 0, num / den_safe, jnp.inf)
-    return jnp.mean(err * err, axis=1)
+    return jnp.where(den[:, :, None] > 0, num / den_safe, jnp.inf)
 
 
 def gcv(fac, n_pos, rank0, alphas, inv, rss):
