@@ -25,7 +25,7 @@ import numpy as np
 from jaxreg import _config, _memory, sparse
 from jaxreg import stats as _stats
 from jaxreg.solvers import active_set, closed_form
-from jaxreg.solvers.matrix_free import Columns
+from jaxreg.solvers.matrix_free import Columns, weighted_squares
 
 __all__ = [
     "Operator",
@@ -51,12 +51,18 @@ class Operator:
         self.n, self.p = X.shape
         self.weight = root * root
         self.unit = bool(np.all(self.weight == 1.0))
+        self._squares = None
 
     def matvec(self, v):
         """``A·v`` for a coefficient vector that is mostly 0 (its columns only)."""
         S = np.flatnonzero(v)
         if not S.size:
             return np.zeros(self.n)
+        ptr = self.X.indptr
+        if 4 * int(np.sum(ptr[S + 1] - ptr[S])) >= ptr[-1]:
+            # S holds a quarter of the non-zeros or more: the product over
+            # every column (zeros elsewhere), no copy of S's columns
+            return self.restrict().mv(v)
         return self.restrict(S).mv(v[S])
 
     def rmatvec(self, r):
@@ -126,8 +132,16 @@ class Operator:
     def restrict(self, idx=None):
         """The columns ``idx`` (all by default) as products, kept sparse
         (:class:`Columns`: the one place the vector products are written)."""
-        A = Columns(self.X, self.root, self.mean, self.col, *self._low())
+        A = Columns(self.X, self.root, self.mean, self.col, *self._low(), self._sq)
         return A if idx is None else A.take(idx)
+
+    @property
+    def _sq(self):
+        """Every column's squared norm, computed once (CG's preconditioner for
+        each working set takes its share)."""
+        if self._squares is None:
+            self._squares = Columns(self.X, self.root, self.mean, self.col).squares()
+        return self._squares
 
     def _low(self):
         return None, None  # no free columns projected out
@@ -310,14 +324,13 @@ def _members(X, Y, s, model, idx_P, idx_U):
     else:
         shift_y, Yc = np.zeros(T), Ys
     unit = np.ldexp(1.0, -x_exp)
-    Xsq = X.multiply(X).tocsc()
     XP, XU = (X, None) if not u else (X[:, idx_P], X[:, idx_U])
     fields = {k: [] for k in ("root", "mean", "col", "c", "yy", "yy_total", "q0",
                               "x_mean", "x_scale", "y_mean", "g", "M", "G_UP",
                               "c_U", "lev", "rank0", "low")}  # fmt: skip
     for sf in s:
         m1 = X.T @ sf / n if model.fit_intercept else np.zeros(p)
-        m2 = Xsq.T @ sf / n
+        m2 = weighted_squares(X, sf) / n  # no squared copy of X
         var = np.maximum(m2 - m1 * m1, 0.0)
         const = var <= 64 * np.finfo(np.float64).eps * m2
         var_s = np.where(const, 0.0, var) * unit * unit  # scaled units

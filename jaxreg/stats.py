@@ -459,8 +459,12 @@ def unreduce(coef, members, frame, idx_P, idx_U, inplace=False):
         full[..., idx_U] = ops.einsum("fvu,ftku->ftkv", members.M, rhs)
     w = full
     w /= members.x_scale[:, None, None, :]  # full is this function's own
-    b = members.y_mean[:, :, None] - ops.einsum("fp,ftkp->ftk", members.x_mean, w)
-    shift = frame.shift_y[None, :, None] - ops.einsum("p,ftkp->ftk", frame.shift_x, w)
+    # products over p by matmul (einsum's bmm path copies w, the whole path)
+    b = (
+        members.y_mean[:, :, None]
+        - np.matmul(w, members.x_mean[:, None, :, None])[..., 0]
+    )
+    shift = frame.shift_y[None, :, None] - np.matmul(w, frame.shift_x)
     return w, b, shift + b
 
 

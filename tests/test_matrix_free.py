@@ -139,6 +139,41 @@ def test_switch_frees_the_gram_cache(monkeypatch):
     assert min(sizes) > 20
 
 
+def test_factor_bounded_by_the_data(monkeypatch):
+    """A sparse design's working sets go matrix-free past the size whose
+    factored arrays (FACTOR_COPIES squares of it) would outgrow the sparse X,
+    and the Gram cache holds at most that many features (and a quarter more
+    beyond a working set): the factored route's memory follows the data's."""
+    X, y, _ = wide(n=80)
+    Xc = X.tocsc()
+    size = Xc.data.nbytes + Xc.indices.nbytes + Xc.indptr.nbytes
+    monkeypatch.setattr(active_set, "FACTOR_FLOOR", 0)
+    monkeypatch.setattr(active_set, "FACTOR_COPIES", size // (8 * 24**2))
+    limit = int(np.sqrt(size / (8 * active_set.FACTOR_COPIES)))
+    assert limit == 24 < active_set.MATRIX_FREE_AT
+    sizes, cached = [], []
+    real_init, real_ensure = (
+        matrix_free.MatrixFree.__init__,
+        active_set._GramCache.ensure,
+    )
+
+    def init(self, A, c, *a):
+        sizes.append(c.size)
+        real_init(self, A, c, *a)
+
+    def ensure(cache, idx):
+        real_ensure(cache, idx)
+        cached.append((cache.feat.size, idx.size))
+
+    monkeypatch.setattr(matrix_free.MatrixFree, "__init__", init)
+    monkeypatch.setattr(active_set._GramCache, "ensure", ensure)
+    res = jaxreg.lasso_path(X, y, alphas=20, eps=0.01, tol=1e-8)
+    assert res.converged.all() and res.strategy == "active_set"
+    assert sizes and min(sizes) > limit
+    assert cached and all(k <= max(limit, w + limit // 4) for k, w in cached)
+    assert max(w for _, w in cached) <= limit
+
+
 def operators(weighted, free):
     rng = np.random.default_rng(4)
     n, p = 30, 12
@@ -215,3 +250,62 @@ def test_cg_reaches_its_tolerance_or_says_not():
     b = np.ones(25)
     x, ok = matrix_free.cg(lambda v: S @ v, b, np.zeros(25), np.ones(25), 1e-6, 200)
     assert not ok
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1 << 18])
+def test_squares_a_block_of_columns_at_a_time(monkeypatch, chunk):
+    """The column norms (CG's preconditioner), squared SQUARES_NNZ non-zeros at
+    a time (a column longer than that at once), empty columns included, are
+    the dense columns' norms; an operator computes them once for all."""
+    monkeypatch.setattr(matrix_free, "SQUARES_NNZ", chunk)
+    _, _, X, root, mean, col = operators(True, False)
+    X = X.tolil()
+    X[:, 3] = 0.0
+    X[:, 11] = 0.0
+    X = X.tocsc()
+    plain = root[:, None] * (X.toarray() - mean) * col
+    want = (plain**2).sum(0)
+    tol = 64 * EPS * X.shape[0] * np.abs(plain).max() ** 2
+    got = matrix_free.Columns(X, root, mean, col).squares()
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol)
+    op = _sparse_design._operator(X, root, mean, col, None)
+    idx = np.array([11, 0, 3, 7])
+    np.testing.assert_allclose(op.restrict(idx).squares(), want[idx], rtol=0, atol=tol)
+    assert op.restrict().sq is op.restrict().sq  # computed once
+
+
+@pytest.mark.parametrize("free", [False, True])
+def test_support_systems_without_a_copy_of_their_columns(monkeypatch, free):
+    """A support holding most of its working set's non-zeros is solved by
+    products over the working set's columns (zeros elsewhere) instead of a
+    copy of its own: the same system, solved to CG's tolerance either way."""
+    op, dense, *_ = operators(True, free)
+    n = dense.shape[0]
+    W = np.array([0, 2, 3, 5, 8, 9, 11])
+    T = np.array([1, 2, 5])  # positions in W
+    b = np.full(W.size, 0.1)
+    c = dense[:, W].T @ np.random.default_rng(2).normal(size=n) / n
+    H = dense[:, W[T]].T @ dense[:, W[T]] / n + np.diag(b[T])
+    rhs = c[T]
+    tol = 1e-10 * np.abs(rhs).max()
+    taken = []
+    real_take = matrix_free.Columns.take
+
+    def take(self, loc):
+        taken.append(loc.size)
+        return real_take(self, loc)
+
+    monkeypatch.setattr(matrix_free.Columns, "take", take)
+    sols = []
+    for share in (0.0, np.inf):  # always over W's columns; always a copy
+        monkeypatch.setattr(matrix_free, "SHARE", share)
+        system = matrix_free.MatrixFree(op.restrict(W), c, b, n, tol)
+        taken.clear()
+        x = system.solve(T, rhs, np.zeros(T.size))
+        assert x is not None and np.abs(H @ x - rhs).max() <= 2 * tol
+        assert taken == ([] if share == 0.0 else [T.size])
+        sols.append(x)
+    # both residuals within 2·tol (max norm): the solutions differ by at most
+    # ||H⁻¹||₂ times their residuals' difference (2-norm)
+    bound = 4 * tol * np.sqrt(T.size) / np.linalg.eigvalsh(H).min()
+    assert np.abs(sols[0] - sols[1]).max() <= bound

@@ -331,6 +331,26 @@ def test_design_form_never_densifies():
     assert peak < 8 * n * p / 16  # far below the dense array
 
 
+def test_long_sparse_path_is_held_once():
+    """A path of many levels dominates the memory: it is held once, from the
+    solver to the data's units (the intercepts are products with it, not with
+    a copy), beyond it only the set-up's vectors and a small working set."""
+    n, p = 200, 20000
+    X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
+    y = np.asarray(X[:, :5].sum(axis=1)).ravel()
+    y += 0.01 * np.random.default_rng(0).normal(size=n)
+    jaxreg.lasso_path(X[:50], y[:50], alphas=3)  # compiled apart
+    tracemalloc.start()
+    try:
+        res = jaxreg.lasso_path(X, y, alphas=200, eps=0.1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert res.mode == "design" and res.converged.all()
+    csr_bytes = 12 * X.nnz + 8 * (n + 1)
+    assert peak <= res.coefs.nbytes + 64 * 8 * p + 4 * csr_bytes + 4 * 8 * 256**2
+
+
 def test_centring_loss_is_announced():
     rng = np.random.default_rng(2)
     n = 500

@@ -20,7 +20,8 @@ so does the support's Cholesky factor while its system is unchanged). Each
 level is then certified by the same duality gap as every other solver
 (:func:`jaxreg.solvers.fista.duality_gap`), recomputed on the full problem.
 
-On sparse designs, working sets past ``MATRIX_FREE_AT`` features are solved
+On sparse designs, working sets past ``MATRIX_FREE_AT`` features (fewer
+where their factor would outgrow the sparse X: :func:`_matrix_free_at`) are solved
 matrix-free instead (:mod:`jaxreg.solvers.matrix_free`: the support systems by
 conjugate gradients on the sparse columns, memory linear in the non-zeros);
 the Gram cache is released. A system CG cannot solve within its budget (an
@@ -50,8 +51,12 @@ _TINY = float(np.finfo(np.float64).tiny)
 # working set and this many more, if more).
 CACHE_MAX, CACHE_SPARE = 6000, 1000
 # Working sets of sparse designs past this many features are solved
-# matrix-free (:mod:`jaxreg.solvers.matrix_free`), the Gram cache released.
+# matrix-free (:mod:`jaxreg.solvers.matrix_free`), the Gram cache released;
+# sooner where the factored route's arrays (the cache, the factor and their
+# updates: about FACTOR_COPIES square arrays of the working set's size) would
+# take more than the sparse X's bytes (or FACTOR_FLOOR bytes, if more).
 MATRIX_FREE_AT = 2000
+FACTOR_COPIES, FACTOR_FLOOR = 6, 32 * 2**20
 # Seconds before a path's progress bar appears (on a terminal only: see
 # jaxreg._progress); quicker paths draw nothing.
 PROGRESS_AFTER = 2.0
@@ -61,11 +66,15 @@ class _GramCache:
     """Gram blocks ``A_iᵀA_j/n`` of the features seen so far, grown by blocks
     from a design's ``blocks()`` source (each new block costs its products with
     the known ones) in a buffer with spare capacity (no copy per block). Past
-    ``CACHE_MAX`` features (or the working set's and ``CACHE_SPARE`` more),
-    the features outside the working set are dropped."""
+    ``CACHE_MAX`` features, or ``most`` if fewer (or the working set's and
+    ``CACHE_SPARE`` more, or a quarter of ``most`` if fewer), the features
+    outside the working set are dropped."""
 
-    def __init__(self, source, p):
+    def __init__(self, source, p, most=None):
         self.source = source
+        # features kept, at most (or the working set's and a quarter more)
+        self.most = CACHE_MAX if most is None else min(CACHE_MAX, most)
+        self.spare = CACHE_SPARE if most is None else min(CACHE_SPARE, most // 4)
         self.pos = np.full(p, -1)
         self.feat = np.zeros(0, np.int64)
         self.buf = np.zeros((0, 0))
@@ -80,7 +89,7 @@ class _GramCache:
         if not new.size:
             return
         k, m = self.feat.size, new.size
-        if k + m > max(CACHE_MAX, idx.size + CACHE_SPARE):  # keep idx's only
+        if k + m > max(self.most, idx.size + self.spare):  # keep idx's only
             keep = np.sort(self.pos[idx[self.pos[idx] >= 0]])
             G = sub(self.buf, keep, keep)
             self.source.select(keep)
@@ -271,6 +280,16 @@ def _feature_sign(system, a, w, max_steps, signs=None, out=None):
     return w, steps, False
 
 
+def _matrix_free_at(design):
+    """The working-set size past which a sparse design's sets are solved
+    matrix-free (None: a dense design's never are)."""
+    if not getattr(design, "sparse", False):
+        return None
+    X = design.X
+    size = max(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes, FACTOR_FLOOR)
+    return min(MATRIX_FREE_AT, int(np.sqrt(size / (8 * FACTOR_COPIES))))
+
+
 def _working_set(w, q, a, a_prev, l1):
     """A level's first working set: the support, the unpenalized and the
     sequential strong rule's strongest candidates, at most as many as the
@@ -300,7 +319,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
     design = None
     if hasattr(datafit, "G"):
         cache, c_all = _FullGram(datafit.G), np.asarray(datafit.c)
-        p = c_all.size
+        p, limit = c_all.size, None
 
         def grad(w):
             """``q = Xᵀ(y − Xw)/n`` and ``rr = ||y − Xw||²/n``."""
@@ -311,7 +330,9 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
         y = datafit.y
         design = datafit.X if hasattr(datafit.X, "blocks") else _Dense(datafit.X)
         n, p = design.n, design.p
-        cache, c_all = _GramCache(design.blocks(), p), design.rmatvec(y) / n
+        c_all = design.rmatvec(y) / n
+        limit = _matrix_free_at(design)
+        cache = _GramCache(design.blocks(), p, limit)
 
         def grad(w):
             r = y - design.matvec(w)
@@ -323,7 +344,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
         """Whether a working set is solved matrix-free (sparse designs whose
         working sets grow past ``MATRIX_FREE_AT`` features: their Gram blocks
         and factor would outgrow the data)."""
-        return getattr(design, "sparse", False) and W.size > MATRIX_FREE_AT
+        return limit is not None and W.size > limit
 
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
     lower, upper = np.asarray(penalty.lower), np.asarray(penalty.upper)
@@ -390,6 +411,8 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
                 # level (its system is the same while b is: the lasso's path)
                 kept = F[chol.T], chol.L, b[F[chol.T]]
             steps += s
+            failed = getattr(system, "failed", False)
+            system = G = None  # the working set's columns freed for the full products
             w = np.zeros(p)
             w[F] = wF
             q, rr_i = grad(w)
@@ -401,7 +424,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
                 W = np.concatenate([W, add])
                 continue
             gap[i] = certificate(lam, w, q, rr_i)
-            if cache is None and (system.failed or not gap[i] <= tol_abs):
+            if cache is None and (failed or not gap[i] <= tol_abs):
                 # a support CG could not solve (ill-conditioned, or spanning
                 # the rows): factored from here on; a level left short anew,
                 # from w's independent part (CG may split a fit over

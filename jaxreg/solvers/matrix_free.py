@@ -34,6 +34,13 @@ KKT_RTOL = 1e-9
 CG_ITER_SHARE, CG_MIN_ITER = 0.125, 100
 # Restarts from the true residual (the recursive one drifts at tight tolerances).
 CG_RESTARTS = 3
+# A support holding this share of its working set's non-zeros at least is
+# solved by products over the working set's columns (zeros outside the
+# support): at most 1/SHARE times the non-zeros per product, no copy of its
+# columns.
+SHARE = 0.75
+# Non-zeros squared at a time for the column norms (temporaries of this size).
+SQUARES_NNZ = 1 << 18
 
 
 class Columns:
@@ -44,9 +51,10 @@ class Columns:
     projection of the free columns (:class:`jaxreg._sparse_design.Projected`),
     or None."""
 
-    def __init__(self, X, root, mean, col, B=None, C=None):
+    def __init__(self, X, root, mean, col, B=None, C=None, sq=None):
         self.X, self.root, self.mean, self.col = X, root, mean, col
         self.B, self.C = B, C
+        self.sq = sq  # the squared norms (:meth:`squares`), when known
         # the transpose, made once: a sparse X's costs a new matrix object
         # (and its format checks) per product, a share of a CG iteration
         self.XT = X.T
@@ -57,7 +65,8 @@ class Columns:
         """The columns at positions ``loc`` of these."""
         C = None if self.C is None else self.C[:, loc]
         X, mean, col = self.X[:, loc], self.mean[loc], self.col[loc]
-        return Columns(X, self.root, mean, col, self.B, C)
+        sq = None if self.sq is None else self.sq[loc]
+        return Columns(X, self.root, mean, col, self.B, C, sq)
 
     def mv(self, x):
         u = self.col * x
@@ -91,19 +100,35 @@ class Columns:
     def squares(self):
         """Each column's squared norm before the projection (a preconditioner:
         the projection only lowers it)."""
+        if self.sq is not None:
+            return self.sq
         w = self.root * self.root
-        X = self.X
-        s1 = np.asarray(X.T @ w).ravel()
-        if getattr(X, "format", None) == "csc":  # no squared copy of X
-            s2 = np.zeros(X.shape[1])
-            nz = np.flatnonzero(np.diff(X.indptr))
-            if nz.size:
-                sq = X.data * X.data * w[X.indices]
-                s2[nz] = np.add.reduceat(sq, X.indptr[nz])
-        else:
-            s2 = np.asarray((X.multiply(X) if hasattr(X, "multiply") else X * X).T @ w)
-            s2 = s2.ravel()
+        s1 = np.asarray(self.X.T @ w).ravel()
+        s2 = weighted_squares(self.X, w)
         return self.col**2 * (s2 - 2.0 * self.mean * s1 + self.mean**2 * w.sum())
+
+
+def weighted_squares(X, w):
+    """``(X∘X)ᵀw``: each column's squares weighted by ``w`` (n,), for a sparse
+    CSC X a block of columns at a time (temporaries of ``SQUARES_NNZ``
+    non-zeros, or one column's: never a squared copy of X)."""
+    if getattr(X, "format", None) != "csc":
+        return np.asarray(
+            (X.multiply(X) if hasattr(X, "multiply") else X * X).T @ w
+        ).ravel()
+    out, ptr, p = np.zeros(X.shape[1]), X.indptr, X.shape[1]
+    stop = 0
+    while stop < p:
+        start = stop
+        stop = int(np.searchsorted(ptr, ptr[start] + SQUARES_NNZ, side="right")) - 1
+        stop = min(max(stop, start + 1), p)
+        a, b = ptr[start], ptr[stop]
+        nz = np.flatnonzero(np.diff(ptr[start : stop + 1])) + start
+        if nz.size:
+            sq = X.data[a:b] * X.data[a:b]
+            sq *= w[X.indices[a:b]]
+            out[nz] = np.add.reduceat(sq, ptr[nz] - a)
+    return out
 
 
 def cg(mv, rhs, x, dinv, tol, maxiter):
@@ -151,6 +176,10 @@ class MatrixFree:
     def __init__(self, A, c, b, n, tol):
         self.A, self.c, self.b, self.n, self.tol = A, c, b, n, tol
         self.diag = A.squares() / n + b
+        # the columns' non-zeros, where they are a sparse matrix's (CSC)
+        X = A.X
+        self.counts = np.diff(X.indptr) if getattr(X, "format", None) == "csc" else None
+        self.nnz = None if self.counts is None else int(self.counts.sum())
         self.failed = False  # a system CG could not solve: the path goes factored
 
     def _fit(self, w):
@@ -168,11 +197,21 @@ class MatrixFree:
         """The system of ``T``, from ``cur``; None when CG cannot reach the
         tolerance (a singular system: the caller then takes the factored
         route)."""
-        AT, bT, n = self.A.take(T), self.b[T], self.n
+        bT, n, A = self.b[T], self.n, self.A
         d = self.diag[T]
         dinv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 1.0)
         cap = max(CG_MIN_ITER, int(CG_ITER_SHARE * T.size))
-        mv = lambda v: AT.normal(v) / n + bT * v  # noqa: E731
+        if self.counts is not None and self.counts[T].sum() >= SHARE * self.nnz:
+            # T holds most of the working set's non-zeros: products over all
+            # of its columns (T's entries, zeros elsewhere), not a copy of T's
+            u = np.zeros(self.c.size)
+
+            def mv(v):
+                u[T] = v
+                return A.normal(u)[T] / n + bT * v
+        else:
+            AT = A.take(T)
+            mv = lambda v: AT.normal(v) / n + bT * v  # noqa: E731
         x, ok = cg(mv, rhs, cur, dinv, self.tol, cap)
         if ok and np.isfinite(x).all():
             return x
