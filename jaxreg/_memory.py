@@ -16,6 +16,7 @@ __all__ = [
     "available_bytes",
     "check_memory",
     "estimate_bytes",
+    "fits",
 ]
 
 # Leave room for XLA's temporaries and the rest of the process.
@@ -71,14 +72,22 @@ def estimate_bytes(n, p, k, dtype, mode, *, batch=None, n_problems=1, extra=0) -
     return int(item * (data + n_problems * per_problem + results + extra))
 
 
+def fits(need, device=None):
+    """``(ok, free)``: whether ``need`` bytes fit in the free memory of
+    ``device`` with room left for XLA's temporaries and the rest of the process
+    (``ok`` when the free memory is unknown), and that free memory (or None)."""
+    free = available_bytes(device)
+    return free is None or need <= _HEADROOM * free, free
+
+
 def check_memory(
     n, p, k, dtype, mode, device=None, *, batch=None, n_problems=1, extra=0
 ):
     need = estimate_bytes(
         n, p, k, dtype, mode, batch=batch, n_problems=n_problems, extra=extra
     )
-    free = available_bytes(device)
-    if free is None or need <= _HEADROOM * free:
+    ok, free = fits(need, device)
+    if ok:
         return need
     gib = 2.0**30
     remedies = []

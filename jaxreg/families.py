@@ -311,8 +311,8 @@ class GLMProblem:
         member and level of a batch of ``batch`` levels, four copies while a step
         runs) would not fit in memory."""
         need = 4 * (self.K + 1) * batch * self.m**2 * np.dtype(self.dtype).itemsize
-        free = _memory.available_bytes(self.solver.device)
-        if free is not None and need > _memory._HEADROOM * free:
+        ok, free = _memory.fits(need, self.solver.device)
+        if not ok:
             raise _memory.InsufficientMemoryError(
                 f"strategy='newton' holds an m x m Hessian per level (m={self.m} "
                 f"columns): about {need / 2**30:.1f} GiB, but only "
