@@ -342,8 +342,8 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
 
     def unfactored(W):
         """Whether a working set is solved matrix-free (sparse designs whose
-        working sets grow past ``MATRIX_FREE_AT`` features: their Gram blocks
-        and factor would outgrow the data)."""
+        working sets grow past ``limit`` features, :func:`_matrix_free_at`:
+        their Gram blocks and factor would outgrow the data)."""
         return limit is not None and W.size > limit
 
     l1, l2 = np.asarray(penalty.l1), np.asarray(penalty.l2)
