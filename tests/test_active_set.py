@@ -409,6 +409,33 @@ def test_kept_factor_follows_the_support(monkeypatch, deletion):
     assert chol.solve(np.r_[3, 7, 29], np.ones(3)) is not None
 
 
+def test_new_factor_in_one_square():
+    """A new factor of k coordinates is made in the memory of its system (LAPACK
+    on the system's own array, returned without a copy): one k × k array at
+    the end, about two at the peak (the gather of its rows), not four."""
+    import tracemalloc
+
+    rng = np.random.default_rng(2)
+    k, p = 300, 310
+    X = rng.normal(size=(2 * p, p))
+    G = X.T @ X / (2 * p)
+    chol = cholesky.Factor(G, np.zeros(p))
+    T = rng.permutation(p)[:k]
+    tracemalloc.start()
+    try:
+        order, L = chol.factor(T)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    square = 8 * k * k
+    assert peak <= 2.5 * square  # the rows' gather (k × p) and the system
+    M = G[np.ix_(order, order)]
+    assert (
+        L.flags.c_contiguous
+        and np.abs(L @ L.T - M).max() <= 8 * k * EPS * np.abs(M).max()
+    )
+
+
 def test_factor_adopted_by_another_working_set(monkeypatch):
     """A factor kept by one working set and adopted by another (positions
     mapped, the features it lacks deleted) solves as a fresh factor does."""

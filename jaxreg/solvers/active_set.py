@@ -403,6 +403,7 @@ def solve_path(datafit, penalty, levels, w0, tol_abs, max_iter, coef=None,
                     at = np.full(p, -1)
                     at[F] = np.arange(F.size)
                     chol.adopt(at[kept[0]], kept[1])
+                kept = None  # the last factor, or its copy, is chol's now
                 system = GramSystem(G, c_all[F], b[F], cols, chol)
             sF = None if signs is None else (signs[0][F], signs[1][F])
             wF, s, done = _feature_sign(system, a[F], w[F], max_iter - steps, sF, out)

@@ -77,40 +77,45 @@ class Factor:
         or None when a pivot falls below √eps of its diagonal (dependent
         columns); the kept factor moves to ``T`` only when it succeeds."""
         new = T[self.pos[T] < 0]
-        order, L = self.T, self.L
-        gone = np.flatnonzero(~np.isin(order, T))
+        gone = np.flatnonzero(~np.isin(self.T, T))
         if gone.size:
-            out = _delete(order, L, gone)
+            out = _delete(self.T, self.L, gone)
             if out is None:  # a new factor is cheaper
                 return self._fresh(T)
-            order, L = out
+            self._keep(*out)  # the old factor freed before the append
         if new.size:
-            out = self._append(order, L, new)
-            if out is None:
+            out = self._append(self.T, self.L, new)
+            if out is None:  # the factor stays that of T's kept part
                 return None
-            order, L = out
+            self._keep(*out)
+        return self.T, self.L
+
+    def _keep(self, order, L):
         self.T, self.L = order, L
         self.pos[:] = -1
         self.pos[order] = np.arange(order.size)
-        return order, L
 
     def _fresh(self, T):
-        self.T, self.L = np.zeros(0, np.int64), np.zeros((0, 0))
-        self.pos[:] = -1
+        self._keep(np.zeros(0, np.int64), np.zeros((0, 0)))
         return self.factor(T)
 
     def _append(self, order, L, new):
-        M_new = system(self.G, new, self.b)
-        B = sub(self.G, order, new)
-        Z = _trtrs(L.T, B, lower=0, trans=1)[0] if order.size else None
-        C = M_new - Z.T @ Z if Z is not None else M_new.copy()
-        L_new, info = _potrf(C, lower=1, clean=1)
+        C = system(self.G, new, self.b)
+        diag = np.diag(C).copy()
+        Z = None
+        if order.size:
+            Z = _trtrs(L.T, sub(self.G, order, new), lower=0, trans=1)[0]
+            C -= Z.T @ Z
+        # factored in C's own memory: LAPACK reads Cᵀ (Fortran order, no copy)
+        # as an upper triangle, which is C's lower one, and Uᵀ = L_new
+        U, info = _potrf(C.T, lower=0, clean=1, overwrite_a=1)
+        L_new = U.T
         # a pivot below √eps of its diagonal: dependent columns (rounding lets
         # exactly dependent ones through with a tiny pivot)
-        if info != 0 or not np.all(
-            np.diag(L_new) ** 2 > np.sqrt(_EPS) * np.diag(M_new)
-        ):
+        if info != 0 or not np.all(np.diag(L_new) ** 2 > np.sqrt(_EPS) * diag):
             return None
+        if not order.size:  # a new factor: no copy
+            return new.copy(), L_new
         m, k = order.size, new.size
         out = np.empty((m + k, m + k))
         out[:m, :m] = L
@@ -184,7 +189,9 @@ def _delete_givens(L, gone):
     out[j0:, :j0] = L[j0:][keep[j0:], :j0]
     out[:j0, j0:] = 0.0
     Lt = trail[: k - j0].T
-    out[j0:, j0:] = Lt * np.where(np.diag(Lt) < 0, -1.0, 1.0)
+    block = out[j0:, j0:]
+    block[...] = Lt
+    block *= np.where(np.diag(Lt) < 0, -1.0, 1.0)  # in place: no temporary
     return out
 
 
