@@ -40,6 +40,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def traced(fn, *args, **kwargs):
+    """``(fn(*args, **kwargs), peak)``: the call's result and the peak of the
+    NumPy and Python allocations it made (tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        out = fn(*args, **kwargs)
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def make_data(n, p, *, rho=0.0, seed=0, n_informative=5, noise=1.0, offset=3.0):
     """Equicorrelated Gaussian design with a sparse signal and a non-zero mean."""
     rng = np.random.default_rng(seed)

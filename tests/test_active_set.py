@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_data
+from conftest import make_data, traced
 
 import jaxreg
 from jaxreg import reference
@@ -413,20 +413,13 @@ def test_new_factor_in_one_square():
     """A new factor of k coordinates is made in the memory of its system (LAPACK
     on the system's own array, returned without a copy): one k × k array at
     the end, about two at the peak (the gather of its rows), not four."""
-    import tracemalloc
-
     rng = np.random.default_rng(2)
     k, p = 300, 310
     X = rng.normal(size=(2 * p, p))
     G = X.T @ X / (2 * p)
     chol = cholesky.Factor(G, np.zeros(p))
     T = rng.permutation(p)[:k]
-    tracemalloc.start()
-    try:
-        order, L = chol.factor(T)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (order, L), peak = traced(chol.factor, T)
     square = 8 * k * k
     assert peak <= 2.5 * square  # the rows' gather (k × p) and the system
     M = G[np.ix_(order, order)]

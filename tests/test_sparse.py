@@ -1,9 +1,8 @@
 """Sparse X: the answers of the same data dense, without densifying it."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
+from conftest import traced
 
 import jaxreg
 from jaxreg import reference
@@ -182,12 +181,7 @@ def test_never_densified():
     X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
     y = np.asarray(X @ rng.normal(size=p)).ravel() + rng.normal(size=n)
     csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-    tracemalloc.start()
-    try:
-        st = jsparse.stats_of(X, y)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    st, peak = traced(jsparse.stats_of, X, y)
     # by design: a few copies of the CSR (the float64 copy, a fold's rows, the
     # weighted one and its conversion) and a few per-row vectors (y, its centred
     # and weighted copies, the weights, the positive-weight mask), and the Gram
@@ -312,21 +306,21 @@ def test_design_form_cv_equals_dense(free):
     np.testing.assert_allclose(b.mse_path, a.mse_path, rtol=1e-5, atol=1e-9)
 
 
-def test_design_form_never_densifies():
-    n, p = 2000, 20000
+def design_data(n, p=20000):
+    """A wide CSR (density 2e-3) and a response from its first five columns."""
     X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
     y = np.asarray(X[:, :5].sum(axis=1)).ravel()
     y += 0.01 * np.random.default_rng(0).normal(size=n)
-    tracemalloc.start()
-    try:
-        res = jaxreg.lasso_path(X, y, alphas=8, eps=0.1)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    return X, y, 12 * X.nnz + 8 * (n + 1)  # and the CSR's bytes
+
+
+def test_design_form_never_densifies():
+    X, y, csr_bytes = design_data(2000)
+    n, p = X.shape
+    res, peak = traced(jaxreg.lasso_path, X, y, alphas=8, eps=0.1)
     assert res.mode == "design" and res.converged.all()
     # by design: copies of the CSR, a few dozen vectors of p, the coefficients
     # and the Gram of a working set a few times the support (df ≤ 20 here)
-    csr_bytes = 12 * X.nnz + 8 * (n + 1)
     assert peak <= 4 * csr_bytes + 64 * 8 * p + 2 * res.coefs.nbytes + 4 * 8 * 512**2
     assert peak < 8 * n * p / 16  # far below the dense array
 
@@ -335,19 +329,11 @@ def test_long_sparse_path_is_held_once():
     """A path of many levels dominates the memory: it is held once, from the
     solver to the data's units (the intercepts are products with it, not with
     a copy), beyond it only the set-up's vectors and a small working set."""
-    n, p = 200, 20000
-    X = sp.random(n, p, density=2e-3, random_state=1, format="csr")
-    y = np.asarray(X[:, :5].sum(axis=1)).ravel()
-    y += 0.01 * np.random.default_rng(0).normal(size=n)
+    X, y, csr_bytes = design_data(200)
+    p = X.shape[1]
     jaxreg.lasso_path(X[:50], y[:50], alphas=3)  # compiled apart
-    tracemalloc.start()
-    try:
-        res = jaxreg.lasso_path(X, y, alphas=200, eps=0.1)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    res, peak = traced(jaxreg.lasso_path, X, y, alphas=200, eps=0.1)
     assert res.mode == "design" and res.converged.all()
-    csr_bytes = 12 * X.nnz + 8 * (n + 1)
     assert peak <= res.coefs.nbytes + 64 * 8 * p + 4 * csr_bytes + 4 * 8 * 256**2
 
 
