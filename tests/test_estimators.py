@@ -260,6 +260,28 @@ def test_two_dimensional_y_fits_each_target(synthetic):
     assert column.coef_.shape == (X.shape[1],) and column.predict(X).shape == y.shape
 
 
+@pytest.mark.parametrize(
+    "name", ["Lasso", "ElasticNet", "Ridge", "RidgeCV", "MultiTaskLasso"]
+)
+@pytest.mark.parametrize("targets", [None, 1, 3])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_intercept_has_sklearns_shape(synthetic, name, targets, fit_intercept):
+    """``intercept_`` as scikit-learn stores it: a float for 1-D y, one per
+    target for 2-D y, and the float 0.0 without an intercept, whatever y."""
+    X, y = synthetic
+    if name.startswith("MultiTask") and targets is None:
+        targets = 1
+    Y = y if targets is None else np.c_[tuple(y * (t + 1) for t in range(targets))]
+    kw = {} if name == "RidgeCV" else dict(alpha=0.1)
+    ours = getattr(je, name)(fit_intercept=fit_intercept, **kw).fit(X, Y)
+    theirs = getattr(sk, name)(fit_intercept=fit_intercept, **kw).fit(X, Y)
+    assert np.shape(ours.intercept_) == np.shape(theirs.intercept_)
+    assert isinstance(ours.intercept_, float) == isinstance(theirs.intercept_, float)
+    if not fit_intercept:
+        assert ours.intercept_ == 0.0
+    assert ours.predict(X).shape == theirs.predict(X).shape
+
+
 def test_convergence_warning_states_gap_tol_and_remedy(diabetes):
     X, y = diabetes
     match = (

@@ -210,7 +210,8 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def _set_coef(self, coef, intercept, y, dtype):
-        """coef (T, p), intercept (T,): stored with sklearn's shapes and X's dtype."""
+        """coef (T, p), intercept (T,): stored with sklearn's shapes and X's dtype
+        (``intercept_`` is 0.0 without ``fit_intercept``, as scikit-learn's)."""
         if y.ndim == 1 or y.shape[1] == 1:
             self.coef_ = np.asarray(coef[0], dtype=dtype)
             self.intercept_ = (
@@ -221,6 +222,10 @@ class LinearRegressor(RegressorMixin, BaseEstimator):
         else:
             self.coef_ = np.asarray(coef, dtype=dtype)
             self.intercept_ = np.asarray(intercept, dtype=dtype)
+        if not getattr(self, "fit_intercept", True):
+            # scikit-learn's LinearModel: a plain 0.0 without an intercept,
+            # whatever the number of targets
+            self.intercept_ = 0.0
         if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
             raise ValueError(
                 "The fit gave non-finite coefficients: the solution is beyond the "

@@ -64,6 +64,7 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
     sparse_coef_ : scipy sparse matrix of ``coef_``
     intercept_ : float or ndarray of shape (n_targets,)
+        0.0 when ``fit_intercept=False``.
     n_iter_ : int or list of int
         FISTA steps used (per target), at least 1.
     dual_gap_ : float or ndarray of shape (n_targets,)

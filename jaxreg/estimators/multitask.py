@@ -91,6 +91,7 @@ class MultiTaskElasticNet(_MultiTask, ElasticNet):
     ----------
     coef_ : ndarray of shape (n_targets, n_features)
     intercept_ : ndarray of shape (n_targets,)
+        0.0 when ``fit_intercept=False``.
     n_iter_ : int
     dual_gap_ : float
         The joint duality gap, in objective units (as scikit-learn's).

@@ -88,6 +88,7 @@ class Ridge(MultiOutputMixin, B.LinearRegressor):
     ----------
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
     intercept_ : float or ndarray of shape (n_targets,)
+        0.0 when ``fit_intercept=False``.
     n_iter_ : ndarray of shape (n_targets,)
         1 per target for the closed form (one direct solve; scikit-learn reports
         None), FISTA steps with ``positive=True``.
@@ -315,6 +316,7 @@ class RidgeCV(MultiOutputMixin, B.LinearRegressor):
     best_score_ : float or ndarray of shape (n_targets,)
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
     intercept_ : float or ndarray of shape (n_targets,)
+        0.0 when ``fit_intercept=False``.
     cv_results_ : ndarray of shape (n_samples, n_alphas) or (n_samples, n_targets, \
 n_alphas)
     n_features_in_, feature_names_in_
