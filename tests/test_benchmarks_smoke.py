@@ -21,6 +21,9 @@ from jaxreg import reference  # noqa: E402
 
 sklearn = pytest.importorskip("sklearn")
 
+# Problems of the certificate sweep run here (the benchmark runs 1500).
+SWEEP_SEEDS = 24
+
 
 @pytest.fixture(scope="module")
 def data():
@@ -469,3 +472,45 @@ def test_a_users_solver_is_timed_and_validated(tmp_path, monkeypatch):
     assert not recs[("mylasso:wrong", "float64")]["ok"]
     with pytest.raises(ValueError, match="MODULE:FUNCTION"):
         run.run("smoke", "cpu", tmp_path / "x", peers=("mylasso:",))
+
+
+def test_certificate_sweep_finds_no_false_certificate():
+    """A seeded slice of ``benchmarks/certificate_sweep.py`` (random shapes,
+    scales, sparsity, weights, penalty factors, signs, standardization,
+    l1_ratio, tol and dtype): every level flagged converged has its gap,
+    recomputed in float64 by the sweep's own textbook formula, within tol
+    (beyond rounding)."""
+    from benchmarks import certificate_sweep as sweep
+
+    kinds, converged = set(), 0
+    for seed in range(SWEEP_SEEDS):
+        kind, levels = sweep.check(seed)
+        kinds.add(kind)
+        for conv, excess, lie, _ in levels:
+            converged += conv
+            assert not lie, f"seed {seed} ({kind}): {excess:.2e} of yy beyond tol"
+    assert converged >= 100 and len(kinds) == 3  # float64, float64 sparse, float32
+
+
+def test_certificate_sweep_flags_a_perturbed_solution():
+    """The sweep's gap is not vacuous: a certified level whose coefficients
+    are moved by 1% of their largest magnitude is flagged."""
+    import types
+
+    from benchmarks import certificate_sweep as sweep
+    from jaxreg import enet_path
+
+    X, y, _, opts = sweep.draw(0)
+    opts = dict(opts, tol=1e-8, dtype=None)
+    res = enet_path(X, y, **opts)
+    k = len(res.alphas) - 1
+    assert res.converged[k]
+    coefs = np.array(res.coefs)
+    coefs[k, 0] += 0.01 * np.abs(coefs[k]).max()
+    moved = types.SimpleNamespace(
+        alphas=res.alphas, coefs=coefs, intercepts=res.intercepts
+    )
+    gap, floor, yy = sweep.gaps(X, y, moved, opts)[k]
+    assert gap > opts["tol"] * yy + floor
+    gap, floor, yy = sweep.gaps(X, y, res, opts)[k]
+    assert gap <= opts["tol"] * yy + floor
