@@ -287,7 +287,7 @@ def _warn_cv(res: CVResult, fold_gap_tol, max_iter, stacklevel):
             "mgaussian": "the fold's ||Y - Ȳ||²_F/n",
         }.get(res.path.family, "the fold's null deviance/n"),
         where=lambda i: f" in fold {i[1]}",
-        note=note,
+        **_path.float32_advice(res.path.dtype, note),
         stacklevel=stacklevel + 1,
     )
 

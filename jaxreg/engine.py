@@ -435,7 +435,7 @@ class Problem:
         r = r._replace(coef=r.coef[:, :, :, :k], **{
             f: getattr(r, f)[..., :k] for f in ("gap", "n_iter", "converged", "rr")
         })  # fmt: skip
-        if self.host and dt == np.float64:
+        if self.host:  # refined in float64; float32 iterates' gaps recomputed
             with serial_blas():
                 r = self._refine(r, levels[:, :k], w, lower, upper, fixed[:, :k], tol)
         return dict(
@@ -461,7 +461,8 @@ class Problem:
 
     def _refine(self, r, levels, w, lower, upper, fixed, tol):
         """Each path's iterates refined on their supports
-        (:func:`jaxreg.solvers.polish.refine_result`)."""
+        (:func:`jaxreg.solvers.polish.refine_result`); float32 iterates are
+        not refined, their gaps recomputed in float64 instead."""
         mem = self.members
         A, c, yy = (np.asarray(a, np.float64) for a in (mem.A, mem.c, mem.yy))
         pP = A.shape[-1]
@@ -470,6 +471,8 @@ class Problem:
         per_iter = (2 * pP * pP if self.gram else 4 * self.n * pP) + 1e4
         datafit = batch.datafit(self.gram)(A, c, yy)
         pen = penalties.ElasticNet(levels, w["l1"], w["l2"], lower, upper)
+        if self.dtype == np.float32:
+            return polish.recertify(r, datafit, pen, fixed, tol)
         return polish.refine_result(r, datafit, pen, fixed, tol, per_iter)
 
     def _screened(self, levels, w, lower, upper, lips, tol, fixed, pl):

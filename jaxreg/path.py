@@ -155,7 +155,22 @@ def warn_path(res, max_iter, stacklevel):
         scale={"gaussian": "||y - ȳ||²/n", "mgaussian": "||Y - Ȳ||²_F/n"}.get(
             res.family, "D_null/n"
         ),
+        **float32_advice(res.dtype),
         stacklevel=stacklevel + 1,
+    )
+
+
+def float32_advice(dtype, note=""):
+    """The note (after ``note``) and remedy of a result's warning in
+    float32, where more iterations may not help: float32 stalls short of small
+    gaps, and on the CPU its gaps are rechecked in float64
+    (:func:`jaxreg.solvers.polish.recertify`)."""
+    if dtype != "float32":
+        return dict(note=note) if note else {}
+    return dict(
+        note=note + " In float32 a gap may stay above tol however many "
+        "iterations it takes.",
+        remedy="Use dtype='float64', increase max_iter, or loosen tol.",
     )
 
 

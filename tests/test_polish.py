@@ -123,3 +123,66 @@ def test_refinement_never_worsens_a_gap(monkeypatch, shape, l1_ratio):
     for k, a in enumerate(on.alphas):
         g = ref.duality_gap(X, y, on.coefs[k], on.intercepts[k], a, l1_ratio=l1_ratio)
         assert g <= on.gaps[k] + slack
+
+
+def test_recertify_recomputes_float32_gaps_in_float64():
+    """A float32 result's gaps are replaced by float64 ones at its own
+    coefficients, and ``converged`` follows them: a level whose (float32) gap
+    claimed convergence but whose float64 gap is above tol is not converged; a
+    closed-form level stays as it was."""
+    X, y = make_data(60, 8, seed=2)
+    df, _, yc = _gram(X, y)
+    k = 3
+    amax = np.abs(df.c).max()
+    alphas = amax * np.array([0.5, 0.1, 0.0])
+    fixed = np.array([[False, False, True]])
+    exact = ref.lasso_path(X, y, alphas=alphas[:2], tol=1e-12)["coefs"]
+    W = np.stack([exact[0], exact[1] * 1.01, np.zeros(8)])  # the second is off
+    r = fista.FistaResult(
+        W.astype(np.float32)[None, None, None],
+        np.ones((1, 1, 1, k), np.int32),
+        np.zeros((1, 1, 1, k), np.float32),  # the claimed gaps: 0
+        np.zeros((1, 1, 1, k), np.float32),
+        np.ones((1, 1, 1, k), bool),
+    )
+    stacked = type(df)(df.G[None], df.c[None, :, None], np.array([[df.yy]]))
+    pen = penalties.ElasticNet(
+        alphas[None], np.ones((1, 1, 8)), np.zeros((1, 1, 8)),
+        np.full((1, 8), -np.inf), np.full((1, 8), np.inf),
+    )  # fmt: skip
+    tol = np.array([[1e-6 * df.yy]])
+    out = polish.recertify(r, stacked, pen, fixed, tol)
+    one = penalties.ElasticNet(alphas[:2], np.ones(8), np.zeros(8),
+                               np.full(8, -np.inf), np.full(8, np.inf))  # fmt: skip
+    W64 = np.asarray(W[:2].astype(np.float32), np.float64)
+    expect, _, _ = fista.duality_gap(df, one, W64)
+    np.testing.assert_allclose(out.gap[0, 0, 0, :2], expect, rtol=1e-12)
+    assert out.gap[0, 0, 0, 2] == 0.0
+    assert out.converged[0, 0, 0].tolist() == [True, False, True]
+    assert expect[1] > tol[0, 0] >= expect[0]
+    assert out.coef is r.coef  # the solver's coefficients, as they were
+
+
+def test_float32_paths_on_the_cpu_are_recertified(monkeypatch):
+    """A float32 path on the CPU reports the float64 gaps of
+    :func:`polish.recertify` (and its converged flags); a float64 path is
+    refined instead."""
+    calls = []
+
+    def spy(*args):
+        out = recertify(*args)
+        calls.append(out)
+        return out
+
+    recertify = polish.recertify
+    monkeypatch.setattr(polish, "recertify", spy)
+    X, y = make_data(200, 20, rho=0.5, seed=7)
+    res = jaxreg.lasso_path(X, y, alphas=10, tol=1e-4, dtype="float32")
+    assert len(calls) == 1
+    gap = calls[0].gap[0, 0, 0]  # scaled units: one factor from the path's
+    at = np.flatnonzero(gap)[0]
+    scale = res.gaps[at] / gap[at]  # to data units: a power of two
+    np.testing.assert_allclose(res.gaps, scale * gap, rtol=1e-6)  # float32 values
+    assert np.array_equal(res.converged, calls[0].converged[0, 0, 0])
+    jaxreg.lasso_path(X, y, alphas=10, tol=1e-4)
+    assert len(calls) == 1

@@ -36,7 +36,7 @@ from scipy.linalg.lapack import dtrtrs as _trtrs
 
 from jaxreg.solvers import fista
 
-__all__ = ["refine", "refine_result"]
+__all__ = ["recertify", "refine", "refine_result"]
 
 _EPS = float(np.finfo(np.float64).eps)
 # The cost of one linear system beyond its flops: a dozen NumPy and LAPACK calls,
@@ -208,6 +208,41 @@ def refine(datafit, penalty, W, budget: float):
     return out, tried
 
 
+def _member(datafit, penalty, lv, f, t):
+    """One path's datafit and penalty of the stacked ones (see refine_result)."""
+    df = type(datafit)(datafit[0][f], datafit[1][f][..., t], datafit[2][f, t])
+    pen = penalty._replace(
+        alpha=penalty.alpha[lv],
+        l1=penalty.l1[lv, f],
+        l2=penalty.l2[lv, f],
+        lower=penalty.lower[f],
+        upper=penalty.upper[f],
+    )
+    return df, pen
+
+
+def recertify(r, datafit, penalty, fixed, tol):
+    """A float32 solver result with every level's duality gap (and ``rr``)
+    recomputed in float64 on the host, and ``converged`` from those: a float32
+    gap can be off by some eps32 of ‖y − ȳ‖²/n (its products in float32, a Gram
+    form's ``c − G·w`` cancelling), enough to pass a level whose gap is above
+    tol. The coefficients are the solver's; the arguments as for
+    :func:`refine_result` (``datafit`` in float64, from the float32 data)."""
+    gap, rr = (np.array(a, np.float64) for a in (r.gap, r.rr))
+    L, F, T = gap.shape[:3]
+    for lv, f, t in np.ndindex(L, F, T):
+        rows = np.flatnonzero(~fixed[lv])
+        if not rows.size:
+            continue
+        df, pen = _member(datafit, penalty, lv, f, t)
+        W = np.asarray(r.coef[lv, f, t, rows], np.float64)
+        g, rr_new, _ = fista.duality_gap(df, pen._replace(alpha=pen.alpha[rows]), W)
+        gap[lv, f, t, rows], rr[lv, f, t, rows] = g, rr_new
+    conv = (gap <= tol[None, :, :, None]) & np.isfinite(gap)
+    conv |= fixed[:, None, None, :]
+    return r._replace(gap=gap, rr=rr, converged=conv)
+
+
 def refine_result(r, datafit, penalty, fixed, tol, per_iter):
     """A batched solver result (``coef`` (L, F, T, k, p), ``gap``, ``rr``,
     ``n_iter``, ``converged``) with each path refined, kept where its duality gap
@@ -223,14 +258,7 @@ def refine_result(r, datafit, penalty, fixed, tol, per_iter):
     L, F, T = gap.shape[:3]
     floor = REFINE_FLOOR if int((~fixed[0]).sum()) <= SHORT_PATH else 0.0
     for lv, f, t in np.ndindex(L, F, T):
-        df = type(datafit)(datafit[0][f], datafit[1][f][..., t], datafit[2][f, t])
-        pen = penalty._replace(
-            alpha=penalty.alpha[lv],
-            l1=penalty.l1[lv, f],
-            l2=penalty.l2[lv, f],
-            lower=penalty.lower[f],
-            upper=penalty.upper[f],
-        )
+        df, pen = _member(datafit, penalty, lv, f, t)
         budget = REFINE_SHARE * per_iter * float(r.n_iter[lv, f, t].sum()) + floor
         cand, tried = refine(df, pen, coef[lv, f, t], budget)
         rows = np.flatnonzero(tried & ~fixed[lv])
