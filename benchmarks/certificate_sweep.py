@@ -41,6 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 EPS64 = np.finfo(np.float64).eps
+# Problems between two clearings of JAX's compiled programs.
+CLEAR_EVERY = 1000
 EPS32 = float(np.finfo(np.float32).eps)
 
 
@@ -199,6 +201,8 @@ def check(seed):
 
 
 def main():
+    import jax
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="0:1500", help="first:last (exclusive)")
     ap.add_argument(
@@ -213,7 +217,12 @@ def main():
     lies, errors, worst = [], [], {}
     todo = [(check, seed) for seed in range(first, last)]
     todo += [(check_glm, seed) for seed in range(first, first + args.glm)]
-    for fn, seed in todo:
+    for i, (fn, seed) in enumerate(todo):
+        if i and i % CLEAR_EVERY == 0:
+            # thousands of distinct shapes and options compile as many
+            # programs, each mapping its code: a process holding them all
+            # runs out of memory maps (vm.max_map_count) near 10,000 problems
+            jax.clear_caches()
         try:
             kind, levels = fn(seed)
         except Exception as e:  # recorded: a refusal is not a certificate
