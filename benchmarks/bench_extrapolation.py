@@ -155,9 +155,7 @@ def main():
                     row[f"{variant}_s"] = time.perf_counter() - t0
                 rows.append(row)
                 print(row, flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+    _save(args, rows, "results.json")
     lines = [
         "# Extrapolation against the plain dual point, FISTA on the lasso",
         "",
@@ -191,6 +189,12 @@ def main():
     print("\n".join(lines))
 
 
+def _save(args, rows, name):
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, name), "w") as f:
+        json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+
+
 def main_path(args):
     from jaxreg.reference import make_glmnet_design
 
@@ -209,9 +213,7 @@ def main_path(args):
             row[f"{variant}_s"] = time.perf_counter() - t0
         rows.append(row)
         print(row, flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results-path.json"), "w") as f:
-        json.dump(dict(args=vars(args), rows=rows), f, indent=1)
+    _save(args, rows, "results-path.json")
     lines = [
         "# Extrapolation on warm-started paths, FISTA with restart",
         "",
