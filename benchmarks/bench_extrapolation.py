@@ -144,17 +144,10 @@ def main():
             for restart in (False, True):
                 row = dict(design=f"{n} x {p}, rho {rho}", fraction=frac,
                            restart=restart)  # fmt: skip
-                for variant in VARIANTS:
-                    t0 = time.perf_counter()
-                    it, won, _ = run(
-                        X, y, frac * amax, args.tol, args.every, args.K,
-                        args.max_iter, restart=restart, variant=variant,
-                    )  # fmt: skip
-                    row[variant] = it
-                    row[f"{variant}_won"] = won
-                    row[f"{variant}_s"] = time.perf_counter() - t0
-                rows.append(row)
-                print(row, flush=True)
+                rows.append(_timed_variants(
+                    row, run, X, y, frac * amax, args.tol, args.every, args.K,
+                    args.max_iter, restart=restart,
+                ))  # fmt: skip
     _save(args, rows, "results.json")
     lines = [
         "# Extrapolation against the plain dual point, FISTA on the lasso",
@@ -189,6 +182,19 @@ def main():
     print("\n".join(lines))
 
 
+def _timed_variants(row, solve, *args, **kwargs):
+    """``row`` with, for each variant, the iterations and checks won of
+    ``solve(*args, variant=..., **kwargs)`` (:func:`run` or :func:`run_path`)
+    and its wall time; printed as it is done."""
+    for variant in VARIANTS:
+        t0 = time.perf_counter()
+        out = solve(*args, variant=variant, **kwargs)
+        row[variant], row[f"{variant}_won"] = out[0], out[1]
+        row[f"{variant}_s"] = time.perf_counter() - t0
+    print(row, flush=True)
+    return row
+
+
 def _save(args, rows, name):
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, name), "w") as f:
@@ -205,14 +211,9 @@ def main_path(args):
         amax = np.abs(X.T @ y).max() / n
         levels = amax * np.geomspace(1.0, 1e-3, args.path)
         row = dict(design=f"{n} x {p}, rho {rho}", levels=args.path)
-        for variant in VARIANTS:
-            t0 = time.perf_counter()
-            total, won = run_path(X, y, levels, args.tol, args.every, args.K,
-                                  args.max_iter, variant=variant)  # fmt: skip
-            row[variant], row[f"{variant}_won"] = total, won
-            row[f"{variant}_s"] = time.perf_counter() - t0
-        rows.append(row)
-        print(row, flush=True)
+        rows.append(_timed_variants(
+            row, run_path, X, y, levels, args.tol, args.every, args.K, args.max_iter
+        ))  # fmt: skip
     _save(args, rows, "results-path.json")
     lines = [
         "# Extrapolation on warm-started paths, FISTA with restart",

@@ -41,9 +41,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 EPS64 = np.finfo(np.float64).eps
+EPS32 = float(np.finfo(np.float32).eps)
 # Problems between two clearings of JAX's compiled programs.
 CLEAR_EVERY = 1000
-EPS32 = float(np.finfo(np.float32).eps)
 
 
 def draw(seed):
@@ -119,6 +119,19 @@ def gaps(X, y, res, opts):
     return out
 
 
+def _levels(res, rows):
+    """Per level ``(converged, excess, lie, claimed)`` from ``rows`` of
+    ``(gap, bound, floor, unit)``: the recomputed gap against the bound tol
+    means, its excess in ``unit``, a lie where a converged level's gap exceeds
+    the bound beyond the rounding floor, and the gap the path claimed."""
+    out = []
+    for k, (gap, bound, floor, unit) in enumerate(rows):
+        conv = bool(res.converged[k])
+        out.append((conv, (gap - bound) / unit, conv and not gap <= bound + floor,
+                    float(res.gaps[k])))  # fmt: skip
+    return out
+
+
 def draw_glm(seed):
     """One random binomial or Poisson problem (dense, float64) and its keywords:
     the options :func:`jaxreg.reference.glm_duality_gap` takes."""
@@ -158,23 +171,19 @@ def check_glm(seed):
         warnings.simplefilter("ignore")
         res = jaxreg.enet_path(X, y, **opts)
     keys = ("family", "l1_ratio", "fit_intercept", "sample_weight", "penalty_factor")
-    levels = []
+    unit = res.gap_tol / opts["tol"]  # the scale tol is relative to
+    rows = []
     for k, alpha in enumerate(np.asarray(res.alphas, np.float64)):
+        w, b = np.asarray(res.coefs[k], np.float64), float(res.intercepts[k])
         gap = reference.glm_duality_gap(
-            X, y, np.asarray(res.coefs[k], np.float64), float(res.intercepts[k]),
-            alpha, **{key: opts[key] for key in keys},
-        )  # fmt: skip
+            X, y, w, b, alpha, **{key: opts[key] for key in keys}
+        )
         primal = reference.glm_objective(
-            X, y, np.asarray(res.coefs[k], np.float64), float(res.intercepts[k]),
-            alpha, family=opts["family"], l1_ratio=opts["l1_ratio"],
+            X, y, w, b, alpha, family=opts["family"], l1_ratio=opts["l1_ratio"],
             sample_weight=opts["sample_weight"], penalty_factor=opts["penalty_factor"],
         )  # fmt: skip
-        floor = 64 * EPS64 * 2 * abs(primal)
-        conv = bool(res.converged[k])
-        unit = res.gap_tol / opts["tol"]  # the scale tol is relative to
-        levels.append((conv, (gap - res.gap_tol) / unit,
-                       conv and not gap <= res.gap_tol + floor,
-                       float(res.gaps[k])))  # fmt: skip
+        rows.append((gap, res.gap_tol, 64 * EPS64 * 2 * abs(primal), unit))
+    levels = _levels(res, rows)
     return opts["family"], levels
 
 
@@ -191,12 +200,10 @@ def check(seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = jaxreg.enet_path(sp.csr_matrix(X) if sparse else X, y, **opts)
-    levels = []
-    for k, (gap, floor, yy) in enumerate(gaps(X, y, res, opts)):
-        bound = opts["tol"] * yy
-        levels.append((bool(res.converged[k]), (gap - bound) / yy,
-                       bool(res.converged[k]) and gap > bound + floor,
-                       float(res.gaps[k])))  # fmt: skip
+    rows = [
+        (gap, opts["tol"] * yy, floor, yy) for gap, floor, yy in gaps(X, y, res, opts)
+    ]
+    levels = _levels(res, rows)
     return kind, levels
 
 

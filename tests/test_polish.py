@@ -167,14 +167,12 @@ def test_float32_paths_on_the_cpu_are_recertified(monkeypatch):
     """A float32 path on the CPU reports the float64 gaps of
     :func:`polish.recertify` (and its converged flags); a float64 path is
     refined instead."""
-    calls = []
+    calls, recertify = [], polish.recertify
 
     def spy(*args):
-        out = recertify(*args)
-        calls.append(out)
-        return out
+        calls.append(recertify(*args))
+        return calls[-1]
 
-    recertify = polish.recertify
     monkeypatch.setattr(polish, "recertify", spy)
     X, y = make_data(200, 20, rho=0.5, seed=7)
     res = jaxreg.lasso_path(X, y, alphas=10, tol=1e-4, dtype="float32")
