@@ -44,13 +44,16 @@ def unit_deviance(family, y, mu):
     """glmnet's unit deviance ``d(y, μ)`` (NumPy)."""
     from scipy.special import xlogy as xl
 
+    def log_ratio(a, b):  # a·log(a/b), 0 where a = 0 (whatever b, 0 included)
+        return xl(a, np.where(a > 0, a, 1.0) / np.where(a > 0, b, 1.0))
+
     with np.errstate(divide="ignore", invalid="ignore"):
         if family == "multinomial":  # (n, K) one-hot against (n, K) means
-            return 2.0 * np.sum(xl(y, y / mu), axis=1)
+            return 2.0 * np.sum(log_ratio(y, mu), axis=1)
         if family == "binomial":
-            d = 2.0 * (xl(y, y / mu) + xl(1.0 - y, (1.0 - y) / (1.0 - mu)))
+            d = 2.0 * (log_ratio(y, mu) + log_ratio(1.0 - y, 1.0 - mu))
         else:
-            d = 2.0 * (xl(y, y / mu) - y + mu)
+            d = 2.0 * (log_ratio(y, mu) - y + mu)
     return d
 
 

@@ -162,7 +162,7 @@ def _solve_family(kw, family, scoring, l1_ratios, alpha_units):
     X, y, _, alphas, eps, model, solver = _path.prepare_family(kw, family)
     labels = np.asarray(kw["y"])  # what a stratified splitter should see
     train, test = _fold_counts(kw, X, labels, X.shape[0], model.sample_weight)
-    problem = families.GLMProblem(
+    problem = families.problem(
         X, y, model, solver, family, folds=(train, test), scoring=scoring,
         alpha_units=alpha_units,
     )  # fmt: skip
@@ -229,11 +229,14 @@ def _cv_result(problem, solved, l1_ratio) -> CVResult:
     r2_path = r2.mean(axis=1).T if r2 is not None else np.full(mse_path.shape, np.nan)
     K = mse_path.shape[1]
     mse_mean = mse_path.mean(axis=1)
-    mse_se = (
-        mse_path.std(axis=1, ddof=1) / np.sqrt(K)
-        if K > 1
-        else np.full(len(grid), np.nan)
-    )
+    mse_se = np.full(len(grid), np.nan)
+    if K > 1:
+        # a fold's infinite deviance (a held-out sample given probability 0)
+        # leaves the mean infinite, and its standard error too
+        finite = np.isfinite(mse_path).all(axis=1)
+        with np.errstate(invalid="ignore"):
+            spread = mse_path.std(axis=1, ddof=1) / np.sqrt(K)
+        mse_se = np.where(finite, spread, np.inf)
     scoring = getattr(problem, "scoring", "mse")
     sign = -1.0 if scoring == "auc" else 1.0  # the AUC is maximised
     i_min, i_1se = results.select_1se(sign * mse_mean, mse_se)

@@ -44,6 +44,7 @@ import optax
 from jax.scipy.special import xlogy
 
 from jaxreg._config import array_module as _xp
+from jaxreg._csr_design import backward, forward
 from jaxreg.solvers import closed_form
 
 __all__ = [
@@ -109,8 +110,10 @@ def _lipschitz(K, matvec, p, exact):
 def host_lipschitz(A, gram: bool) -> float:
     """The largest eigenvalue of ``XᵀX/n`` on the host (NumPy/SciPy, nothing to
     compile): LAPACK for small matrices, else Lanczos (ARPACK) to 1e-10, inflated
-    by 1e-8 relative; of the smaller of ``XᵀX/n`` and ``XXᵀ/n`` in design form."""
-    A = np.asarray(A, np.float64)
+    by 1e-8 relative; of the smaller of ``XᵀX/n`` and ``XXᵀ/n`` in design form.
+    A Gram may be a SciPy ``LinearOperator``."""
+    if not hasattr(A, "matvec"):  # else a scipy LinearOperator, of a Gram
+        A = np.asarray(A, np.float64)
     if not gram:
         n, p = A.shape
         small = A.T if p <= n else A
@@ -316,11 +319,11 @@ class _GLM(NamedTuple):
     eq: jax.Array
 
     def _eta(self, W):
-        return dot(W, self.X.T)
+        return forward(self.X, W)
 
     def neg_grad(self, Z):
         n = self.X.shape[0]
-        return dot(self.s * (self.y - self.mean(self._eta(Z))) / n, self.X)
+        return backward(self.X, self.s * (self.y - self.mean(self._eta(Z))) / n)
 
     def value(self, W):
         eta = self._eta(W)
@@ -331,14 +334,14 @@ class _GLM(NamedTuple):
         eta = self._eta(Z)
         n = self.X.shape[0]
         f = jnp.sum(self.s * (self.cumulant(eta) - self.y * eta), -1) / n
-        return f, dot(self.s * (self.y - self.mean(eta)) / n, self.X)
+        return f, backward(self.X, self.s * (self.y - self.mean(eta)) / n)
 
     def hessian(self, W):
         """The gradient (B, m) and the Hessian (B, m, m) of the datafit at each
         row of W (Gram form, for :mod:`jaxreg.solvers.newton`)."""
         n = self.X.shape[0]
         eta = self._eta(W)
-        g = -dot(self.s * (self.y - self.mean(eta)) / n, self.X)
+        g = -backward(self.X, self.s * (self.y - self.mean(eta)) / n)
         v = self.s * self.variance(eta) / n
         H = jnp.einsum("bn,nj,nk->bjk", v, self.X, self.X)
         return g, H
@@ -358,7 +361,7 @@ class _GLM(NamedTuple):
             c_pos = jnp.where(icpt & (pos > neg), neg / jnp.where(pos > 0, pos, 1), 1)
             c_neg = jnp.where(icpt & (neg > pos), pos / jnp.where(neg > 0, neg, 1), 1)
             c = jnp.where(u > 0, c_pos, c_neg)
-        q = dot(u * c, self.X) * (1.0 - self.free)
+        q = backward(self.X, u * c) * (1.0 - self.free)
         t = penalty.dual_scale(q)
         m = self.y + (c * t[:, None]) * (mu - self.y)
         fy_data = jnp.sum(self.s * self.divergence(m, eta), -1) / n
@@ -455,7 +458,7 @@ class Multinomial(NamedTuple):
 
     def _eta(self, W):
         K, m = self.y.shape[0], self.X.shape[1]
-        return dot(W.reshape(W.shape[:-1] + (K, m)), self.X.T)  # (B, K, n)
+        return forward(self.X, W.reshape(W.shape[:-1] + (K, m)))  # (B, K, n)
 
     def _flat(self, G):
         return G.reshape(G.shape[:-2] + (-1,))
@@ -463,7 +466,7 @@ class Multinomial(NamedTuple):
     def neg_grad(self, Z):
         n = self.X.shape[0]
         mu = jax.nn.softmax(self._eta(Z), axis=-2)
-        return self._flat(dot(self.s * (self.y - mu) / n, self.X))
+        return self._flat(backward(self.X, self.s * (self.y - mu) / n))
 
     def value(self, W):
         eta = self._eta(W)
@@ -503,7 +506,7 @@ class Multinomial(NamedTuple):
             Mx = jnp.einsum("brn,bqn->brq", A, A)
             lam = jnp.einsum("brq,bq->br", jnp.linalg.pinv(Mx), jnp.sum(A, -1))
             c = (1.0 - jnp.einsum("br,brn->bn", lam, A))[:, None, :]
-        q = self._flat(dot(u * c, self.X)) * (1.0 - self.free)
+        q = self._flat(backward(self.X, u * c)) * (1.0 - self.free)
         t = penalty.dual_scale(q)
         M = self.y + (c * t[:, None, None]) * (mu - self.y)
         fy_data = jnp.sum(self.s * self._divergence(M, eta), -1) / n

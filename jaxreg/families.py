@@ -106,8 +106,9 @@ class GLMProblem:
     their solutions: the methods of :class:`jaxreg.engine.Problem` that the path
     and CV shells use.
 
-    X is dense (n, p); its columns are centred (with an intercept) and scaled to
-    unit weighted norm once, for all members: an exact reparametrization
+    X is dense (n, p) here (sparse in :mod:`jaxreg._sparse_glm`); its columns
+    are centred (with an intercept) and scaled to unit weighted norm once, for
+    all members: an exact reparametrization
     ``v_j = w_j·d_j``, the penalty's weights carry the scale (and, with
     ``standardize``, each member's own standard deviations).
     """
@@ -118,8 +119,7 @@ class GLMProblem:
         self.scoring = check_scoring(family, scoring)
         self.solver, self.model = solver, model
         self.dtype = np.dtype(solver.dtype)
-        self.mode, self.sparse = "design", False
-        X = np.asarray(X, np.float64)
+        self.mode, self.sparse = "design", not isinstance(X, np.ndarray)
         self.p_out = X.shape[1]  # the caller's features (see _shapes.pad)
         train = folds[0] if folds is not None else np.zeros((0, X.shape[0]))
         test = folds[1] if folds is not None else np.zeros((0, X.shape[0]))
@@ -143,25 +143,54 @@ class GLMProblem:
         raw = tw.sum(axis=1) * (model.raw_weight_total / n)
         self.alpha_scale = 1.0 / raw if alpha_units == "sum" else np.ones(self.F)
         self.free_feat = model.penalty_factor == 0
-        mean = np.average(X, axis=0, weights=sw) if model.fit_intercept else 0.0
-        Xc = X - mean
-        scale = np.sqrt(np.average(Xc * Xc, axis=0, weights=sw))
+        mean, scale = self._spread(X, sw)
         scale = np.where(scale > 0, scale, 1.0)
         self.x_mean, self.d = mean * np.ones(p), scale
-        self.Xs = Xc / scale
-        icpt = np.ones((n, 1)) if model.fit_intercept else np.zeros((n, 0))
-        self.Z = np.concatenate([self.Xs, icpt], axis=1)
-        self.m = self.Z.shape[1]
+        self.m = p + int(model.fit_intercept)
+        self._hold(X)
         if model.standardize:
-            sd = []
-            for s in self.s:
-                mu = np.average(X, axis=0, weights=s) if model.fit_intercept else 0.0
-                sd.append(np.sqrt(np.average((X - mu) ** 2, axis=0, weights=s)))
-            sd = np.stack(sd)
+            sd = np.stack([self._spread(X, s)[1] for s in self.s])
             self.rho = np.where(sd > 0, sd, 1.0) / scale  # (F, p)
         else:
             self.rho = np.broadcast_to(1.0 / scale, (self.F, p))
         self._null()
+
+    # -- the design: dense here, sparse in jaxreg._sparse_glm -----------------------
+    def _spread(self, X, w):
+        """The weighted means (0 without an intercept) and standard deviations
+        about them of X's columns."""
+        mean = np.average(X, axis=0, weights=w) if self.model.fit_intercept else 0.0
+        return mean, np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+
+    def _hold(self, X):
+        """Keep the solver's design ``Z = [(X − 1·meanᵀ)/d, 1]``."""
+        self.Xs = (X - self.x_mean) / self.d
+        icpt = np.ones((self.n, self.m - self.p))
+        self.Z = np.concatenate([self.Xs, icpt], axis=1)
+
+    def _columns(self, idx):
+        """Columns ``idx`` of Z, dense (n, len(idx))."""
+        return self.Z[:, idx]
+
+    def _xs_t(self, R):
+        """``Xsᵀ·R`` (p, C) for R (n, C), Xs the features' columns of Z."""
+        return self.Xs.T @ R
+
+    def _xs_times(self, V):
+        """``Xs·V`` (n, C) for V (p, C)."""
+        return self.Xs @ V
+
+    def _gram_top(self, w):
+        """The largest eigenvalue of ``Zᵀdiag(w)Z/n``."""
+        return datafits.host_lipschitz(self.Z * np.sqrt(w)[:, None], gram=False)
+
+    def _device_design(self, dt):
+        return jnp.asarray(self.Z, dt)
+
+    def _raw_rows(self, rows, w):
+        """``X[rows]·wᵀ`` in data units: (..., r) for w (..., p)."""
+        X = self.Xs[rows] * self.d + self.x_mean
+        return np.einsum("...p,np->...n", w, X)
 
     def _null(self):
         """Each member's null fit (free features and intercept), its deviance and
@@ -174,7 +203,8 @@ class GLMProblem:
         for f in range(self.F):
             self._check_member(f)
             icpt = self.model.fit_intercept
-            beta, eta = null_fit(self.family, self.Xs[:, free], self.y, self.s[f], icpt)
+            beta, eta = null_fit(self.family, self._columns(free), self.y, self.s[f],
+                                 icpt)  # fmt: skip
             beta = beta.reshape(C, -1)
             self.W0[f][:, free] = beta[:, : free.size]
             if self.model.fit_intercept:
@@ -183,7 +213,7 @@ class GLMProblem:
             dev = unit_deviance(self.family, self.y, mu)
             self.yy_total[f, 0] = np.sum(self.s[f] * dev) / self.n
             R = (self.y - mu).reshape(self.n, C)
-            self.q0[f] = (self.Xs.T @ (self.s[f][:, None] * R) / self.n).T
+            self.q0[f] = (self._xs_t(self.s[f][:, None] * R) / self.n).T
         self.W0 = self.W0.reshape(self.F, C * m)
         if not np.isfinite(self.yy_total).all():
             raise ValueError(
@@ -276,7 +306,7 @@ class GLMProblem:
             W[:, :, -1] += (c - before) @ self.x_mean[:q]
             y = self.y.reshape(self.n, C)
             for f in range(self.F):  # the intercepts refit at these coefficients
-                off = self.Z[:, :-1] @ W[f, :, :-1].T
+                off = self._xs_times(W[f, :, :-1].T)
                 W[f, :, -1] = intercepts_at(self.family, off, y, self.s[f], W[f, :, -1])
         return W.reshape(self.F, C * m)
 
@@ -288,9 +318,9 @@ class GLMProblem:
         for f in range(self.F):
             w = self.s[f]
             if self.family == "poisson":
-                w = w * np.exp(self.Z @ self.W0[f])
-            A = self.Z * np.sqrt(w)[:, None]
-            L = datafits.host_lipschitz(A, gram=False)
+                eta = self._xs_times(self.W0[f, : self.p, None])[:, 0]
+                w = w * np.exp(eta + (self.W0[f, -1] if self.m > self.p else 0.0))
+            L = self._gram_top(w)
             out.append(L * {"binomial": 0.25, "multinomial": 0.5}.get(self.family, 1))
         return np.asarray(out)
 
@@ -330,26 +360,30 @@ class GLMProblem:
         open_ = self.free_feat & np.isinf(self.model.lower)
         open_ &= np.isinf(self.model.upper)
         cols = np.r_[np.flatnonzero(open_), np.arange(self.p, self.m)]
-        eq = self.Z[:, cols] if open_.any() else np.zeros((self.n, 0))
-        return cls(dev(self.Z, dt), dev(y, dt), dev(self.s, dt), dev(free, dt),
-                   dev(eq, dt))  # fmt: skip
+        eq = self._columns(cols) if open_.any() else np.zeros((self.n, 0))
+        return cls(self._device_design(dt), dev(y, dt), dev(self.s, dt),
+                   dev(free, dt), dev(eq, dt))  # fmt: skip
+
+    def _batching(self, k):
+        """The batching of a path of k levels (:func:`jaxreg.engine.plan`)."""
+        solver = self.solver
+        if solver.strategy == "auto" and self.Z.nbytes > PARALLEL_BYTES:
+            solver = dataclasses.replace(solver, strategy="parallel")
+        if solver.strategy == "newton":  # asked for: no working sets here
+            solver = dataclasses.replace(solver, strategy="auto")
+        return engine.plan(solver, k, self.p, 1, False)
 
     def solve_enet(self, grids, l1_ratios, l1_batch=None):
         """Every member's path for each l1_ratio: a list of dicts of arrays
         (F, 1, k, ...), coefficients in the solver's coordinates."""
         out = []
         k = grids.shape[1]
-        solver = self.solver
-        if solver.strategy == "auto" and self.Z.nbytes > PARALLEL_BYTES:
-            solver = dataclasses.replace(solver, strategy="parallel")
-        if solver.strategy == "newton":  # asked for: no working sets here
-            solver = dataclasses.replace(solver, strategy="auto")
-        pl = engine.plan(solver, k, self.p, 1, False)
+        pl = self._batching(k)
         if self.newton:
             self._newton_fits(pl.chunk)
         padded = engine.padded_count(k, pl.chunk)
         # the members padded (copies of the last) as the engine's are
-        grow = engine.member_padding(self.K, solver.device, self.bucketed)
+        grow = engine.member_padding(self.K, self.solver.device, self.bucketed)
         lips = grow(self._lipschitz())
         tol = grow(self.solver.tol * self.yy_total[:, 0])
         dt = self.dtype
@@ -414,14 +448,23 @@ class GLMProblem:
         tw = self.model.sample_weight * self.test[f]
         rows = np.flatnonzero(tw > 0)
         tw = tw[rows]
-        X = self.Xs[rows] * self.d + self.x_mean
-        eta = np.einsum("...p,np->...n", w, X) + b[..., None]  # (k, [C,] r)
+        eta = self._raw_rows(rows, w) + b[..., None]  # (k, [C,] r)
         if self.family == "multinomial":
             mu = _np_mean("multinomial", np.swapaxes(eta, -1, -2))  # (k, r, C)
         else:
             mu = _np_mean(self.family, eta)  # (k, r)
         y = self.y[rows]
         return measure(self.family, self.scoring, y, mu, tw)
+
+
+def problem(X, *args, **kwargs) -> GLMProblem:
+    """The :class:`GLMProblem` of X, dense or sparse (never densified: see
+    :mod:`jaxreg._sparse_glm`)."""
+    if not isinstance(X, np.ndarray):
+        from jaxreg._sparse_glm import SparseGLMProblem
+
+        return SparseGLMProblem(X, *args, **kwargs)
+    return GLMProblem(X, *args, **kwargs)
 
 
 @functools.partial(

@@ -175,17 +175,27 @@ def float32_advice(dtype, note=""):
 
 
 def prepare_family(kw, family):
-    """Validated dense X, y in the family's domain (and its classes), the grid,
-    the model and the solver options of a GLM family's call."""
-    if sparse.is_sparse(kw["X"]) or isinstance(kw["X"], SufficientStats):
+    """Validated X (dense float64, or sparse as CSR), y in the family's domain
+    (and its classes), the grid, the model and the solver options of a GLM
+    family's call."""
+    if isinstance(kw["X"], SufficientStats):
         raise ValueError(
-            f"family={family!r} takes a dense X; sparse X and sufficient statistics "
-            "serve the gaussian family only."
+            f"family={family!r} takes X itself (dense or sparse); sufficient "
+            "statistics serve the gaussian family only."
         )
     if kw["y"] is None:
         raise TypeError("y is required.")
     y, classes = families.check_y(family, np.asarray(kw["y"]))
-    X, _ = V.check_X_y(kw["X"], y, y_ndim=(1, 2))
+    if sparse.is_sparse(kw["X"]):
+        X, _ = sparse.check_X_y(dict(kw, y=y), y_ndim=(1, 2))
+        X = sparse.to_scipy(X)
+        if not np.isfinite(X.data).all():
+            raise ValueError(
+                "X contains NaN or infinity; jaxreg does not impute missing values."
+            )
+    else:
+        X, _ = V.check_X_y(kw["X"], y, y_ndim=(1, 2))
+        X = np.asarray(X, np.float64)
     for key, allowed in (("mode", ("auto", "design")), ("screen", ("auto", "none"))):
         if kw.get(key, "auto") not in allowed:
             raise ValueError(
@@ -197,12 +207,12 @@ def prepare_family(kw, family):
     model, solver = V.split_keywords(kw)
     model = V.check_model(*X.shape, **model)
     solver = V.check_solver(**solver)
-    return np.asarray(X, np.float64), y, classes, alphas, eps, model, solver
+    return X, y, classes, alphas, eps, model, solver
 
 
 def _run_family(kw, l1_ratio, family, stacklevel):
     X, y, _, alphas, eps, model, solver = prepare_family(kw, family)
-    problem = families.GLMProblem(X, y, model, solver, family)
+    problem = families.problem(X, y, model, solver, family)
     if kw.get("coef_init") is not None:
         problem.W0 = problem.start_from(kw["coef_init"])
     amax = problem.alpha_max(l1_ratio)

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.linear_model import LogisticRegression, PoissonRegressor
 from sklearn.preprocessing import StandardScaler
@@ -243,10 +242,31 @@ def test_errors(kwargs, y, match):
         jaxreg.lasso_path(X, y, **kwargs)
 
 
-def test_sparse_x_is_refused_for_families():
-    X = scipy.sparse.random(20, 5, density=0.5, format="csr", random_state=0)
-    with pytest.raises(ValueError, match="dense X"):
-        jaxreg.lasso_path(X, np.arange(20) % 2, family="binomial")
+def test_unit_deviance_of_certain_predictions():
+    """A mean of exactly 0 or 1 (a held-out sample far out) costs nothing where
+    it is right and infinitely much where it is wrong; never NaN."""
+    from jaxreg.families import unit_deviance
+
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    mu = np.array([0.0, 1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(
+        unit_deviance("binomial", y, mu), [0, 0, np.inf, np.inf]
+    )
+    np.testing.assert_array_equal(
+        unit_deviance("poisson", np.zeros(1), np.zeros(1)), [0]
+    )
+    onehot = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    means = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(
+        unit_deviance("multinomial", onehot, means), [0, np.inf]
+    )
+
+
+def test_sufficient_stats_are_refused_for_families():
+    X = np.random.default_rng(0).normal(size=(20, 5))
+    st = jaxreg.sufficient_stats(X, np.arange(20) % 2)
+    with pytest.raises(ValueError, match="takes X itself"):
+        jaxreg.lasso_path(st, family="binomial")
 
 
 @pytest.mark.parametrize("scoring", ["deviance", "mse", "misclassification", "auc"])

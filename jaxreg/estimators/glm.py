@@ -94,7 +94,11 @@ _NO_Y = object()
 
 
 def _validate_X(est, X, y=_NO_Y, reset=True):
-    kw = dict(accept_sparse=False, dtype=B.DTYPES, ensure_min_samples=2 if reset else 1)
+    kw = dict(
+        accept_sparse=("csr", "csc"),
+        dtype=B.DTYPES,
+        ensure_min_samples=2 if reset else 1,
+    )
     if y is _NO_Y:
         return validate_data(est, X, reset=reset, **kw)
     return validate_data(est, X, y, **kw)
@@ -286,7 +290,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -384,7 +388,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.target_tags.positive_only = True
         return tags
 

@@ -1,0 +1,249 @@
+"""The GLM families on a sparse X: certified by the reference from the dense
+copy, the same problem as the dense route solves, never densified."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+import jaxreg
+from jaxreg import _sparse_glm
+from jaxreg import reference as ref
+
+EPS = np.finfo(np.float64).eps
+
+
+def sparse_data(n, p, family, seed=0, density=0.1):
+    """A CSR with non-zero column means (the centring is exercised) and a y of
+    the family from a few of its features."""
+    rng = np.random.default_rng(seed)
+    X = scipy.sparse.random(n, p, density=density, format="csr", random_state=rng)
+    X.data = 1.0 + rng.standard_normal(X.nnz)
+    w = np.zeros(p)
+    w[:4] = [1.5, -1.0, 1.0, 0.5]
+    eta = X @ w
+    eta -= eta.mean()
+    if family == "binomial":
+        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    elif family == "poisson":
+        y = rng.poisson(np.exp(0.5 * eta)).astype(float)
+    else:  # multinomial: three classes
+        y = np.argmax(np.stack([eta, -eta, np.zeros(n)]) + rng.gumbel(size=(3, n)), 0)
+        y = y.astype(float)
+    return X, y
+
+
+def rounding(X, value):
+    """What the rounding of an objective of this size over these data can reach."""
+    return X.shape[0] * EPS * max(abs(value), 1.0)
+
+
+def certified(X, y, res, family, **kw):
+    """Every alpha's gap recomputed by the reference (dense copy of X) is within
+    the tolerance and equals the reported one; returns the objectives. The
+    reference's dual point leaves an unpenalized feature's correlation as it is
+    (its gap is finite only where that is exactly 0): there the objectives
+    alone are returned."""
+    free = np.any(np.asarray(kw.get("penalty_factor", 1.0)) == 0)
+    Xd = X.toarray()
+    objs = []
+    for i, a in enumerate(res.alphas):
+        common = dict(family=family, l1_ratio=res.l1_ratio)
+        g = ref.glm_duality_gap(Xd, y, res.coefs[i], res.intercepts[i], a,
+                                **common, **kw)  # fmt: skip
+        P = ref.glm_objective(
+            Xd, y, res.coefs[i], res.intercepts[i], a, **common,
+            **{k: v for k, v in kw.items() if k != "fit_intercept"},
+        )  # fmt: skip
+        slack = rounding(Xd, P)
+        objs.append(P)
+        assert res.converged[i], i
+        if free:
+            continue
+        assert g <= res.gap_tol + slack, (i, g, res.gap_tol)
+        assert abs(g - res.gaps[i]) <= slack + 1e-6 * g, (i, g, res.gaps[i])
+    return np.asarray(objs)
+
+
+def same_problem(X, y, sparse_res, dense_res, family, **kw):
+    """Both results certified for one problem: their objectives differ by at
+    most the sum of their gaps."""
+    Ps = certified(X, y, sparse_res, family, **kw)
+    Pd = certified(X, y, dense_res, family, **kw)
+    slack = np.array([rounding(X, P) for P in Ps])
+    assert np.all(np.abs(Ps - Pd) <= sparse_res.gaps + dense_res.gaps + 2 * slack)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"fit_intercept": False},
+        {"sample_weight": "random"},
+        {"penalty_factor": "one free"},
+    ],
+)
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_narrow_sparse_path_is_certified_and_solves_the_dense_problem(
+    family, kw, l1_ratio
+):
+    # narrow: the dense route takes Newton steps, the sparse one FISTA's
+    X, y = sparse_data(150, 12, family, seed=1, density=0.3)
+    kw = dict(kw)
+    if kw.get("sample_weight") == "random":
+        kw["sample_weight"] = np.random.default_rng(2).uniform(0.5, 2.0, X.shape[0])
+    if kw.get("penalty_factor") == "one free":
+        kw["penalty_factor"] = np.r_[0.0, np.ones(X.shape[1] - 1)]
+    opts = dict(family=family, l1_ratio=l1_ratio, alphas=8, eps=0.05, tol=1e-8)
+    rs = jaxreg.enet_path(X, y, **opts, **kw)
+    rd = jaxreg.enet_path(X.toarray(), y, **opts, **kw)
+    # alpha_max from X's correlations, summed in another order: n·eps
+    np.testing.assert_allclose(rs.alphas, rd.alphas, rtol=X.shape[0] * EPS)
+    assert rs.strategy != "newton" and rd.strategy == "newton"
+    same_problem(X, y, rs, rd, family, **kw)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial"])
+@pytest.mark.parametrize("kw", [{}, {"standardize": True}, {"fit_intercept": False}])
+def test_wide_sparse_path_takes_the_dense_routes_steps(family, kw):
+    """Wide (more columns than Newton takes): both routes run FISTA, the same
+    iterations in exact arithmetic; the coefficients agree within what their
+    gaps allow by the strong convexity of the elastic net's L2 part."""
+    X, y = sparse_data(80, 200, family, seed=3, density=0.05)
+    l1_ratio = 0.5
+    opts = dict(family=family, l1_ratio=l1_ratio, alphas=6, eps=0.1, tol=1e-10)
+    rs = jaxreg.enet_path(X, y, **opts, **kw)
+    rd = jaxreg.enet_path(X.toarray(), y, **opts, **kw)
+    np.testing.assert_allclose(rs.alphas, rd.alphas, rtol=X.shape[0] * EPS)
+    assert rs.converged.all() and rd.converged.all()
+    scale = np.ones(X.shape[1])
+    if kw.get("standardize"):
+        # the penalty on w_j is weighted by the column's standard deviation
+        sd = np.sqrt(np.maximum(X.power(2).mean(0).A1 - X.mean(0).A1 ** 2, 0))
+        scale = np.where(sd > 0, sd, 1.0) ** 2
+    for i, a in enumerate(rs.alphas):
+        # min over coefficients of the L2 part's curvature: alpha·(1 - l1)·min p_j
+        mu = a * (1.0 - l1_ratio) * scale.min()
+        bound = np.sqrt(2 * max(rs.gaps[i], 0) / mu) + np.sqrt(
+            2 * max(rd.gaps[i], 0) / mu
+        )
+        diff = np.linalg.norm(np.ravel(rs.coefs[i]) - np.ravel(rd.coefs[i]))
+        assert diff <= bound + 1e-12 * max(1.0, np.abs(rd.coefs[i]).max()), (i, diff)
+    if family != "multinomial" and not kw:
+        certified(X, y, rs, family)
+
+
+def test_bcoo_coo_and_csc_give_the_csr_result():
+    import jax.experimental.sparse as jsp
+
+    X, y = sparse_data(60, 10, "binomial", seed=4, density=0.3)
+    opts = dict(family="binomial", alphas=5, tol=1e-10)
+    base = jaxreg.enet_path(X, y, **opts)
+    for other in (X.tocsc(), X.tocoo()):
+        res = jaxreg.enet_path(other, y, **opts)
+        np.testing.assert_array_equal(res.coefs, base.coefs)
+        np.testing.assert_array_equal(res.intercepts, base.intercepts)
+    # a BCOO holds JAX's default dtype: the CSR of the same values
+    bcoo = jsp.BCOO.fromdense(X.toarray())
+    same = scipy.sparse.csr_matrix(np.asarray(bcoo.todense(), np.float64))
+    res, base = (jaxreg.enet_path(A, y, **opts) for A in (bcoo, same))
+    np.testing.assert_array_equal(res.coefs, base.coefs)
+
+
+def test_x_is_never_densified(monkeypatch):
+    """No dense copy of the sparse X (nor of any of its rows or columns) is
+    made by a path, a cross-validation or the estimators, absent unpenalized
+    features."""
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a sparse matrix was densified")
+
+    for cls in (scipy.sparse.csr_matrix, scipy.sparse.csc_matrix):
+        monkeypatch.setattr(cls, "toarray", refuse)
+        monkeypatch.setattr(cls, "todense", refuse)
+    X, y = sparse_data(90, 30, "binomial", seed=5)
+    res = jaxreg.enet_path(X, y, family="binomial", alphas=4)
+    assert res.converged.all()
+    cv = jaxreg.cv_path(X, y, family="binomial", alphas=4, cv=3)
+    assert cv.fold_converged.all() and np.isfinite(cv.alpha_min)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        est = jaxreg.LogisticRegression(C=1.0).fit(X, y)
+    assert est.predict_proba(X).shape == (90, 2)
+
+
+def test_logistic_and_poisson_estimators_take_sparse_x():
+    """The estimators' sparse fits solve the dense fits' problems: for the L2
+    penalty (strong convexity alpha), the coefficients agree within what both
+    certificates allow."""
+    X, y = sparse_data(100, 150, "binomial", seed=6)
+    _, y3 = sparse_data(100, 150, "multinomial", seed=6)
+    Xd = X.toarray()
+    n = X.shape[0]
+    for target in (y, y3):
+        a = jaxreg.LogisticRegression(C=2.0, tol=1e-10).fit(X, target)
+        b = jaxreg.LogisticRegression(C=2.0, tol=1e-10).fit(Xd, target)
+        alpha = 1.0 / (2.0 * n)
+        bound = np.sqrt(2 * a.dual_gap_ / alpha) + np.sqrt(2 * b.dual_gap_ / alpha)
+        assert np.linalg.norm(a.coef_ - b.coef_) <= bound + 1e-12
+        np.testing.assert_array_equal(a.predict(X), a.predict(Xd))
+        np.testing.assert_allclose(a.predict_proba(X), a.predict_proba(Xd), rtol=1e-12)
+    counts = sparse_data(100, 150, "poisson", seed=7)[1]
+    a = jaxreg.PoissonRegressor(alpha=0.05, tol=1e-10).fit(X, counts)
+    b = jaxreg.PoissonRegressor(alpha=0.05, tol=1e-10).fit(Xd, counts)
+    bound = np.sqrt(2 * a.dual_gap_ / 0.05) + np.sqrt(2 * b.dual_gap_ / 0.05)
+    assert np.linalg.norm(a.coef_ - b.coef_) <= bound + 1e-12
+    np.testing.assert_allclose(a.predict(X), a.predict(Xd), rtol=1e-12)
+
+
+def test_logistic_regression_cv_on_sparse_x_chooses_the_dense_c():
+    X, y = sparse_data(120, 20, "binomial", seed=8, density=0.3)
+    kw = dict(Cs=4, cv=3, tol=1e-10, l1_ratios=(0.0,), scoring="neg_log_loss",
+              use_legacy_attributes=False)  # fmt: skip
+    a = jaxreg.LogisticRegressionCV(**kw).fit(X, y)
+    b = jaxreg.LogisticRegressionCV(**kw).fit(X.toarray(), y)
+    assert a.C_ == b.C_
+    # held-out log-losses of solutions certified to tol 1e-10 of D_null/n
+    np.testing.assert_allclose(a.scores_, b.scores_, rtol=0, atol=1e-4)
+
+
+def test_levels_are_batched_within_the_memory_budget(monkeypatch):
+    """A budget below one level's product temporaries solves one level at a
+    time: the same certified path."""
+    X, y = sparse_data(60, 150, "binomial", seed=9)
+    opts = dict(family="binomial", alphas=6, eps=0.1, tol=1e-10)
+    chunks = []
+    batching = _sparse_glm.SparseGLMProblem._batching
+
+    def spy(self, k):
+        plan = batching(self, k)
+        chunks.append(plan.chunk)
+        return plan
+
+    monkeypatch.setattr(_sparse_glm.SparseGLMProblem, "_batching", spy)
+    base = jaxreg.enet_path(X, y, **opts)
+    monkeypatch.setattr(_sparse_glm, "BATCH_BYTES", 1)
+    res = jaxreg.enet_path(X, y, **opts)
+    assert chunks[0] > 1 and chunks[1] == 1
+    assert res.converged.all()
+    np.testing.assert_array_equal(res.alphas, base.alphas)
+    certified(X, y, res, "binomial")
+
+
+def test_sparse_family_errors():
+    X, y = sparse_data(30, 5, "binomial", seed=10, density=0.5)
+    with pytest.raises(ValueError, match="strategy='newton' is not available"):
+        jaxreg.enet_path(X, y, family="binomial", strategy="newton")
+    bad = X.copy()
+    bad.data[0] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        jaxreg.enet_path(bad, y, family="binomial")
+    with pytest.raises(ValueError, match="y must have 30 rows"):
+        jaxreg.enet_path(X, y[:-1], family="binomial")
+    st = jaxreg.sufficient_stats(X.toarray(), y)
+    with pytest.raises(ValueError, match="takes X itself"):
+        jaxreg.enet_path(st, family="binomial")
