@@ -11,6 +11,10 @@ intercept on the same grid (100 alphas from alpha_max down to eps·alpha_max):
   grid (``C = 1/(n·alpha)``), tol 1e-8;
 - skglm: ``SparseLogisticRegression`` (warm-started along the grid), tol 1e-8.
 
+``--density D`` swaps in a text-like CSR instead (each entry present with
+probability D, positive values, scipy.sparse), given as it is to every solver
+that takes sparse X (jaxreg, scikit-learn, skglm; glmnet is skipped).
+
 python-glmnet's ``LogitNet`` is tried when it imports. Each result is then
 validated here: every alpha's duality gap is recomputed by jaxreg's NumPy
 reference (:func:`jaxreg.reference.glm_duality_gap`, its own dual point) and a
@@ -43,6 +47,24 @@ def problem(n, p, rho, seed=0):
     beta = np.zeros(p)
     beta[:20] = rng.normal(size=20)
     y = (rng.random(n) < 1.0 / (1.0 + np.exp(-0.5 * (X @ beta)))).astype(float)
+    return X, y
+
+
+def sparse_problem(n, p, density, seed=0):
+    """A CSR with about ``n·p·density`` positive entries at uniform positions,
+    20 true coefficients on its features, centred linear predictor."""
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    nnz = int(round(n * p * density))
+    rows, cols = rng.integers(0, n, nnz), rng.integers(0, p, nnz)
+    X = scipy.sparse.csr_matrix((rng.exponential(1.0, nnz), (rows, cols)), (n, p))
+    X.sum_duplicates()
+    beta = np.zeros(p)
+    beta[rng.choice(p, 20, replace=False)] = 3.0 * rng.normal(size=20)
+    eta = X @ beta
+    eta -= eta.mean()
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
     return X, y
 
 
@@ -172,6 +194,8 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--features", type=int, default=1_000)
     ap.add_argument("--rho", type=float, default=0.5)
+    ap.add_argument("--density", type=float, default=None,
+                    help="a sparse CSR of this density instead")  # fmt: skip
     ap.add_argument("--l1-ratio", type=float, default=1.0)
     ap.add_argument("--alphas", type=int, default=100)
     ap.add_argument("--eps", type=float, default=1e-3)
@@ -189,7 +213,10 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     import jaxreg
 
-    X, y = problem(args.rows, args.features, args.rho)
+    if args.density is None:
+        X, y = problem(args.rows, args.features, args.rho)
+    else:
+        X, y = sparse_problem(args.rows, args.features, args.density)
     amax = jaxreg.enet_path(
         X, y, family="binomial", l1_ratio=args.l1_ratio, alphas=1
     ).alpha_max
@@ -198,6 +225,9 @@ def main(argv=None):
     runners = dict(sklearn=run_sklearn, skglm=run_skglm, glmnet=run_glmnet)
     for name in args.solvers.split(","):
         print(f"{name} ...", flush=True)
+        if name == "glmnet" and args.density is not None:
+            records.append(dict(solver=name, error="dense X only here"))
+            continue
         try:
             if name == "jaxreg":
                 out = run_jaxreg(X, y, alphas, args.l1_ratio, args.tol)
@@ -218,6 +248,7 @@ def main(argv=None):
         records.append(rec)
     meta = dict(
         rows=args.rows, features=args.features, rho=args.rho, l1_ratio=args.l1_ratio,
+        density=args.density, nnz=int(X.nnz) if args.density is not None else None,
         alphas=args.alphas, eps=args.eps, tol=args.tol,
         machine=f"{platform.platform()}, {os.cpu_count()} CPUs",
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -229,8 +260,11 @@ def main(argv=None):
 
 def write_report(out, meta, records):
     """report.md from the records (also ``--report DIR``: from its results.json)."""
+    design = f"rho {meta['rho']}"
+    if meta.get("density") is not None:
+        design = f"CSR, density {meta['density']:g} ({meta['nnz']:,} non-zeros)"
     lines = [
-        f"# Binomial path: {meta['rows']}×{meta['features']}, rho {meta['rho']}, "
+        f"# Binomial path: {meta['rows']}×{meta['features']}, {design}, "
         f"l1_ratio {meta['l1_ratio']}",
         "",
         f"{meta['alphas']} alphas (eps {meta['eps']}), tol {meta['tol']} of D_null/n, "

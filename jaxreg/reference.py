@@ -1323,7 +1323,12 @@ def make_regression(
 def _glm_parts(family, X, y, sample_weight, penalty_factor, l1_ratio):
     if family not in ("binomial", "poisson"):
         raise ValueError(f"family must be 'binomial' or 'poisson', got {family!r}.")
-    X = _as_design(X)
+    if hasattr(X, "tocsr"):  # scipy.sparse: its products are all these need
+        X = X.tocsr().astype(np.float64)
+        if X.ndim != 2 or not np.all(np.isfinite(X.data)):
+            raise ValueError("X must be 2-D with finite values.")
+    else:
+        X = _as_design(X)
     n, p = X.shape
     y = np.asarray(y, dtype=np.float64)
     s = _sample_weight(sample_weight, n)

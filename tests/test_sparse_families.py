@@ -137,6 +137,15 @@ def test_wide_sparse_path_takes_the_dense_routes_steps(family, kw):
         certified(X, y, rs, family)
 
 
+def test_the_reference_takes_sparse_x():
+    X, y = sparse_data(50, 8, "binomial", seed=11, density=0.4)
+    w = np.linspace(-1.0, 1.0, 8)
+    for fn in (ref.glm_objective, ref.glm_duality_gap):
+        a, b = (fn(A, y, w, 0.2, 0.01, family="binomial", l1_ratio=0.5)
+                for A in (X, X.toarray()))  # fmt: skip
+        assert abs(a - b) <= rounding(X, b), fn.__name__
+
+
 def test_bcoo_coo_and_csc_give_the_csr_result():
     import jax.experimental.sparse as jsp
 
