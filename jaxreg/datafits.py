@@ -309,7 +309,7 @@ class _GLM(NamedTuple):
     of X (``free`` 1 there: its correlation with the dual point is 0 by
     construction)."""
 
-    X: jax.Array  # (n, m)
+    X: jax.Array  # (n, m), or a CSRDesign (jaxreg._csr_design) of sparse X
     y: jax.Array  # (n,)
     s: jax.Array  # (n,) weights (0 for rows outside the member)
     free: jax.Array  # (m,) 1.0 at the intercept's column
@@ -448,7 +448,7 @@ class Multinomial(NamedTuple):
     optimum); each row stays between y_i and μ_i, inside the simplex.
     """
 
-    X: jax.Array  # (n, m)
+    X: jax.Array  # (n, m), or a CSRDesign (jaxreg._csr_design) of sparse X
     y: jax.Array  # (K, n) one-hot
     s: jax.Array  # (n,)
     free: jax.Array  # (K·m,)

@@ -97,7 +97,7 @@ class ElasticNet(MultiOutputMixin, B.LinearRegressor):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
         sample_weight : float or array-like of shape (n_samples,), optional
             Rescaled to sum to n_samples (a scalar means no weights).
@@ -243,7 +243,7 @@ class ElasticNetCV(B.LinearRegressor):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
         sample_weight : float or array-like of shape (n_samples,), optional
             Used for fitting and for the weighted MSE of each held-out fold (the
