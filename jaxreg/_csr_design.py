@@ -12,9 +12,12 @@ X·(w/d) − (meanᵀ(w/d))·1 + b``, and the products cost the non-zeros.
 
 The datafits take ``Z`` through :func:`forward` (``W·Zᵀ``) and :func:`backward`
 (``U·Z``), which dispatch on the design: a dense array or :class:`CSRDesign`.
-The non-zeros are kept twice, sorted by row and by column, so both products
-are sorted segment sums. Each product holds a temporary of the batch's size
-times the non-zeros.
+The non-zeros are kept twice, as JAX BCSR matrices of X and of Xᵀ, so both
+products are CSR products (cuSPARSE on NVIDIA GPUs). Measured on the 2-core
+CPU (10,000 × 50,000, 1e6 non-zeros, 8 columns, jit-compiled, centring
+included): 4.5 ms for ``Z·V`` and 2.8 ms for ``Zᵀ·U``, against 25 and 20 ms for
+sorted segment sums over the non-zeros and 6.3 and 5.1 ms for SciPy's CSR
+products. A vmapped batch of V (the members) goes into the same product.
 """
 
 from __future__ import annotations
@@ -28,40 +31,53 @@ __all__ = ["CSRDesign", "backward", "forward"]
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
+@jax.custom_batching.custom_vmap
+def _product(M, V):
+    """``V·Mᵀ``: (..., b) to (..., a) for a BCSR ``M`` (a, b), every leading
+    axis of V in one sparse-dense product."""
+    lead = V.shape[:-1]
+    out = (M @ V.reshape(-1, V.shape[-1]).T).T
+    return out.reshape(lead + (M.shape[0],))
+
+
+@_product.def_vmap
+def _product_batched(axis_size, in_batched, M, V):
+    # A batch of V (a vmapped member) is one more leading axis: one product
+    # still (JAX's own batching of a BCSR product, per member, was 13x slower
+    # on the CPU for 3 members of 8 columns).
+    if any(jax.tree_util.tree_leaves(in_batched[0])):
+        raise NotImplementedError("a batch of sparse designs")
+    if not in_batched[1]:
+        V = jnp.broadcast_to(V, (axis_size,) + V.shape)
+    return _product(M, V), True
+
+
+def _bcsr(A, dtype):
+    from jax.experimental import sparse as jsparse
+
+    A = A.tocsr()
+    A.sort_indices()
+    parts = (jnp.asarray(A.data, dtype), jnp.asarray(A.indices, np.int32),
+             jnp.asarray(A.indptr, np.int32))  # fmt: skip
+    return jsparse.BCSR(parts, shape=A.shape)
+
+
 @jax.tree_util.register_pytree_node_class
 class CSRDesign:
     """``Z`` (n, p + intercept) from X's non-zeros (see the module's docstring)."""
 
-    def __init__(self, by_row, by_col, shift, n, p, intercept):
-        self.by_row = by_row  # (rows, cols, values) sorted by row
-        self.by_col = by_col  # the same sorted by column
+    def __init__(self, X, XT, shift, intercept):
+        self.X, self.XT = X, XT  # BCSR of X/d (n, p) and of its transpose
         self.shift = shift  # (p,) mean / d (0 without centring)
-        self.n, self.p, self.intercept = n, p, intercept
+        self.n, self.p = X.shape
+        self.intercept = intercept
 
     @classmethod
     def build(cls, X, mean, d, intercept, dtype):
         """From a scipy.sparse X (n, p), its column means and scales (host)."""
-        coo = X.tocoo()
-        vals = coo.data / d[coo.col]
-        dt, it = np.dtype(dtype), np.int32
-
-        def sorted_by(first, second):
-            order = np.lexsort((second, first))
-            return (
-                jnp.asarray(coo.row[order], it),
-                jnp.asarray(coo.col[order], it),
-                jnp.asarray(vals[order], dt),
-            )
-
-        shift = jnp.asarray(np.broadcast_to(mean / d, (X.shape[1],)), dt)
-        return cls(
-            sorted_by(coo.row, coo.col),
-            sorted_by(coo.col, coo.row),
-            shift,
-            X.shape[0],
-            X.shape[1],
-            bool(intercept),
-        )
+        scaled = X.tocsr() @ _diag(1.0 / d)
+        shift = jnp.asarray(np.broadcast_to(mean / d, (X.shape[1],)), dtype)
+        return cls(_bcsr(scaled, dtype), _bcsr(scaled.T, dtype), shift, bool(intercept))
 
     @property
     def shape(self):
@@ -72,7 +88,7 @@ class CSRDesign:
         return self.shift.dtype
 
     def tree_flatten(self):
-        return (self.by_row, self.by_col, self.shift), (self.n, self.p, self.intercept)
+        return (self.X, self.XT, self.shift), (self.intercept,)
 
     @classmethod
     def tree_unflatten(cls, aux, leaves):
@@ -80,26 +96,25 @@ class CSRDesign:
 
     def forward(self, W):
         """``W·Zᵀ``: (..., p + intercept) to (..., n)."""
-        rows, cols, vals = self.by_row
         w = W[..., : self.p]
-        terms = jnp.moveaxis(w[..., cols] * vals, -1, 0)
-        out = jax.ops.segment_sum(terms, rows, self.n, indices_are_sorted=True)
-        out = jnp.moveaxis(out, 0, -1)
         offset = -jnp.matmul(w, self.shift, precision=_HIGHEST)
         if self.intercept:
             offset = offset + W[..., self.p]
-        return out + offset[..., None]
+        return _product(self.X, w) + offset[..., None]
 
     def backward(self, U):
         """``U·Z``: (..., n) to (..., p + intercept)."""
-        rows, cols, vals = self.by_col
-        terms = jnp.moveaxis(U[..., rows] * vals, -1, 0)
-        out = jax.ops.segment_sum(terms, cols, self.p, indices_are_sorted=True)
         total = jnp.sum(U, axis=-1, keepdims=True)
-        out = jnp.moveaxis(out, 0, -1) - total * self.shift
+        out = _product(self.XT, U) - total * self.shift
         if self.intercept:
             out = jnp.concatenate([out, total], axis=-1)
         return out
+
+
+def _diag(v):
+    import scipy.sparse
+
+    return scipy.sparse.diags(v)
 
 
 def forward(X, W):
