@@ -11,6 +11,10 @@ cumulant ``b`` of the family: ``log(1 + e^η)`` (binomial, logit link, y in
 refit at every alpha (it is a coordinate of the solver, not recovered by
 centring).
 
+A sparse X is never densified: :class:`jaxreg._sparse_glm.SparseGLMProblem`
+keeps it as an implicit operator over its non-zeros (:mod:`jaxreg._csr_design`),
+solved by the same loop.
+
 The datafits (in :mod:`jaxreg.datafits`) follow its protocol (``neg_grad``,
 ``value``, ``duality_gap``, and ``hessian`` for the binomial and the Poisson), so
 the batched solvers solve them, every alpha of a chunk at once: proximal Newton
