@@ -256,3 +256,23 @@ def test_sparse_family_errors():
     st = jaxreg.sufficient_stats(X.toarray(), y)
     with pytest.raises(ValueError, match="takes X itself"):
         jaxreg.enet_path(st, family="binomial")
+
+
+def test_sparsify_and_densify_keep_the_predictions():
+    X, y = sparse_data(80, 40, "binomial", seed=12)
+    _, y3 = sparse_data(80, 40, "multinomial", seed=12)
+    for target in (y, y3):
+        est = jaxreg.LogisticRegression(C=0.5, l1_ratio=1.0, tol=1e-8).fit(X, target)
+        dense = est.coef_.copy()
+        before = est.predict_proba(X), est.decision_function(X.toarray())
+        assert est.sparsify() is est and scipy.sparse.issparse(est.coef_)
+        np.testing.assert_array_equal(est.coef_.toarray(), dense)
+        np.testing.assert_allclose(est.predict_proba(X), before[0], rtol=1e-12)
+        np.testing.assert_allclose(est.decision_function(X.toarray()), before[1],
+                                   rtol=1e-12, atol=1e-15)  # fmt: skip
+        est.set_params(warm_start=True).fit(X, target)  # from the sparse coef_
+        assert isinstance(est.coef_, np.ndarray)
+        assert est.sparsify().densify() is est
+        assert isinstance(est.coef_, np.ndarray)
+    with pytest.raises(Exception, match="not fitted"):
+        jaxreg.LogisticRegression().sparsify()

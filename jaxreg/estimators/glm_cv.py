@@ -262,6 +262,8 @@ class LogisticRegressionCV(ClassifierMixin, BaseEstimator):
         self.n_iter_ = li
 
     decision_function = LogisticRegression.decision_function
+    sparsify = LogisticRegression.sparsify
+    densify = LogisticRegression.densify
     predict_proba = LogisticRegression.predict_proba
     predict_log_proba = LogisticRegression.predict_log_proba
     predict = LogisticRegression.predict
