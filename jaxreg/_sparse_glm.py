@@ -9,7 +9,8 @@ that must be dense are made so: the unpenalized features (for the null fit and
 the dual point), a handful.
 
 The moments of the columns are taken about the origin (``E[x²] − x̄²``), as for
-sparse least squares (:mod:`jaxreg.sparse`). The steps are FISTA's: proximal
+sparse least squares (:mod:`jaxreg.sparse`); a column whose variance is within
+the rounding of that difference is constant. The steps are FISTA's: proximal
 Newton would form an ``m × m`` Hessian from dense rows.
 """
 
@@ -45,7 +46,11 @@ class SparseGLMProblem(families.GLMProblem):
         else:
             mean = np.zeros(X.shape[1])
         second = (X.multiply(X).T @ w) / total
-        return mean, np.sqrt(np.maximum(second - mean * mean, 0.0))
+        var = second - mean * mean
+        # E[x²] − x̄² of a constant column is rounding, up to about n·eps of
+        # E[x²]: 0 there (a spread of 1e-8 would scale the column up 1e8-fold)
+        constant = var <= 4.0 * X.shape[0] * np.finfo(np.float64).eps * second
+        return mean, np.sqrt(np.where(constant, 0.0, var))
 
     def _hold(self, X):
         self.X = X.tocsr()

@@ -276,3 +276,28 @@ def test_sparsify_and_densify_keep_the_predictions():
         assert isinstance(est.coef_, np.ndarray)
     with pytest.raises(Exception, match="not fitted"):
         jaxreg.LogisticRegression().sparsify()
+
+
+def test_constant_columns_are_constant():
+    """A constant column's E[x²] − x̄² is rounding: its spread is 0, as dense,
+    not 1e-8 (which would scale it up 1e8-fold); with standardize too."""
+    X, y = sparse_data(97, 12, "binomial", seed=13, density=0.3)
+    X = X.tolil()
+    X[:, 3], X[:, 5] = 0.1, 1.0 / 3.0
+    X = X.tocsr()
+    problem = _sparse_glm.SparseGLMProblem(X, y, *_options(X), "binomial")
+    assert problem.d[3] == 1.0 and problem.d[5] == 1.0
+    for std in (False, True):
+        opts = dict(family="binomial", alphas=6, tol=1e-10, standardize=std)
+        rs = jaxreg.enet_path(X, y, **opts)
+        rd = jaxreg.enet_path(X.toarray(), y, **opts)
+        assert rs.converged.all()
+        assert np.all(rs.coefs[:, [3, 5]] == 0) and np.all(rd.coefs[:, [3, 5]] == 0)
+
+
+def _options(X):
+    """The validated model and solver options of a call with defaults."""
+    from jaxreg import _validation as V
+
+    model, solver = V.split_keywords({})
+    return V.check_model(*X.shape, **model), V.check_solver(**solver)
