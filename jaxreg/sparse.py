@@ -118,8 +118,13 @@ def _warn_centring(st):
     p, S0 = st.n_features, tot.S0[0]
     mean = tot.Sz[0, :p] / S0
     var = np.diagonal(tot.Szz[0])[:p] / S0 - mean * mean
+    # a constant column (its range 0: every entry stored and equal) has a
+    # variance of rounding alone, and nothing to lose
+    varies = (tot.zmax[0] > tot.zmin[0])[:p]
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(var > 0, np.abs(mean) / np.sqrt(np.maximum(var, 0.0)), 0.0)
+        ratio = np.where(
+            varies & (var > 0), np.abs(mean) / np.sqrt(np.maximum(var, 0.0)), 0.0
+        )
     j = int(np.argmax(ratio)) if ratio.size else 0
     if ratio.size and ratio[j] > SHIFT_WARN:
         warnings.warn(

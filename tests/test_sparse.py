@@ -1,5 +1,7 @@
 """Sparse X: the answers of the same data dense, without densifying it."""
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import traced
@@ -344,6 +346,19 @@ def test_centring_loss_is_announced():
     X = sp.csr_matrix(dense)
     with pytest.warns(RuntimeWarning, match="mean/sd"):
         jaxreg.lasso_path(X, dense[:, 1] + rng.normal(size=n), alphas=3)
+
+
+def test_a_constant_column_loses_nothing_and_is_not_announced():
+    """A constant column (a bias column of 0.1s, say) has a variance of rounding
+    alone in the sparse moments; it is not a centring loss."""
+    rng = np.random.default_rng(3)
+    n = 97
+    dense = np.column_stack([np.full(n, 0.1), rng.normal(size=n)])
+    y = dense[:, 1] + rng.normal(size=n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = jaxreg.lasso_path(sp.csr_matrix(dense), y, alphas=3, tol=1e-10)
+    assert np.all(res.coefs[:, 0] == 0)
 
 
 @pytest.mark.parametrize("kw", KWS, ids=KW_IDS)
