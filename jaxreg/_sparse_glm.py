@@ -54,7 +54,6 @@ class SparseGLMProblem(families.GLMProblem):
 
     def _hold(self, X):
         self.X = X.tocsr()
-        self._X_csc = self.X.tocsc()
 
     def _columns(self, idx):
         idx = np.asarray(idx, np.int64)
@@ -62,7 +61,7 @@ class SparseGLMProblem(families.GLMProblem):
         feat = idx < self.p
         j = idx[feat]
         if j.size:
-            dense = self._X_csc[:, j].toarray()
+            dense = self.X[:, j].toarray()  # unpenalized features: a few
             out[:, feat] = (dense - self.x_mean[j]) / self.d[j]
         return out
 
@@ -95,8 +94,12 @@ class SparseGLMProblem(families.GLMProblem):
         return datafits.host_lipschitz(gram, gram=True)
 
     def _device_design(self, dt):
-        return CSRDesign.build(self.X, self.x_mean, self.d,
-                               self.m > self.p, dt)  # fmt: skip
+        """The device's design, built once (every l1_ratio solves on it)."""
+        built = getattr(self, "_built", None)
+        if built is None or built.dtype != np.dtype(dt):
+            built = CSRDesign.build(self.X, self.x_mean, self.d, self.m > self.p, dt)
+            self._built = built
+        return built
 
     def _raw_rows(self, rows, w):
         w = np.asarray(w, np.float64)
