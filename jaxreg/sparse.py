@@ -37,8 +37,10 @@ def to_scipy(X):
             raise ValueError("a BCOO X must be 2-D, with no batch or dense dimensions.")
         idx, data = np.asarray(X.indices), np.asarray(X.data)
         X = sp.coo_matrix((data, (idx[:, 0], idx[:, 1])), shape=X.shape)
-    X = sp.csr_matrix(X, dtype=np.float64)
-    X.sum_duplicates()
+    X = sp.csr_matrix(X, dtype=np.float64)  # may share the caller's arrays
+    if not X.has_canonical_format:  # sorted in place: on a copy, not theirs
+        X = X.copy()
+        X.sum_duplicates()
     return X
 
 

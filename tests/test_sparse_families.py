@@ -301,3 +301,28 @@ def _options(X):
 
     model, solver = V.split_keywords({})
     return V.check_model(*X.shape, **model), V.check_solver(**solver)
+
+
+def test_the_callers_sparse_matrix_is_left_as_it_was():
+    """A CSR with unsorted and duplicate entries is solved as its canonical form,
+    and stays as the caller built it (its arrays were sorted in place)."""
+    X, y = sparse_data(40, 6, "binomial", seed=14, density=0.5)
+    rows = np.repeat(np.arange(40), np.diff(X.indptr))
+    # every entry split in two halves, the halves in reverse column order
+    order = np.lexsort((-X.indices, rows))
+    idx = np.concatenate([X.indices[order], X.indices[order]])
+    val = np.concatenate([X.data[order], X.data[order]]) / 2.0
+    by_row = np.argsort(np.concatenate([rows[order], rows[order]]), kind="stable")
+    messy = scipy.sparse.csr_matrix((val[by_row], idx[by_row], 2 * X.indptr), X.shape)
+    assert not messy.has_canonical_format
+    kept = (messy.data.copy(), messy.indices.copy(), messy.indptr.copy())
+    for call in (
+        lambda A: jaxreg.enet_path(A, y, family="binomial", alphas=3),
+        lambda A: jaxreg.lasso_path(A, y, alphas=3),
+    ):
+        a, b = call(messy), call(X)
+        # halves of a float sum back to it exactly: the same matrix as X
+        np.testing.assert_array_equal(a.coefs, b.coefs)
+        now = (messy.data, messy.indices, messy.indptr)
+        for after, before in zip(now, kept, strict=True):
+            np.testing.assert_array_equal(after, before)
