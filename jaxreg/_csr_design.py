@@ -75,7 +75,9 @@ class CSRDesign:
     @classmethod
     def build(cls, X, mean, d, intercept, dtype):
         """From a scipy.sparse X (n, p), its column means and scales (host)."""
-        scaled = X.tocsr() @ _diag(1.0 / d)
+        import scipy.sparse
+
+        scaled = X.tocsr() @ scipy.sparse.diags(1.0 / d)
         shift = jnp.asarray(np.broadcast_to(mean / d, (X.shape[1],)), dtype)
         return cls(_bcsr(scaled, dtype), _bcsr(scaled.T, dtype), shift, bool(intercept))
 
@@ -109,12 +111,6 @@ class CSRDesign:
         if self.intercept:
             out = jnp.concatenate([out, total], axis=-1)
         return out
-
-
-def _diag(v):
-    import scipy.sparse
-
-    return scipy.sparse.diags(v)
 
 
 def forward(X, W):

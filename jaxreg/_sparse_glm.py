@@ -21,6 +21,7 @@ import dataclasses
 import numpy as np
 
 from jaxreg import _plan, datafits, engine, families, sparse
+from jaxreg._config import backend_of
 from jaxreg._csr_design import CSRDesign
 
 __all__ = ["SparseGLMProblem"]
@@ -113,9 +114,8 @@ class SparseGLMProblem(families.GLMProblem):
         ``BATCH_BYTES``."""
         _plan.refuse_newton(self.solver, "a GLM family on a sparse X")
         pl = engine.plan(self.solver, k, self.p, 1, False)
-        members = engine.member_padding(self.K, self.solver.device, self.bucketed)(
-            np.zeros(self.F)
-        ).size
+        backend = backend_of(self.solver.device)
+        members = _plan.padded_members(self.F, self.K, backend, self.bucketed)
         per_level = members * max(self.X.nnz, 1) * np.dtype(self.dtype).itemsize
         cap = max(1, BATCH_BYTES // per_level)
         if pl.chunk <= cap:

@@ -42,23 +42,22 @@ def rounding(X, value):
 
 
 def certified(X, y, res, family, **kw):
-    """Every alpha's gap recomputed by the reference (dense copy of X) is within
+    """Every alpha's gap recomputed by the reference (from the sparse X) is within
     the tolerance and equals the reported one; returns the objectives. The
     reference's dual point leaves an unpenalized feature's correlation as it is
     (its gap is finite only where that is exactly 0): there the objectives
     alone are returned."""
     free = np.any(np.asarray(kw.get("penalty_factor", 1.0)) == 0)
-    Xd = X.toarray()
     objs = []
     for i, a in enumerate(res.alphas):
         common = dict(family=family, l1_ratio=res.l1_ratio)
-        g = ref.glm_duality_gap(Xd, y, res.coefs[i], res.intercepts[i], a,
+        g = ref.glm_duality_gap(X, y, res.coefs[i], res.intercepts[i], a,
                                 **common, **kw)  # fmt: skip
         P = ref.glm_objective(
-            Xd, y, res.coefs[i], res.intercepts[i], a, **common,
+            X, y, res.coefs[i], res.intercepts[i], a, **common,
             **{k: v for k, v in kw.items() if k != "fit_intercept"},
         )  # fmt: skip
-        slack = rounding(Xd, P)
+        slack = rounding(X, P)
         objs.append(P)
         assert res.converged[i], i
         if free:
