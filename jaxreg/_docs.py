@@ -40,8 +40,9 @@ strategy : {"auto", "parallel", "hybrid", "sequential", "active_set", "newton"}
     host (``"auto"``'s choice for wide designs on the CPU in float64), or
     batched proximal Newton steps: for least squares on working sets (one
     target; any dtype and box limits; far slower than the host search on the
-    CPU, never chosen by ``"auto"``), for the binomial and the Poisson at any
-    width (``"auto"`` takes them on narrow designs). With ``"auto"`` in
+    CPU, never chosen by ``"auto"``), for the binomial and the Poisson
+    (``"auto"``'s choice for them on dense X: on all the columns of narrow
+    designs, on working sets of wider ones). With ``"auto"`` in
     float64, levels FISTA leaves at ``max_iter`` are solved again by the
     support search, its answer kept where its gap is smaller.
 chunk : int, optional
@@ -54,7 +55,8 @@ screen : {"auto", "none", "strong"}
     strong rule, then checks every feature on the full problem (the gaps are
     always those of the full problem). ``"auto"`` uses it for warm-started chunks
     on the CPU from 1000 penalized features (below, compiling the working
-    sets costs more than they save).""",
+    sets costs more than they save), and for the binomial and the Poisson on
+    dense X wider than 127 features; ``"none"`` never.""",
     "dtype": """\
 dtype : {None, "float64", "float32"}
     float64 unless float32 is asked for (the global JAX config is untouched). The

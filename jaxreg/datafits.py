@@ -346,6 +346,22 @@ class _GLM(NamedTuple):
         H = jnp.einsum("bn,nj,nk->bjk", v, self.X, self.X)
         return g, H
 
+    def member_axes(self):
+        """``jax.vmap`` in_axes for members, which share the design and differ
+        in their weights ``s`` (:mod:`jaxreg.solvers.working_set`)."""
+        return type(self)(None, None, 0, None, None)
+
+    def restrict(self, idx, mask):
+        """The datafit on the columns ``idx`` of a dense design (padded columns,
+        ``mask`` False, are 0). ``eq`` keeps its columns: the working set holds
+        every column it names (they are unpenalized)."""
+        m = mask.astype(self.X.dtype)
+        return self._replace(X=self.X[:, idx] * m, free=self.free[idx] * m)
+
+    def lipschitz_bound(self, exact: bool):
+        """No cheaper bound for a working set: the full problem's step is kept."""
+        return jnp.inf
+
     def duality_gap(self, penalty, W):
         """(gap, deviance/n, q) of each row of W: see the module's docstring."""
         n = self.X.shape[0]

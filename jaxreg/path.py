@@ -196,11 +196,16 @@ def prepare_family(kw, family):
     else:
         X, _ = V.check_X_y(kw["X"], y, y_ndim=(1, 2))
         X = np.asarray(X, np.float64)
+    why = dict(
+        mode="it is solved in design form",
+        screen="its working sets are 'auto' (the binomial and the Poisson on "
+        "dense X wider than 127 features) or 'none'",
+    )
     for key, allowed in (("mode", ("auto", "design")), ("screen", ("auto", "none"))):
         if kw.get(key, "auto") not in allowed:
             raise ValueError(
-                f"{key}={kw[key]!r} is not available for family={family!r} (it is "
-                f"solved in design form by batched FISTA); use {allowed[0]!r}."
+                f"{key}={kw[key]!r} is not available for family={family!r} "
+                f"({why[key]}); use {allowed[0]!r}."
             )
     alphas = V.check_alphas(kw.get("alphas", 1))
     eps = V.check_eps(kw.get("eps", 0.5), *X.shape)

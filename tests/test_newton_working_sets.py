@@ -132,22 +132,26 @@ def test_where_newton_has_no_solver_the_error_says_so():
 
 
 def test_newton_is_asked_for_a_binomial_wider_than_its_default():
-    """The binomial takes Newton steps on narrow designs by default; asked for,
-    on a wider one too, and certified."""
+    """The binomial takes Newton steps on all the columns of narrow designs by
+    default, on working sets of wider ones; without working sets
+    (``screen='none'``) FISTA's, or Newton's on all the columns when asked for,
+    certified."""
     from jaxreg.families import NEWTON_MAX_COLUMNS
 
     X, _ = make_data(40, NEWTON_MAX_COLUMNS + 4, seed=7)
     labels = X[:, 0] - X[:, 1] + np.random.default_rng(7).normal(size=40) > 0
-    auto = jaxreg.enet_path(X, labels.astype(float), l1_ratio=1.0, alphas=4,
-                            family="binomial")  # fmt: skip
-    res = jaxreg.enet_path(X, labels.astype(float), l1_ratio=1.0, alphas=4,
-                           family="binomial", strategy="newton")  # fmt: skip
-    assert auto.strategy != "newton"
-    assert res.strategy == "newton" and res.converged.all()
-    for c, b, a in zip(res.coefs, res.intercepts, res.alphas, strict=True):
-        gap = reference.glm_duality_gap(X, labels.astype(float), c, b, a,
-                                        family="binomial")  # fmt: skip
-        assert gap <= res.gap_tol
+    kw = dict(l1_ratio=1.0, alphas=4, family="binomial")
+    auto = jaxreg.enet_path(X, labels.astype(float), screen="none", **kw)
+    res = jaxreg.enet_path(X, labels.astype(float), screen="none",
+                           strategy="newton", **kw)  # fmt: skip
+    ws = jaxreg.enet_path(X, labels.astype(float), **kw)
+    assert auto.strategy != "newton" and ws.strategy == "newton"
+    assert res.strategy == "newton" and res.converged.all() and ws.converged.all()
+    for r in (res, ws):
+        for c, b, a in zip(r.coefs, r.intercepts, r.alphas, strict=True):
+            gap = reference.glm_duality_gap(X, labels.astype(float), c, b, a,
+                                            family="binomial")  # fmt: skip
+            assert gap <= r.gap_tol
 
 
 def test_newton_elastic_net_support_wider_than_the_rows():

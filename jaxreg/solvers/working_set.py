@@ -52,11 +52,11 @@ GROWTH = 4
 MIN_WIDTH_GRAM = 256
 
 
-def width(size: int, p: int, first: int = MIN_WIDTH) -> int:
-    """Padded working-set width: ``first·GROWTH^k >= size``, capped at p."""
+def width(size: int, p: int, first: int = MIN_WIDTH, growth: int = GROWTH) -> int:
+    """Padded working-set width: ``first·growth^k >= size``, capped at p."""
     w = first
     while w < size:
-        w *= GROWTH
+        w *= growth
     return min(w, p)
 
 
@@ -108,10 +108,16 @@ def _solve_subset(
             check_every=check_every,
         )
 
-    axes = (0, penalties.member_axes(), 0, None, 0, 0)
+    axes = (_axes(datafits), penalties.member_axes(), 0, None, 0, 0)
     return vmap(one, axes, tol_abs.shape[0])(
         datafits, penalties, coef0, active0, lipschitz, tol_abs
     )
+
+
+def _axes(datafits):
+    """The members' axes of the datafits: their own (the GLM families share the
+    design) or a leading axis on every leaf."""
+    return datafits.member_axes() if hasattr(datafits, "member_axes") else 0
 
 
 @jax.jit
@@ -124,7 +130,7 @@ def _check(datafits, penalties, W, fixed):
         bad = pen.kkt_violation(q) & ~fixed[:, None]
         return gap, rr, q[-1], jnp.any(bad, axis=0)
 
-    axes = (0, penalties.member_axes(), 0)
+    axes = (_axes(datafits), penalties.member_axes(), 0)
     gap, rr, q_last, bad = vmap(one, axes, W.shape[0])(datafits, penalties, W)
     return gap, rr, q_last, jnp.any(bad, axis=0)
 
@@ -155,7 +161,7 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
     iters = np.zeros((F, chunk), np.int64)
     while True:
         S = np.flatnonzero(in_set)
-        W = width(max(S.size, 1), p, opts["first_width"])
+        W = width(max(S.size, 1), p, opts["first_width"], opts.get("growth", GROWTH))
         idx = np.zeros(W, np.int64)
         idx[: S.size] = S
         res = _solve_subset(
@@ -170,7 +176,7 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
             opts["max_iter"],
             check_every=opts["check_every"],
             exact=opts["exact"],
-            newton=opts.get("newton", False),
+            newton=opts.get("newton", False) and W <= opts.get("newton_width", p),
             support=opts["support"],
         )
         iters += np.asarray(res.n_iter)
@@ -209,7 +215,10 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     ``lipschitz`` and ``tol_abs`` (F,), ``max_iter``, ``chunk``, ``check_every``
     and ``exact`` (the step-size method), and ``newton``: each working set
     solved by proximal Newton steps (:mod:`jaxreg.solvers.newton`; ``n_iter``
-    then counts them) instead of FISTA. Returns a
+    then counts them) instead of FISTA, up to ``newton_width`` columns
+    (wider ones by FISTA; all by default); ``start`` (F, p): the first level's
+    start (zeros by default); ``growth``: the ladder of widths (``GROWTH``
+    by default). Returns a
     :class:`~jaxreg.solvers.fista.FistaResult` of NumPy arrays (F, k, ...), with the
     gaps of the full problems.
     """
@@ -231,7 +240,8 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     newton = opts.get("newton", False)
     opts["support"] = rows if lasso and newton else None
     fixed_coef = np.asarray(fixed_coef)
-    w_prev = np.zeros((F, p))
+    start = opts.get("start")
+    w_prev = np.zeros((F, p)) if start is None else np.asarray(start, np.float64)
     # At the chunk's shape: the same compiled program scores every chunk.
     first = penalties._replace(
         alpha=jax.device_put(np.asarray(levels[:chunk], q0.dtype))
