@@ -6,7 +6,8 @@ glmnet's objective ``(1/n)·Σ log(1 + e^η) - y·η + alpha·penalty`` with an
 intercept on the same grid (100 alphas from alpha_max down to eps·alpha_max):
 
 - jaxreg: ``enet_path(family="binomial")`` (compile timed apart: a first call,
-  then the timed one);
+  then the timed one); ``jaxreg-fista``: the same with ``screen="none"`` (FISTA
+  on every column, no working sets, on designs wider than 127 features);
 - scikit-learn: ``LogisticRegression(solver="saga", warm_start=True)`` along the
   grid (``C = 1/(n·alpha)``), tol 1e-8;
 - skglm: ``SparseLogisticRegression`` (warm-started along the grid), tol 1e-8.
@@ -68,10 +69,10 @@ def sparse_problem(n, p, density, seed=0):
     return X, y
 
 
-def run_jaxreg(X, y, alphas, l1_ratio, tol):
+def run_jaxreg(X, y, alphas, l1_ratio, tol, **options):
     import jaxreg
 
-    kw = dict(family="binomial", l1_ratio=l1_ratio, alphas=alphas, tol=tol)
+    kw = dict(family="binomial", l1_ratio=l1_ratio, alphas=alphas, tol=tol, **options)
     t0 = time.perf_counter()
     jaxreg.enet_path(X, y, **kw)
     first = time.perf_counter() - t0
@@ -229,8 +230,9 @@ def main(argv=None):
             records.append(dict(solver=name, error="dense X only here"))
             continue
         try:
-            if name == "jaxreg":
-                out = run_jaxreg(X, y, alphas, args.l1_ratio, args.tol)
+            if name in ("jaxreg", "jaxreg-fista"):
+                opts = dict(screen="none") if name == "jaxreg-fista" else {}
+                out = run_jaxreg(X, y, alphas, args.l1_ratio, args.tol, **opts)
             elif name == "glmnet":
                 out = run_glmnet(X, y, alphas, args.l1_ratio, args.limit, args.tol)
             else:
