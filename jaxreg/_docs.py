@@ -41,8 +41,9 @@ strategy : {"auto", "parallel", "hybrid", "sequential", "active_set", "newton"}
     batched proximal Newton steps: for least squares on working sets (one
     target; any dtype and box limits; far slower than the host search on the
     CPU, never chosen by ``"auto"``), for the binomial and the Poisson
-    (``"auto"``'s choice for them on dense X: on all the columns of narrow
-    designs, on working sets of wider ones). With ``"auto"`` in
+    (``"auto"``'s choice for them: on all the columns of narrow designs, on
+    working sets of wider ones with at most 3 rows per feature). With
+    ``"auto"`` in
     float64, levels FISTA leaves at ``max_iter`` are solved again by the
     support search, its answer kept where its gap is smaller.
 chunk : int, optional
@@ -55,8 +56,8 @@ screen : {"auto", "none", "strong"}
     strong rule, then checks every feature on the full problem (the gaps are
     always those of the full problem). ``"auto"`` uses it for warm-started chunks
     on the CPU from 1000 penalized features (below, compiling the working
-    sets costs more than they save), and for the binomial and the Poisson on
-    dense X wider than 127 features; ``"none"`` never.""",
+    sets costs more than they save), and for the binomial and the Poisson
+    from 128 features and at most 3 rows per feature; ``"none"`` never.""",
     "dtype": """\
 dtype : {None, "float64", "float32"}
     float64 unless float32 is asked for (the global JAX config is untouched). The

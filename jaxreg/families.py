@@ -18,11 +18,10 @@ solved by the same loop.
 The datafits (in :mod:`jaxreg.datafits`) follow its protocol (``neg_grad``,
 ``value``, ``duality_gap``, and ``hessian`` for the binomial and the Poisson), so
 the batched solvers solve them, every alpha of a chunk at once: proximal Newton
-(:mod:`jaxreg.solvers.newton`) on narrow designs; on wider dense ones, level by
-level on working sets (:mod:`jaxreg.solvers.working_set`: the support and the
-strong rule's candidates, grown by the KKT violators of the full problem, every
-level certified on it), each by proximal Newton steps; else (the multinomial,
-sparse X, ``screen='none'`` or a FISTA strategy) the FISTA loop of
+(:mod:`jaxreg.solvers.newton`) on narrow designs; on wider ones that are not
+tall, level by level on working sets, each by proximal Newton steps
+(:mod:`jaxreg._glm_working`); else (tall designs, the multinomial,
+``screen='none'`` or a FISTA strategy) the FISTA loop of
 :mod:`jaxreg.solvers.fista`, where the Poisson datafit, without a global
 Lipschitz constant, asks for a backtracking step.
 
@@ -56,7 +55,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxreg import _memory, _plan, _shapes, datafits, engine, penalties, results
+from jaxreg import (
+    _glm_working,
+    _memory,
+    _plan,
+    _shapes,
+    datafits,
+    engine,
+    penalties,
+    results,
+)
 from jaxreg._config import compute_context
 from jaxreg._family_host import (  # noqa: F401  (re-exported)
     FAMILIES,
@@ -77,7 +85,7 @@ from jaxreg.datafits import (  # noqa: F401  (re-exported)
     Multinomial,
     Poisson,
 )
-from jaxreg.solvers import fista, working_set
+from jaxreg.solvers import fista
 from jaxreg.solvers import newton as _newton
 
 __all__ = [
@@ -104,15 +112,6 @@ PARALLEL_BYTES = 16 * 2**20
 # 0.65 -> 0.39 s, CV 2.49 s both; m = 201 path 3.0 -> 3.5 s, CV 11.0 -> 14.7 s;
 # m = 401 14.2 -> 15.7 s; m = 1001 87 -> 250 s.
 NEWTON_MAX_COLUMNS = 128
-# Wider designs are solved on working sets (the support and the strong rule's
-# candidates, grown by KKT violations; jaxreg.solvers.working_set), each by
-# proximal Newton steps up to this width, by FISTA beyond.
-WORKING_NEWTON_WIDTH = 1024
-# Levels per working-set solve.
-WORKING_CHUNK = 1
-# The ladder of working-set widths (64, 128, ...): a Newton step costs up to
-# the cube of its width, so a finer ladder than least squares' (x4).
-WORKING_GROWTH = 2
 
 
 # --------------------------------------------------------------------------- #
@@ -353,6 +352,10 @@ class GLMProblem:
         narrow = self.m <= NEWTON_MAX_COLUMNS
         return narrow or self.solver.strategy == "newton"
 
+    def _working_columns(self, df, dt):
+        """None: a dense datafit restricts itself (see :mod:`jaxreg._sparse_glm`)."""
+        return None
+
     def _newton_fits(self, batch, width=None):
         """A clear error where the Newton steps' Hessians (one m × m matrix per
         member and level of a batch of ``batch`` levels, four copies while a step
@@ -391,59 +394,18 @@ class GLMProblem:
             solver = dataclasses.replace(solver, strategy="auto")
         return engine.plan(solver, k, self.p, 1, False)
 
-    @property
-    def working_sets(self):
-        """Working sets with proximal Newton steps for the binomial and the
-        Poisson on dense designs wider than Newton's on all columns, unless
-        ``screen='none'`` or a FISTA strategy is asked for."""
-        return (
-            self.family != "multinomial"
-            and not self.sparse
-            and self.m > NEWTON_MAX_COLUMNS
-            and self.solver.screen != "none"
-            and self.solver.strategy in ("auto", "newton")
-        )
-
-    def _solve_working_sets(self, levels, l1_ratio, lips, tol):
-        """One l1_ratio's levels for every member through the working-set
-        driver, the members sharing each working set (FistaResult (F, k, ...))."""
-        dt = self.dtype
-        F, m, k = self.F, self.m, len(levels)
-        width = working_set.width(m, m)
-        self._newton_fits(WORKING_CHUNK, min(width, WORKING_NEWTON_WIDTH))
-        padded = engine.padded_count(k, WORKING_CHUNK)
-        levels = np.concatenate([levels, np.repeat(levels[-1:], padded - k)])
-        with compute_context(dt, self.solver.device):
-            dev = jax.device_put
-            l1, l2, lower, upper = (
-                dev(np.asarray(a, dt)) for a in self.weights(l1_ratio)
-            )
-            pen = penalties.ElasticNet(dev(levels.astype(dt)), l1, l2, lower, upper)
-            q0 = np.zeros((F, m))
-            q0[:, : self.p] = self.q0[:, 0]
-            r = working_set.solve_path(
-                self.datafit(dt), pen, levels, dev(q0.astype(dt)), np.zeros((F, m)),
-                np.zeros(padded, bool), lipschitz=dev(lips.astype(dt)),
-                tol_abs=dev(tol.astype(dt)),
-                max_iter=dev(np.int32(self.solver.max_iter)), chunk=WORKING_CHUNK,
-                check_every=self.solver.check_every, exact=False, newton=True,
-                newton_width=WORKING_NEWTON_WIDTH, start=self.W0, growth=WORKING_GROWTH,
-            )  # fmt: skip
-        return jax.tree_util.tree_map(lambda a: np.asarray(a)[:, :k], r)
-
     def solve_enet(self, grids, l1_ratios, l1_batch=None):
         """Every member's path for each l1_ratio: a list of dicts of arrays
         (F, 1, k, ...), coefficients in the solver's coordinates. Working sets
-        where there is an L1 part (:attr:`working_sets`), else every column."""
+        where there is an L1 part (:func:`jaxreg._glm_working.wanted`), else
+        every column."""
         lips, tol = self._lipschitz(), self.solver.tol * self.yy_total[:, 0]
-        out = []
-        for g, r in zip(grids, l1_ratios, strict=True):
-            if self.working_sets and r > 0:
-                res = self._solve_working_sets(g, r, lips, tol)
-                out.append(self._raw(res, len(g), "newton"))
-            else:
-                out.append(self._solve_all(g, r, lips, tol))
-        return out
+        return [
+            self._raw(_glm_working.solve(self, g, r, lips, tol), len(g), "newton")
+            if _glm_working.wanted(self) and r > 0
+            else self._solve_all(g, r, lips, tol)
+            for g, r in zip(grids, l1_ratios, strict=True)
+        ]
 
     def _solve_all(self, g, r, lips, tol):
         """One l1_ratio's levels for every member on all the columns."""

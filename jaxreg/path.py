@@ -199,7 +199,7 @@ def prepare_family(kw, family):
     why = dict(
         mode="it is solved in design form",
         screen="its working sets are 'auto' (the binomial and the Poisson on "
-        "dense X wider than 127 features) or 'none'",
+        "wide X) or 'none'",
     )
     for key, allowed in (("mode", ("auto", "design")), ("screen", ("auto", "none"))):
         if kw.get(key, "auto") not in allowed:

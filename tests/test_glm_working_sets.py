@@ -10,9 +10,10 @@ import dataclasses
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 import jaxreg
-from jaxreg import families
+from jaxreg import _glm_working, families
 from jaxreg import reference as ref
 from jaxreg.results import ConvergenceWarning
 from jaxreg.solvers import working_set
@@ -181,13 +182,13 @@ def test_a_short_budget_on_working_sets_is_flagged():
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
 def test_working_sets_past_newtons_width_take_fista_steps(monkeypatch, family):
-    """A working set wider than WORKING_NEWTON_WIDTH is solved by FISTA (the
+    """A working set wider than NEWTON_WIDTH is solved by FISTA (the
     Poisson's with its backtracking step), and certified the same."""
     X, y = wide(family, p=200, seed=5)
     kw = dict(family=family, l1_ratio=0.5, alphas=6, eps=5e-2, tol=1e-8)
     seen = widths_seen(monkeypatch)
     newton = jaxreg.enet_path(X, y, **kw)
-    monkeypatch.setattr(families, "WORKING_NEWTON_WIDTH", 64)
+    monkeypatch.setattr(_glm_working, "NEWTON_WIDTH", 64)
     mixed = jaxreg.enet_path(X, y, **kw)
     assert max(seen) > 64 and newton.converged.all() and mixed.converged.all()
     # FISTA's steps are many more than Newton's
@@ -198,3 +199,56 @@ def test_working_sets_past_newtons_width_take_fista_steps(monkeypatch, family):
             l1_ratio=0.5,
         )  # fmt: skip
         assert g <= mixed.gap_tol + rounding(X, objective(X, y, mixed, i, family))
+
+
+def sparse_wide(family, n=80, p=300, density=0.05, seed=6):
+    """A CSR with positive entries at uniform positions, a few true features."""
+    rng = np.random.default_rng(seed)
+    X = scipy.sparse.random(n, p, density=density, format="csr", random_state=rng,
+                            data_rvs=lambda k: rng.exponential(1.0, k))  # fmt: skip
+    beta = np.zeros(p)
+    beta[:5] = 2.0 * rng.normal(size=5)
+    eta = X @ beta
+    eta -= eta.mean()
+    if family == "poisson":
+        return X, rng.poisson(np.exp(0.5 * eta)).astype(float)
+    return X, (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(float)
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+@pytest.mark.parametrize("dense_bytes", [None, 0])
+def test_sparse_working_sets(monkeypatch, family, dense_bytes):
+    """On a sparse X the working sets' columns are made dense for Newton's
+    steps (never the whole X: every dense copy has fewer columns), or, past
+    DENSE_BYTES, solved by FISTA on their sparse columns. Every gap recomputed
+    by the reference from the sparse X, and the objectives within both gaps of
+    the dense route's."""
+    from jaxreg import _sparse_glm
+
+    X, y = sparse_wide(family)
+    if dense_bytes is not None:
+        monkeypatch.setattr(_sparse_glm, "DENSE_BYTES", dense_bytes)
+    widths = []
+    toarray = scipy.sparse.csr_matrix.toarray
+
+    def spy(self, *args, **kwargs):
+        widths.append(self.shape[1])
+        return toarray(self, *args, **kwargs)
+
+    kw = dict(family=family, l1_ratio=0.8, alphas=8, eps=5e-2, tol=1e-8)
+    monkeypatch.setattr(scipy.sparse.csr_matrix, "toarray", spy)
+    rs = jaxreg.enet_path(X, y, **kw)
+    monkeypatch.undo()
+    assert max(widths, default=0) < X.shape[1]
+    assert bool(widths) == (dense_bytes is None)
+    rd = jaxreg.enet_path(X.toarray(), y, **kw)
+    assert rs.strategy == rd.strategy == "newton"
+    assert rs.converged.all() and rd.converged.all()
+    for i, a in enumerate(rs.alphas):
+        g = ref.glm_duality_gap(
+            X, y, rs.coefs[i], rs.intercepts[i], a, family=family, l1_ratio=0.8
+        )
+        obj = [objective(X, y, r, i, family) for r in (rs, rd)]
+        slack = rounding(X, obj[0])
+        assert g <= rs.gap_tol + slack, (i, g, rs.gap_tol)
+        assert abs(obj[0] - obj[1]) <= rs.gaps[i] + rd.gaps[i] + slack

@@ -109,9 +109,10 @@ def test_narrow_sparse_path_is_certified_and_solves_the_dense_problem(
 @pytest.mark.parametrize("family", ["binomial", "poisson", "multinomial"])
 @pytest.mark.parametrize("kw", [{}, {"standardize": True}, {"fit_intercept": False}])
 def test_wide_sparse_path_takes_the_dense_routes_steps(family, kw):
-    """Wide (more columns than Newton takes): both routes run FISTA, the same
-    iterations in exact arithmetic; the coefficients agree within what their
-    gaps allow by the strong convexity of the elastic net's L2 part."""
+    """Wide (more columns than Newton takes on all of them): both routes solve
+    on working sets by Newton's steps (the multinomial on all the columns by
+    FISTA's); the coefficients agree within what their gaps allow by the
+    strong convexity of the elastic net's L2 part."""
     X, y = sparse_data(80, 200, family, seed=3, density=0.05)
     l1_ratio = 0.5
     opts = dict(family=family, l1_ratio=l1_ratio, alphas=6, eps=0.1, tol=1e-10)
@@ -220,10 +221,10 @@ def test_logistic_regression_cv_on_sparse_x_chooses_the_dense_c():
 
 
 def test_levels_are_batched_within_the_memory_budget(monkeypatch):
-    """A budget below one level's product temporaries solves one level at a
-    time: the same certified path."""
+    """On all the columns (FISTA), a budget below one level's product
+    temporaries solves one level at a time: the same certified path."""
     X, y = sparse_data(60, 150, "binomial", seed=9)
-    opts = dict(family="binomial", alphas=6, eps=0.1, tol=1e-10)
+    opts = dict(family="binomial", alphas=6, eps=0.1, tol=1e-10, screen="none")
     chunks = []
     batching = _sparse_glm.SparseGLMProblem._batching
 

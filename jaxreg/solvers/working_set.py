@@ -61,7 +61,8 @@ def width(size: int, p: int, first: int = MIN_WIDTH, growth: int = GROWTH) -> in
 
 
 @functools.partial(
-    jax.jit, static_argnames=("check_every", "exact", "newton", "support")
+    jax.jit,
+    static_argnames=("check_every", "exact", "newton", "support", "restricted"),
 )
 def _solve_subset(
     datafits,
@@ -78,12 +79,15 @@ def _solve_subset(
     exact,
     newton,
     support,
+    restricted=False,
 ):
     """FISTA (or proximal Newton steps) for every member on the columns ``idx``
-    (padded entries masked)."""
+    (padded entries masked); ``restricted``: the datafits hold these columns
+    already."""
 
     def one(df, pen, w0, act, lip, tol):
-        df_s, pen_s = df.restrict(idx, mask), pen.restrict(idx, mask)
+        df_s = df if restricted else df.restrict(idx, mask)
+        pen_s = pen.restrict(idx, mask)
         if newton:
             # the working set's Gram matrix (width x width), formed once
             df_s = df_s.gram() if hasattr(df_s, "gram") else df_s
@@ -164,8 +168,12 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
         W = width(max(S.size, 1), p, opts["first_width"], opts.get("growth", GROWTH))
         idx = np.zeros(W, np.int64)
         idx[: S.size] = S
+        newton = opts.get("newton", False) and W <= opts.get("newton_width", p)
+        sub = datafits
+        if opts.get("columns") is not None:  # made on the host
+            sub, newton = opts["columns"](S, W, newton)
         res = _solve_subset(
-            datafits,
+            sub,
             pen,
             jax.device_put(idx),
             jax.device_put(np.arange(W) < S.size),
@@ -176,8 +184,9 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
             opts["max_iter"],
             check_every=opts["check_every"],
             exact=opts["exact"],
-            newton=opts.get("newton", False) and W <= opts.get("newton_width", p),
+            newton=newton,
             support=opts["support"],
+            restricted=sub is not datafits,
         )
         iters += np.asarray(res.n_iter)
         full = np.zeros((F, chunk, p))
@@ -218,7 +227,10 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     then counts them) instead of FISTA, up to ``newton_width`` columns
     (wider ones by FISTA; all by default); ``start`` (F, p): the first level's
     start (zeros by default); ``growth``: the ladder of widths (``GROWTH``
-    by default). Returns a
+    by default); ``columns(S, W, newton)``: the datafits on the columns S
+    padded to W, made on the host (a sparse design's), and whether Newton's
+    steps may solve them (by default the datafits restrict themselves).
+    Returns a
     :class:`~jaxreg.solvers.fista.FistaResult` of NumPy arrays (F, k, ...), with the
     gaps of the full problems.
     """
