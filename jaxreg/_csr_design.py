@@ -52,22 +52,13 @@ def _product_batched(axis_size, in_batched, M, V):
     return _product(M, V), True
 
 
-def _bcsr(A, dtype, nnz=None):
-    """A JAX BCSR of A; ``nnz``: that many stored entries, the extra ones 0s
-    at the last row's first column (the products' shapes, so their compiled
-    programs, then depend on ``nnz`` alone)."""
+def _bcsr(A, dtype):
     from jax.experimental import sparse as jsparse
 
     A = A.tocsr()
     A.sort_indices()
-    data, indices, indptr = A.data, A.indices, A.indptr.copy()
-    extra = 0 if nnz is None else nnz - A.nnz
-    if extra > 0:
-        data = np.r_[data, np.zeros(extra)]
-        indices = np.r_[indices, np.zeros(extra, indices.dtype)]
-        indptr[-1] += extra
-    parts = (jnp.asarray(data, dtype), jnp.asarray(indices, np.int32),
-             jnp.asarray(indptr, np.int32))  # fmt: skip
+    parts = (jnp.asarray(A.data, dtype), jnp.asarray(A.indices, np.int32),
+             jnp.asarray(A.indptr, np.int32))  # fmt: skip
     return jsparse.BCSR(parts, shape=A.shape)
 
 
@@ -82,15 +73,13 @@ class CSRDesign:
         self.intercept = intercept
 
     @classmethod
-    def build(cls, X, mean, d, intercept, dtype, nnz=None):
-        """From a scipy.sparse X (n, p), its column means and scales (host);
-        ``nnz``: the entries stored (see :func:`_bcsr`), X's by default."""
+    def build(cls, X, mean, d, intercept, dtype):
+        """From a scipy.sparse X (n, p), its column means and scales (host)."""
         import scipy.sparse
 
         scaled = X.tocsr() @ scipy.sparse.diags(1.0 / d)
         shift = jnp.asarray(np.broadcast_to(mean / d, (X.shape[1],)), dtype)
-        X, XT = _bcsr(scaled, dtype, nnz), _bcsr(scaled.T, dtype, nnz)
-        return cls(X, XT, shift, bool(intercept))
+        return cls(_bcsr(scaled, dtype), _bcsr(scaled.T, dtype), shift, bool(intercept))
 
     @property
     def shape(self):

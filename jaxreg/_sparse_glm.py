@@ -35,8 +35,8 @@ __all__ = ["SparseGLMProblem"]
 # warm-started chunks of 8 levels 21.9 s and 0.86 GB.
 BATCH_BYTES = 256 * 2**20
 # A working set (jaxreg.solvers.working_set) is solved by Newton's steps on its
-# columns made dense while they take at most this many bytes; beyond, by FISTA
-# on its sparse columns.
+# columns made dense while they take at most this many bytes; the rest of the
+# path beyond, by FISTA on all the columns.
 DENSE_BYTES = 256 * 2**20
 
 
@@ -134,29 +134,20 @@ class SparseGLMProblem(families.GLMProblem):
         return False
 
     def _working_columns(self, df, dt):
-        """The datafit ``df`` on a working set's columns S of Z, padded to W
-        (:func:`jaxreg.solvers.working_set.solve_path`'s ``columns``): dense
-        for Newton's steps (within ``DENSE_BYTES``), else sparse, its stored
-        entries padded to a power of 2 (a compiled program serves many sets)."""
+        """The datafit ``df`` on a working set's columns S of Z, padded to W and
+        made dense for Newton's steps (:func:`jaxreg.solvers.working_set.solve_path`'s
+        ``columns``); None past ``DENSE_BYTES``."""
         import jax
-        import scipy.sparse
 
-        def columns(S, W, newton):
+        def columns(S, W):
+            if self.n * W * np.dtype(dt).itemsize > DENSE_BYTES:
+                return None
+            Z = np.zeros((self.n, W))
+            Z[:, : S.size] = self._columns(S)
             free = np.zeros(W)
             free[: S.size] = S >= self.p
-            if newton and self.n * W * np.dtype(dt).itemsize <= DENSE_BYTES:
-                Z = np.zeros((self.n, W))
-                Z[:, : S.size] = self._columns(S)
-                X = jax.device_put(Z.astype(dt))
-            else:
-                newton, feat = False, S[S < self.p]
-                ones = scipy.sparse.csr_matrix(np.ones((self.n, S.size - feat.size)))
-                pad = scipy.sparse.csr_matrix((self.n, W - S.size))
-                cols = scipy.sparse.hstack([self.X[:, feat], ones, pad], format="csr")
-                fill = np.zeros(W - feat.size)
-                mean, d = np.r_[self.x_mean[feat], fill], np.r_[self.d[feat], fill + 1]
-                nnz = 1 << int(max(cols.nnz, 1) - 1).bit_length()
-                X = CSRDesign.build(cols, mean, d, False, dt, nnz)
-            return df._replace(X=X, free=jax.device_put(free.astype(dt))), newton
+            return df._replace(
+                X=jax.device_put(Z.astype(dt)), free=jax.device_put(free.astype(dt))
+            )
 
         return columns

@@ -358,10 +358,6 @@ class _GLM(NamedTuple):
         m = mask.astype(self.X.dtype)
         return self._replace(X=self.X[:, idx] * m, free=self.free[idx] * m)
 
-    def lipschitz_bound(self, exact: bool):
-        """No cheaper bound for a working set: the full problem's step is kept."""
-        return jnp.inf
-
     def duality_gap(self, penalty, W):
         """(gap, deviance/n, q) of each row of W: see the module's docstring."""
         n = self.X.shape[0]

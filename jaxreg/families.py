@@ -401,14 +401,15 @@ class GLMProblem:
         every column."""
         lips, tol = self._lipschitz(), self.solver.tol * self.yy_total[:, 0]
         return [
-            self._raw(_glm_working.solve(self, g, r, lips, tol), len(g), "newton")
+            _glm_working.solve(self, g, r, lips, tol)
             if _glm_working.wanted(self) and r > 0
-            else self._solve_all(g, r, lips, tol)
+            else self._solve_all(g, r, lips, tol, self.W0)
             for g, r in zip(grids, l1_ratios, strict=True)
         ]
 
-    def _solve_all(self, g, r, lips, tol):
-        """One l1_ratio's levels for every member on all the columns."""
+    def _solve_all(self, g, r, lips, tol, start):
+        """One l1_ratio's levels for every member on all the columns, from
+        ``start`` (F, C·m)."""
         k = len(g)
         pl = self._batching(k)
         if self.newton:
@@ -429,7 +430,7 @@ class GLMProblem:
             df = self.datafit(dt)
             res = _solve_members(
                 df._replace(s=grow(df.s)), pen, dev(lips, dt), dev(tol, dt),
-                jnp.int32(self.solver.max_iter), dev(grow(self.W0), dt),
+                jnp.int32(self.solver.max_iter), dev(grow(start), dt),
                 check_every=self.solver.check_every, chunk=pl.chunk,
                 unroll=pl.unroll, newton=self.newton,
             )  # fmt: skip

@@ -181,16 +181,21 @@ def test_a_short_budget_on_working_sets_is_flagged():
 
 
 @pytest.mark.parametrize("family", ["binomial", "poisson"])
-def test_working_sets_past_newtons_width_take_fista_steps(monkeypatch, family):
-    """A working set wider than NEWTON_WIDTH is solved by FISTA (the
-    Poisson's with its backtracking step), and certified the same."""
+def test_past_newtons_width_the_path_goes_on_all_the_columns(monkeypatch, family):
+    """Once a working set outgrows NEWTON_WIDTH, the rest of the path is solved
+    by FISTA on all the columns (the Poisson's with its backtracking step),
+    warm-started from the last level solved: no wider set is solved, and every
+    level is certified the same."""
     X, y = wide(family, p=200, seed=5)
     kw = dict(family=family, l1_ratio=0.5, alphas=6, eps=5e-2, tol=1e-8)
-    seen = widths_seen(monkeypatch)
     newton = jaxreg.enet_path(X, y, **kw)
+    seen = widths_seen(monkeypatch)
     monkeypatch.setattr(_glm_working, "NEWTON_WIDTH", 64)
     mixed = jaxreg.enet_path(X, y, **kw)
-    assert max(seen) > 64 and newton.converged.all() and mixed.converged.all()
+    # fewer working-set solves than levels: the rest went on all the columns
+    assert seen and max(seen) <= 64 and len(seen) < len(mixed.alphas)
+    assert newton.converged.all() and mixed.converged.all()
+    assert mixed.strategy == "newton"  # its first levels
     # FISTA's steps are many more than Newton's
     assert mixed.n_iter.sum() > newton.n_iter.sum()
     for i, a in enumerate(mixed.alphas):
@@ -219,10 +224,10 @@ def sparse_wide(family, n=80, p=300, density=0.05, seed=6):
 @pytest.mark.parametrize("dense_bytes", [None, 0])
 def test_sparse_working_sets(monkeypatch, family, dense_bytes):
     """On a sparse X the working sets' columns are made dense for Newton's
-    steps (never the whole X: every dense copy has fewer columns), or, past
-    DENSE_BYTES, solved by FISTA on their sparse columns. Every gap recomputed
-    by the reference from the sparse X, and the objectives within both gaps of
-    the dense route's."""
+    steps (never the whole X: every dense copy has fewer columns); past
+    DENSE_BYTES the path is solved by FISTA on all the (sparse) columns. Every
+    gap recomputed by the reference from the sparse X, and the objectives
+    within both gaps of the dense route's."""
     from jaxreg import _sparse_glm
 
     X, y = sparse_wide(family)
@@ -242,7 +247,8 @@ def test_sparse_working_sets(monkeypatch, family, dense_bytes):
     assert max(widths, default=0) < X.shape[1]
     assert bool(widths) == (dense_bytes is None)
     rd = jaxreg.enet_path(X.toarray(), y, **kw)
-    assert rs.strategy == rd.strategy == "newton"
+    assert rd.strategy == "newton"
+    assert (rs.strategy == "newton") == (dense_bytes is None)
     assert rs.converged.all() and rd.converged.all()
     for i, a in enumerate(rs.alphas):
         g = ref.glm_duality_gap(

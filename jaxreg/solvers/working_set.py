@@ -168,10 +168,13 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
         W = width(max(S.size, 1), p, opts["first_width"], opts.get("growth", GROWTH))
         idx = np.zeros(W, np.int64)
         idx[: S.size] = S
-        newton = opts.get("newton", False) and W <= opts.get("newton_width", p)
+        if W > opts.get("max_width", p):
+            return None
         sub = datafits
         if opts.get("columns") is not None:  # made on the host
-            sub, newton = opts["columns"](S, W, newton)
+            sub = opts["columns"](S, W)
+            if sub is None:
+                return None
         res = _solve_subset(
             sub,
             pen,
@@ -184,7 +187,7 @@ def _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts):
             opts["max_iter"],
             check_every=opts["check_every"],
             exact=opts["exact"],
-            newton=newton,
+            newton=opts.get("newton", False),
             support=opts["support"],
             restricted=sub is not datafits,
         )
@@ -224,13 +227,13 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     ``lipschitz`` and ``tol_abs`` (F,), ``max_iter``, ``chunk``, ``check_every``
     and ``exact`` (the step-size method), and ``newton``: each working set
     solved by proximal Newton steps (:mod:`jaxreg.solvers.newton`; ``n_iter``
-    then counts them) instead of FISTA, up to ``newton_width`` columns
-    (wider ones by FISTA; all by default); ``start`` (F, p): the first level's
+    then counts them) instead of FISTA; ``start`` (F, p): the first level's
     start (zeros by default); ``growth``: the ladder of widths (``GROWTH``
-    by default); ``columns(S, W, newton)``: the datafits on the columns S
-    padded to W, made on the host (a sparse design's), and whether Newton's
-    steps may solve them (by default the datafits restrict themselves).
-    Returns a
+    by default); ``columns(S, W)``: the datafits on the columns S padded to
+    W, made on the host (a sparse design's; by default the datafits restrict
+    themselves); ``max_width``: the path stops at the first chunk whose
+    working set is wider, or whose columns ``columns`` does not make (None),
+    and the result holds the levels before it. Returns a
     :class:`~jaxreg.solvers.fista.FistaResult` of NumPy arrays (F, k, ...), with the
     gaps of the full problems.
     """
@@ -252,8 +255,8 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
     newton = opts.get("newton", False)
     opts["support"] = rows if lasso and newton else None
     fixed_coef = np.asarray(fixed_coef)
-    start = opts.get("start")
-    w_prev = np.zeros((F, p)) if start is None else np.asarray(start, np.float64)
+    w_prev = opts.get("start")
+    w_prev = np.zeros((F, p)) if w_prev is None else np.asarray(w_prev, np.float64)
     # At the chunk's shape: the same compiled program scores every chunk.
     first = penalties._replace(
         alpha=jax.device_put(np.asarray(levels[:chunk], q0.dtype))
@@ -269,9 +272,12 @@ def solve_path(datafits, penalties, levels, q0, fixed_coef, fixed, **opts):
         pen = penalties._replace(alpha=jax.device_put(np.asarray(lam, q0.dtype)))
         in_set = _candidates((w_prev != 0).any(axis=0) | must, score, lam[-1], lam_prev)
         coef0 = np.where(fix[None, :, None], fixed_coef[:, None, :], w_prev[:, None, :])
-        full, iters, (gap, rr, q_last) = _solve_chunk(
-            datafits, pen, in_set, coef0, fix, fixed_coef, opts
-        )
+        solved = _solve_chunk(datafits, pen, in_set, coef0, fix, fixed_coef, opts)
+        if solved is None:  # past max_width: the levels before this chunk
+            out = fista.FistaResult(*(a[:, :start] for a in out))
+            fixed = fixed[:start]
+            break
+        full, iters, (gap, rr, q_last) = solved
         out.coef[:, sl], out.n_iter[:, sl] = full, iters
         out.gap[:, sl] = np.where(fix, 0.0, np.asarray(gap))
         out.rr[:, sl] = np.asarray(rr)
