@@ -365,10 +365,10 @@ class GLMProblem:
         ok, free = _memory.fits(need, self.solver.device)
         if not ok:
             raise _memory.InsufficientMemoryError(
-                f"strategy='newton' holds an m x m Hessian per level (m={self.m} "
+                f"Newton's steps hold an m x m Hessian per level (m={m} "
                 f"columns): about {need / 2**30:.1f} GiB, but only "
-                f"{free / 2**30:.1f} GiB is free. Use strategy='auto' (FISTA "
-                "needs no Hessian) or fewer features."
+                f"{free / 2**30:.1f} GiB is free. Use strategy='hybrid' with "
+                "screen='none' (FISTA needs no Hessian) or fewer features."
             )
 
     def datafit(self, dt):
