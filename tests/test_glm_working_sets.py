@@ -155,8 +155,8 @@ def test_an_unpenalized_feature_and_bounds_on_working_sets(family):
         assert abs(obj[0] - obj[1]) <= res.gaps[i] + fista.gaps[i] + slack
 
 
-def test_cv_members_share_working_sets():
-    """Cross-validation solves every fold on the working sets: every fold's
+def test_cv_folds_on_working_sets():
+    """Cross-validation solves every fold on its own working sets: every fold's
     level certified, and the same choice as the FISTA route's (both at a tight
     tol)."""
     X, y = wide("binomial", n=80, p=200, seed=2)
