@@ -75,20 +75,18 @@ def solve(problem, levels, l1_ratio, lips, tol):
     with compute_context(dt, problem.solver.device):
         weights = [np.asarray(a, dt) for a in problem.weights(l1_ratio)]
         df = problem.datafit(dt)
-        parts = [
-            _member(problem, df, weights, levels, lips, tol, f)
-            for f in range(problem.F)
-        ]
-    done = min(r.coef.shape[1] for r in parts)
+        parts, done = [], len(levels)
+        for f in range(problem.F):  # each as far as every one before it went
+            parts.append(_member(problem, df, weights, levels[:done], lips, tol, f))
+            done = parts[-1].coef.shape[1]
+            if not done:  # all on all the columns
+                return problem._solve_all(levels, l1_ratio, lips, tol, problem.W0)
     r = fista.FistaResult(*(np.concatenate([a[:, :done] for a in field], 0)
                             for field in zip(*parts, strict=True)))  # fmt: skip
     raw = problem._raw(r, done, "newton")
     if done == len(levels):
         return raw
-    start = r.coef[:, -1] if done else problem.W0
-    rest = problem._solve_all(levels[done:], l1_ratio, lips, tol, start)
-    if not done:
-        return rest
+    rest = problem._solve_all(levels[done:], l1_ratio, lips, tol, r.coef[:, -1])
     return {
         key: raw[key] if key == "strategy" else np.concatenate([raw[key], rest[key]], 2)
         for key in raw
