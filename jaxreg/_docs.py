@@ -51,13 +51,18 @@ chunk : int, optional
 check_every : int
     FISTA steps between two duality-gap evaluations.""",
     "screen": """\
-screen : {"auto", "none", "strong"}
+screen : {"auto", "none", "strong", "gapsafe"}
     ``"strong"`` solves each chunk on a working set chosen by the sequential
     strong rule, then checks every feature on the full problem (the gaps are
     always those of the full problem). ``"auto"`` uses it for warm-started chunks
     on the CPU from 1000 penalized features (below, compiling the working
     sets costs more than they save), and for the binomial and the Poisson
-    from 128 features and at most 3 rows per feature; ``"none"`` never.""",
+    from 128 features and at most 3 rows per feature; ``"none"`` never.
+    ``"gapsafe"`` runs FISTA on every feature with gap-safe tests at each gap
+    check: features proven 0 are held at 0 for the rest of their level, and
+    each level is certified by the smaller of two gaps, the plain dual
+    point's and celer's extrapolated one (one more product per check; the
+    squared loss and the elastic net only; never chosen by ``"auto"``).""",
     "dtype": """\
 dtype : {None, "float64", "float32"}
     float64 unless float32 is asked for (the global JAX config is untouched). The

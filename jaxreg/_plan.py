@@ -70,18 +70,25 @@ class Plan:
     strategy: str  # "parallel", "hybrid", "sequential" or "newton"
     chunk: int  # levels per warm-started batch
     screen: bool  # working sets
+    gap_safe: bool  # gap-safe tests in the FISTA loop
     exact_lipschitz: bool  # LAPACK eigenvalue (CPU) or power iteration
     unroll: int  # steps per trip of the inner scan
     l1_batch: bool  # several l1_ratios in one batch
 
 
 def refuse_newton(solver, what: str) -> None:
-    """A clear error where ``strategy='newton'`` has no solver (``what``)."""
+    """A clear error where ``strategy='newton'`` or ``screen='gapsafe'`` has no
+    solver (``what``)."""
     if solver.strategy == "newton":
         raise ValueError(
             f"strategy='newton' is not available for {what}: it solves the "
             "elastic-net path of one target (and the binomial and Poisson "
             "families); use strategy='auto'."
+        )
+    if solver.screen == "gapsafe":
+        raise ValueError(
+            f"screen='gapsafe' is not available for {what}: its tests are those "
+            "of the elastic net with the squared loss; use screen='auto'."
         )
 
 
@@ -112,11 +119,17 @@ def plan(
         raise ValueError(
             f"screen='strong' needs a single target (1-D y), got {n_targets} targets."
         )
-    if strategy == "newton" and (n_targets > 1 or solver.screen == "none"):
+    if strategy == "newton" and (n_targets > 1 or solver.screen in ("none", "gapsafe")):
         raise ValueError(
             "strategy='newton' solves on working sets: it needs a single target "
             f"(1-D y; got {n_targets}) and screen='auto' or 'strong' (got "
             f"{solver.screen!r})."
+        )
+    if solver.screen == "gapsafe" and strategy == "active_set":
+        raise ValueError(
+            "screen='gapsafe' tests coordinates in the FISTA loop; "
+            "strategy='active_set' has none: use strategy='auto', 'parallel', "
+            "'hybrid' or 'sequential'."
         )
     screen = (
         solver.screen == "strong"
@@ -135,6 +148,7 @@ def plan(
         strategy,
         chunk,
         screen,
+        solver.screen == "gapsafe",
         exact_lipschitz=backend == "cpu",
         unroll=fista.unroll_for(backend, solver.check_every),
         l1_batch=l1_batch and not screen and n_l1 > 1,

@@ -48,7 +48,7 @@ SOLVER_KEYS = tuple(
 )
 MODES = ("auto", "gram", "design")
 STRATEGIES = ("auto", "parallel", "hybrid", "sequential", "active_set", "newton")
-SCREENS = ("auto", "none", "strong")
+SCREENS = ("auto", "none", "strong", "gapsafe")
 DEFAULT_MAX_ITER = 20_000
 
 

@@ -30,7 +30,15 @@ def lipschitz(A, *, gram, exact):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("gram", "check_every", "chunk", "unroll", "least_squares")
+    jax.jit,
+    static_argnames=(
+        "gram",
+        "check_every",
+        "chunk",
+        "unroll",
+        "least_squares",
+        "screen",
+    ),
 )
 def solve_paths(
     A,
@@ -49,11 +57,12 @@ def solve_paths(
     chunk,
     unroll,
     least_squares,
+    screen=False,
 ):
     """Batched FISTA paths: ``pen`` has levels (L, k) and weights (L, F, pP); A, c,
     yy, lips, tol_abs, ls_scale have the member axis F (c, yy and tol_abs also the
     targets T), ``start`` (F, T, pP) the first chunk's starts. Results have shape
-    (L, F, T, k, ...)."""
+    (L, F, T, k, ...). ``screen``: gap-safe tests (:mod:`jaxreg.solvers.gap_safe`)."""
     Datafit = datafit(gram)
 
     def one(A, c_t, yy_t, pen, lip, tol, fix, scale, w0):
@@ -71,6 +80,7 @@ def solve_paths(
             chunk=chunk,
             unroll=unroll,
             start=w0,
+            screen=screen,
         )
 
     shared = pen._replace(alpha=None, l1=None, l2=None, lower=None, upper=None)

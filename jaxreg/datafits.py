@@ -17,6 +17,8 @@ one protocol, all the solvers use:
     cheap); ``lipschitz_bound(exact)`` one cheap enough for every working set.
 ``restrict(idx, mask)``
     The datafit on the columns ``idx`` (padded columns, ``mask`` False, are 0).
+``diag()``
+    ``||x_j||²/n`` (p,), for the gap-safe tests (:mod:`jaxreg.solvers.gap_safe`).
 ``block(rows, cols)``, ``correlation(S, w)``
     ``X_rowsᵀX_cols/n`` and ``X_Sᵀ(y - Xw)/n``, for index arrays on the host: the
     normal equations of a support (:mod:`jaxreg.solvers.polish`).
@@ -152,6 +154,10 @@ class QuadraticGram(NamedTuple):
 
     fenchel_young = staticmethod(_fenchel_young)
 
+    def diag(self):
+        """``G_jj = ||x_j||²/n`` (p,)."""
+        return jnp.diagonal(self.G)
+
     def lipschitz(self, exact: bool):
         return _lipschitz(self.G, lambda v: dot(self.G, v), self.G.shape[0], exact)
 
@@ -207,6 +213,9 @@ class QuadraticDesign(NamedTuple):
         return dot(R, self.X) / n, _xp(R).sum(R * R, axis=-1) / n
 
     fenchel_young = staticmethod(_fenchel_young)
+
+    def diag(self):
+        return jnp.sum(self.X * self.X, axis=0) / self.X.shape[0]
 
     def lipschitz(self, exact: bool):
         n, p = self.X.shape

@@ -429,6 +429,7 @@ class Problem:
                     chunk=pl.chunk,
                     unroll=pl.unroll,
                     least_squares=bool(fixed.any()),
+                    screen=pl.gap_safe,
                 )
                 r = jax.tree_util.tree_map(lambda a: np.asarray(a)[:, : self.F], r)
         # the padding levels go (coef (L, F, T, padded, p), the others (..., padded))

@@ -21,7 +21,8 @@ protocol, which is all the solvers use:
     fixed at 0), for working sets.
 
 The elastic net also gives ``alpha_max``, the KKT violations of discarded
-coordinates and the strong-rule score, which drive the working sets.
+coordinates and the strong-rule score, which drive the working sets, and the
+gap-safe test (``safe_zero``).
 
 Adding a penalty is one NamedTuple with these methods and its tests (prox against
 a brute-force minimisation, ``fenchel_young >= 0`` with equality at a subgradient).
@@ -180,6 +181,18 @@ class ElasticNet(NamedTuple):
         return ((Q > a * margin) & (self.upper > 0)) | (
             (Q < -a * margin) & (self.lower < 0)
         )
+
+    def safe_zero(self, V, radius):
+        """Coordinates proven 0 at the optimum (gap-safe screening,
+        :mod:`jaxreg.solvers.gap_safe`): ``[v_j - radius_j, v_j + radius_j]``, which
+        holds ``x_jᵀθ*``, lies inside the interior of ``∂h_j(0)``: ``(-a_j, a_j)``,
+        unbounded on a side the box closes (a relative ``sqrt(eps)`` margin for
+        rounding). Never a coordinate without an L1 part. (B, p) bool."""
+        a, _ = self._ab()
+        inner = a * (1.0 - _rounding_level(V.dtype))
+        hi = jnp.where(self.upper > 0, inner, jnp.inf)
+        lo = jnp.where(self.lower < 0, -inner, -jnp.inf)
+        return (a > 0) & (V + radius < hi) & (V - radius > lo)
 
 
 def _segment_sum(V, ids, n):

@@ -468,12 +468,14 @@ def wanted(problem, grids, l1_ratios=(1.0,)):
     wide = np.count_nonzero(problem.idx_P < problem.p) > rows
     plain = signs_only(problem.model, l1_ratios) and bool(np.all(np.asarray(grids) > 0))
     if getattr(problem, "sparse", False):  # sparse X in design form: this only
-        if not plain or s.strategy not in ("auto", "active_set"):
+        refused = s.strategy not in ("auto", "active_set") or s.screen == "gapsafe"
+        if not plain or refused:
             raise ValueError(
                 "sparse X in design form is solved by the active-set solver only: "
                 "strategy='auto' or 'active_set', positive alphas, no box limits "
                 "but signs (positive=True, or limits at 0, on features with an L1 "
-                "penalty); use mode='gram' (up to 20000 features) for the others."
+                "penalty), screen other than 'gapsafe'; use mode='gram' (up to "
+                "20000 features) for the others."
             )
         return True
     if s.strategy == "active_set":
@@ -486,7 +488,7 @@ def wanted(problem, grids, l1_ratios=(1.0,)):
         return True
     return (
         s.strategy == "auto" and wide and plain and problem.host
-        and problem.dtype == np.float64
+        and problem.dtype == np.float64 and s.screen != "gapsafe"
     )  # fmt: skip
 
 

@@ -96,17 +96,21 @@ def fista_batch(
     *,
     check_every: int,
     unroll: int = 1,
+    screen: bool = False,
 ) -> FistaResult:
     """Solve the B problems of ``penalty``'s levels, sharing the datafit.
 
     ``coef0`` (B, p) the starts (made feasible first); ``active0`` (B,) the
     members to iterate (the others keep their start, with its gap); converged
     when gap <= ``tol_abs``; ``unroll``: steps per trip of the inner scan.
+    ``screen``: gap-safe tests with extrapolated dual points at every check
+    (:mod:`jaxreg.solvers.gap_safe`; the quadratic datafit and the elastic net);
+    the coordinates they prove 0 stay 0.
     """
     search = getattr(datafit, "line_search", False)
 
     def one_step(carry, _):
-        w, z, t, step = carry
+        w, z, t, step, *held = carry
         if search:
             fz, g = datafit.value_and_neg_grad(z)
         else:
@@ -128,13 +132,17 @@ def fista_batch(
             step = jnp.where(ok, step, 0.5 * step)
         momentum = jnp.where(restart, 0.0, (t - 1.0) / t_new)
         z_new = w_new + momentum[:, None] * (w_new - w)
-        return (w_new, z_new, jnp.where(restart, 1.0, t_new), step), None
+        if held:  # the coordinates proven 0
+            w_new = jnp.where(held[0], 0.0, w_new)
+            z_new = jnp.where(held[0], 0.0, z_new)
+        return (w_new, z_new, jnp.where(restart, 1.0, t_new), step, *held), None
 
     def advance(w, extra, active):
-        (w2, z2, t2, step2), _ = jax.lax.scan(
-            one_step, (w,) + extra, None, length=check_every, unroll=unroll
+        held = (extra[3].mask,) if screen else ()
+        (w2, z2, t2, step2, *_), _ = jax.lax.scan(
+            one_step, (w,) + extra[:3] + held, None, length=check_every, unroll=unroll
         )
-        return w2, (z2, t2, step2)
+        return w2, (z2, t2, step2) + extra[3:]
 
     B = coef0.shape[0]
     extra0 = (
@@ -142,21 +150,35 @@ def fista_batch(
         jnp.ones(B, coef0.dtype),
         jnp.broadcast_to(1.0 / lipschitz, (B,)).astype(coef0.dtype),
     )
+    check = None
+    if screen:
+        from jaxreg.solvers import gap_safe
+
+        extra0 += (gap_safe.init(coef0),)
+        diag = datafit.diag()
+
+        def check(w, extra, gap, rr, q):
+            gap, state = gap_safe.check(datafit, penalty, extra[3], w, gap, rr, q, diag)
+            return gap, extra[:3] + (state,)
+
     return certified_loop(
         datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0,
-        steps=check_every,
+        steps=check_every, check=check,
     )  # fmt: skip
 
 
 def certified_loop(
-    datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0, *, steps
-) -> FistaResult:
+    datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0, *, steps,
+    check=None,
+) -> FistaResult:  # fmt: skip
     """The loop every batched solver shares: ``advance(W, extra, active) -> (W,
     extra)`` moves the members ``steps`` iterations (``extra``: the solver's own
     per-member state, arrays with the batch axis first), then every member's
     duality gap is evaluated once and the members that have converged (or spent
     ``max_iter``) are frozen. ``coef0`` is made feasible first; the members not
-    in ``active0`` keep their start, with its gap."""
+    in ``active0`` keep their start, with its gap. ``check(W, extra, gap, rr,
+    q) -> (gap, extra)``: a solver's own use of each check (a gap it certifies
+    otherwise, never larger)."""
 
     def freeze(active, new, old):
         return jnp.where(active.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
@@ -164,7 +186,9 @@ def certified_loop(
     def body(state):
         w, extra, it, gap, rr, active = state
         w2, extra2 = advance(w, extra, active)
-        gap2, rr2, _ = duality_gap(datafit, penalty, w2)
+        gap2, rr2, q2 = duality_gap(datafit, penalty, w2)
+        if check is not None:
+            gap2, extra2 = check(w2, extra2, gap2, rr2, q2)
         it = it + steps * active.astype(it.dtype)
         new_active = active & (gap2 > tol_abs) & (it < max_iter)
         extra = jax.tree_util.tree_map(
@@ -193,7 +217,9 @@ def certified_loop(
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 
 
-@functools.partial(jax.jit, static_argnames=("check_every", "chunk", "unroll", "batch"))
+@functools.partial(
+    jax.jit, static_argnames=("check_every", "chunk", "unroll", "batch", "screen")
+)
 def solve_path(
     datafit,
     penalty,
@@ -208,6 +234,7 @@ def solve_path(
     unroll: int = 1,
     start=None,
     batch=None,
+    screen: bool = False,
 ) -> FistaResult:
     """Every level of ``penalty`` (k of them, ordered from the sparsest), in chunks.
 
@@ -219,11 +246,12 @@ def solve_path(
     returned as it is, with gap 0, and not iterated. ``k`` must be a multiple of
     ``chunk``. ``start`` (p,): the first chunk's start (zeros by default).
     ``batch``: the solver of one chunk, :func:`fista_batch` by default (or
-    :func:`jaxreg.solvers.newton.newton_batch`, same signature).
+    :func:`jaxreg.solvers.newton.newton_batch`, same signature). ``screen``:
+    :func:`fista_batch`'s gap-safe tests.
 
     Notes
     -----
-    jit-compiled; static: check_every, chunk, unroll, batch. New levels, tol,
+    jit-compiled; static: check_every, chunk, unroll, batch, screen. New levels, tol,
     max_iter or penalty weights reuse the compiled code; a new shape recompiles.
     """
     p = fixed_coef.shape[-1]
@@ -233,6 +261,7 @@ def solve_path(
     def run_chunk(coef_prev, xs):
         lam, fix = xs
         coef0 = jnp.where(fix[:, None], fixed_coef, coef_prev)
+        opts = {"screen": True} if screen else {}
         res = (batch or fista_batch)(
             datafit,
             penalty.with_levels(lam),
@@ -243,6 +272,7 @@ def solve_path(
             max_iter,
             check_every=check_every,
             unroll=unroll,
+            **opts,
         )
         res = res._replace(
             gap=jnp.where(fix, 0.0, res.gap), converged=res.converged | fix
