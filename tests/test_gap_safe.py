@@ -75,20 +75,20 @@ def run_checks(df, pen, checks=150, every=5):
     B, p = pen.alpha.shape[0], X.shape[1]
     W = Z = jnp.zeros((B, p))
     t = jnp.ones(B)
-    state = gap_safe.init(W)
+    rings, mask = gap_safe.init(W), jnp.zeros((B, p), bool)
     diag = df.diag()
     out = []
     for _ in range(checks):
         for _ in range(every):
             Wn = pen.prox(Z + df.neg_grad(Z) / L, 1.0 / L)
-            Wn = jnp.where(state.mask, 0.0, Wn)
+            Wn = jnp.where(mask, 0.0, Wn)
             tn = 0.5 * (1 + jnp.sqrt(1 + 4 * t * t))
             restart = jnp.sum((Z - Wn) * (Wn - W), -1) > 0
             mom = jnp.where(restart, 0.0, (t - 1) / tn)
             Z, W, t = Wn + mom[:, None] * (Wn - W), Wn, jnp.where(restart, 1.0, tn)
         gap, rr, q = fista.duality_gap(df, pen, W)
-        best, state = gap_safe.check(df, pen, state, W, gap, rr, q, diag)
-        out.append(tuple(np.asarray(a) for a in (W, gap, best, state.mask)))
+        best, mask, rings = gap_safe.check(df, pen, mask, rings, W, gap, rr, q, diag)
+        out.append(tuple(np.asarray(a) for a in (W, gap, best, mask)))
     return out
 
 
@@ -149,13 +149,18 @@ def test_the_extrapolated_gap_is_the_primal_minus_the_dual(name):
     n = X.shape[0]
     df, pen, alphas, _ = problem(name, X, y, [0.4, 0.1, 0.02])
     checks = run_checks(df, pen, checks=gap_safe.K + 1, every=3)
-    Wb = jnp.asarray(np.stack([c[0] for c in checks], axis=1))
-    Qb = jnp.stack([df.residual(Wb[:, i])[0] for i in range(gap_safe.K + 1)], 1)
-    rr = df.residual(Wb[:, -1])[1]
-    gap, V, w_e = (np.asarray(a) for a in gap_safe._extrapolated(df, pen, Wb, Qb, rr))
+    # the rings of the last K + 1 checks, the newest in slot 2
+    newest = 2
+    order = np.roll(np.arange(gap_safe.K + 1), newest + 1)
+    Wb = jnp.asarray(np.stack([c[0] for c in checks], axis=1)[:, order])
+    Qb = jnp.stack([df.residual(Wb[:, j])[0] for j in range(gap_safe.K + 1)], 1)
+    rr = df.residual(Wb[:, newest])[1]
+    gap, V, w_e = (
+        np.asarray(a) for a in gap_safe._extrapolated(df, pen, Wb, Qb, newest, rr)
+    )
     a, b = (np.asarray(alphas)[:, None] * np.asarray(v) for v in (pen.l1, pen.l2))
     for i in range(len(alphas)):
-        w = np.asarray(Wb[i, -1])
+        w = np.asarray(Wb[i, newest])
         r, r_e = y - X @ w, y - X @ w_e[i]
         u = X.T @ r_e / n
         s = V[i] @ u / (u @ u)  # V = s·Xᵀr_e/n

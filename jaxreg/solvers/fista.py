@@ -138,11 +138,10 @@ def fista_batch(
         return (w_new, z_new, jnp.where(restart, 1.0, t_new), step, *held), None
 
     def advance(w, extra, active):
-        held = (extra[3].mask,) if screen else ()
-        (w2, z2, t2, step2, *_), _ = jax.lax.scan(
-            one_step, (w,) + extra[:3] + held, None, length=check_every, unroll=unroll
+        (w2, *extra2), _ = jax.lax.scan(
+            one_step, (w,) + extra, None, length=check_every, unroll=unroll
         )
-        return w2, (z2, t2, step2) + extra[3:]
+        return w2, tuple(extra2)
 
     B = coef0.shape[0]
     extra0 = (
@@ -150,45 +149,50 @@ def fista_batch(
         jnp.ones(B, coef0.dtype),
         jnp.broadcast_to(1.0 / lipschitz, (B,)).astype(coef0.dtype),
     )
-    check = None
-    if screen:
+    check = rings0 = None
+    if screen:  # extra: the coordinates proven 0 (B, p); the rings apart
         from jaxreg.solvers import gap_safe
 
-        extra0 += (gap_safe.init(coef0),)
+        extra0 += (jnp.zeros(coef0.shape, bool),)
+        rings0 = gap_safe.init(coef0)
         diag = datafit.diag()
 
-        def check(w, extra, gap, rr, q):
-            gap, state = gap_safe.check(datafit, penalty, extra[3], w, gap, rr, q, diag)
-            return gap, extra[:3] + (state,)
+        def check(w, extra, rings, gap, rr, q):
+            gap, mask, rings = gap_safe.check(
+                datafit, penalty, extra[3], rings, w, gap, rr, q, diag
+            )
+            return gap, extra[:3] + (mask,), rings
 
     return certified_loop(
         datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0,
-        steps=check_every, check=check,
+        steps=check_every, check=check, check0=rings0,
     )  # fmt: skip
 
 
 def certified_loop(
     datafit, penalty, coef0, active0, tol_abs, max_iter, advance, extra0, *, steps,
-    check=None,
+    check=None, check0=None,
 ) -> FistaResult:  # fmt: skip
     """The loop every batched solver shares: ``advance(W, extra, active) -> (W,
     extra)`` moves the members ``steps`` iterations (``extra``: the solver's own
     per-member state, arrays with the batch axis first), then every member's
     duality gap is evaluated once and the members that have converged (or spent
     ``max_iter``) are frozen. ``coef0`` is made feasible first; the members not
-    in ``active0`` keep their start, with its gap. ``check(W, extra, gap, rr,
-    q) -> (gap, extra)``: a solver's own use of each check (a gap it certifies
-    otherwise, never larger)."""
+    in ``active0`` keep their start, with its gap. ``check(W, extra, state,
+    gap, rr, q) -> (gap, extra, state)``: a solver's own use of each check (a
+    gap it certifies otherwise, never larger), with its own ``state`` (from
+    ``check0``; any shapes, never frozen: a frozen member's iterate and gap
+    are)."""
 
     def freeze(active, new, old):
         return jnp.where(active.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
 
     def body(state):
-        w, extra, it, gap, rr, active = state
+        w, extra, it, gap, rr, active, own = state
         w2, extra2 = advance(w, extra, active)
         gap2, rr2, q2 = duality_gap(datafit, penalty, w2)
         if check is not None:
-            gap2, extra2 = check(w2, extra2, gap2, rr2, q2)
+            gap2, extra2, own = check(w2, extra2, own, gap2, rr2, q2)
         it = it + steps * active.astype(it.dtype)
         new_active = active & (gap2 > tol_abs) & (it < max_iter)
         extra = jax.tree_util.tree_map(
@@ -201,18 +205,20 @@ def certified_loop(
             freeze(active, gap2, gap),
             freeze(active, rr2, rr),
             new_active,
+            own,
         )
 
     def cond(state):
-        return jnp.any(state[-1])
+        return jnp.any(state[5])
 
     coef0 = jnp.where(active0[:, None], penalty.prox(coef0, 0.0), coef0)
     gap0, rr0, _ = duality_gap(datafit, penalty, coef0)
     B = coef0.shape[0]
     state = (
-        coef0, extra0, jnp.zeros(B, jnp.int32), gap0, rr0, active0 & (gap0 > tol_abs)
+        coef0, extra0, jnp.zeros(B, jnp.int32), gap0, rr0,
+        active0 & (gap0 > tol_abs), check0,
     )  # fmt: skip
-    w, _, it, gap, rr, _ = jax.lax.while_loop(cond, body, state)
+    w, _, it, gap, rr, *_ = jax.lax.while_loop(cond, body, state)
     # A non-finite gap (overflow, NaN data) never counts as converged.
     return FistaResult(w, it, gap, rr, (gap <= tol_abs) & jnp.isfinite(gap))
 

@@ -42,39 +42,49 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-__all__ = ["K", "State", "check", "init"]
+__all__ = ["K", "Rings", "check", "init"]
 
 # Checks combined by the extrapolation (celer's default).
 K = 5
 
 
-class State(NamedTuple):
-    mask: jax.Array  # (B, p) bool: proven 0 at the member's optimum
-    W: jax.Array  # (B, K + 1, p) the iterates of the last checks, oldest first
-    Q: jax.Array  # (B, K + 1, p) their correlations Xᵀr/n
-    seen: jax.Array  # (B,) int32 checks stored (at most K + 1 count)
+class Rings(NamedTuple):
+    """The iterates of the last K + 1 checks and their correlations Xᵀr/n,
+    (B, K + 1, p) each: check t is in slot t mod (K + 1), written in place."""
+
+    W: jax.Array
+    Q: jax.Array
+    checks: jax.Array  # () int32 checks so far
 
 
-def init(coef0) -> State:
+def init(coef0) -> Rings:
     B, p = coef0.shape
     buf = jnp.zeros((B, K + 1, p), coef0.dtype)
-    return State(jnp.zeros((B, p), bool), buf, buf, jnp.zeros(B, jnp.int32))
+    return Rings(buf, buf, jnp.zeros((), jnp.int32))
 
 
-def _extrapolated(datafit, penalty, Wb, Qb, rr):
-    """The gap at the newest iterate of the extrapolated dual point, that
-    point's ``Xᵀθ_e`` (B, p) and ``w_e`` (its residual is ``y - X w_e``)."""
-    D = Wb[:, 1:] - Wb[:, :-1]  # d_i
-    dQ = Qb[:, :-1] - Qb[:, 1:]  # q_{i-1} - q_i = G d_i
+def _extrapolated(datafit, penalty, Wb, Qb, newest, rr):
+    """The gap at the newest iterate (slot ``newest`` of the rings) of the
+    extrapolated dual point, that point's ``Xᵀθ_e`` (B, p) and ``w_e`` (its
+    residual is ``y - X w_e``)."""
+    # d_j = w_j - w_(j-1) and q_(j-1) - q_j = G d_j, slot by slot; the oldest
+    # slot's difference wraps around and is left out (its weight is 0)
+    D = Wb - jnp.roll(Wb, 1, axis=1)
+    dQ = jnp.roll(Qb, 1, axis=1) - Qb
+    valid = jnp.arange(K + 1) != (newest + 1) % (K + 1)
     M = jnp.einsum("bip,bjp->bij", D, dQ)
     M = 0.5 * (M + jnp.swapaxes(M, 1, 2))
-    z = jnp.linalg.solve(M, jnp.ones(M.shape[:2] + (1,), M.dtype))[..., 0]
+    both = valid[:, None] & valid[None, :]
+    M = jnp.where(both, M, jnp.eye(K + 1, dtype=M.dtype))
+    rhs = jnp.broadcast_to(valid.astype(M.dtype), M.shape[:2])
+    z = jnp.linalg.solve(M, rhs[..., None])[..., 0]
     c = z / jnp.sum(z, axis=-1, keepdims=True)
     ok = jnp.all(jnp.isfinite(c), axis=-1)
-    c = jnp.where(ok[:, None], c, 0.0).at[:, -1].add(jnp.where(ok, 0.0, 1.0))
-    w_e = jnp.einsum("bi,bip->bp", c, Wb[:, 1:])
+    last = jnp.arange(K + 1) == newest
+    c = jnp.where(ok[:, None], c, last.astype(c.dtype))
+    w_e = jnp.einsum("bi,bip->bp", c, Wb)
     q_e, _ = datafit.residual(w_e)
-    w, q = Wb[:, -1], Qb[:, -1]
+    w, q = Wb[:, newest], Qb[:, newest]
     delta = w - w_e  # r_e = r + X·delta
     s = penalty.dual_scale(q_e)
     # ||r - s·r_e||²/n = (1-s)²·rr - 2s(1-s)·qᵀdelta + s²·deltaᵀG·delta
@@ -86,19 +96,21 @@ def _extrapolated(datafit, penalty, Wb, Qb, rr):
     return jnp.where(ok & jnp.isfinite(gap), gap, jnp.inf), V, w_e
 
 
-def check(datafit, penalty, state: State, W, gap, rr, q, diag):
-    """One check: the certificate (the smaller of the plain gap and the
-    extrapolated one, (B,)) and the new state (``diag``: ``G_jj``, (p,))."""
-    Wb = jnp.concatenate([state.W[:, 1:], W[:, None]], axis=1)
-    Qb = jnp.concatenate([state.Q[:, 1:], q[:, None]], axis=1)
-    seen = jnp.minimum(state.seen + 1, K + 1)
-    gap_e, V_e, _ = _extrapolated(datafit, penalty, Wb, Qb, rr)
-    use = (seen > K) & (gap_e < gap)
+def check(datafit, penalty, mask, rings: Rings, W, gap, rr, q, diag):
+    """One check at the iterates ``W`` (their plain gap, ``rr`` and ``q``): the
+    certificate (the smaller of the plain gap and the extrapolated one, (B,)),
+    the coordinates proven 0 (``mask`` (B, p) grown) and the rings (``diag``:
+    ``G_jj``, (p,))."""
+    slot = rings.checks % (K + 1)
+    Wb = jax.lax.dynamic_update_index_in_dim(rings.W, W, slot, 1)
+    Qb = jax.lax.dynamic_update_index_in_dim(rings.Q, q, slot, 1)
+    gap_e, V_e, _ = _extrapolated(datafit, penalty, Wb, Qb, slot, rr)
+    use = (rings.checks >= K) & (gap_e < gap)
     best = jnp.where(use, gap_e, gap)
     V = jnp.where(use[:, None], V_e, penalty.dual_scale(q)[:, None] * q)
     eps = jnp.finfo(W.dtype).eps
     margin = 64 * eps * jnp.maximum(datafit.yy, rr)
     bound = jnp.where(jnp.isfinite(best), jnp.maximum(best, 0.0) + margin, jnp.inf)
     radius = jnp.sqrt(2.0 * bound[:, None] * diag)
-    mask = state.mask | penalty.safe_zero(V, radius)
-    return best, State(mask, Wb, Qb, seen)
+    mask = mask | penalty.safe_zero(V, radius)
+    return best, mask, Rings(Wb, Qb, rings.checks + 1)
