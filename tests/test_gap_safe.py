@@ -277,3 +277,46 @@ def test_gapsafe_is_refused_where_it_has_no_tests():
         jaxreg.lasso_path(X, y, screen="gapsafe", groups=np.arange(X.shape[1]) // 4)
     with pytest.raises(ValueError, match="screen must be one of"):
         jaxreg.lasso_path(X, y, screen="safe")
+
+
+def test_an_extrapolated_certificate_bounds_the_suboptimality(monkeypatch):
+    """Without the host's refinement on supports (as on an accelerator or a
+    mesh), a level may be certified by the extrapolated point: its reported gap
+    then bounds the true suboptimality, though the plain residual's gap is
+    larger (here many times the tolerance)."""
+    from jaxreg.solvers import polish
+
+    monkeypatch.setattr(polish, "refine_result", lambda r, *args, **kw: r)
+    rng = np.random.default_rng(5)
+    n, p = 48, 256
+    X = rng.normal(size=(n, p)) + 0.5 * rng.normal(size=(n, 1))
+    X[:, 3] *= 100.0  # a column on another scale
+    beta = np.zeros(p)
+    beta[[0, 3, 17, 100, 200]] = [2.0, 0.01, -1.5, 1.0, 0.5]
+    y = X @ beta + 0.3 * rng.normal(size=n) + 4.0
+    kw = dict(alphas=10, eps=1e-2, tol=1e-9, mode="design", strategy="hybrid")
+    res = jaxreg.lasso_path(X, y, screen="gapsafe", **kw)
+    assert res.converged.all()
+    exact = ref.enet_path(X, y, alphas=res.alphas, l1_ratio=1.0, tol=1e-15)
+    above = 0
+    for i, alpha in enumerate(res.alphas):
+        obj = ref.objective(X, y, res.coefs[i], res.intercepts[i], alpha)
+        best = ref.objective(X, y, exact["coefs"][i], exact["intercepts"][i], alpha)
+        # rounding of two objectives of this size (n·eps relative)
+        assert obj - best <= res.gaps[i] + n * EPS * max(best, 1.0)
+        plain = ref.duality_gap(X, y, res.coefs[i], res.intercepts[i], alpha)
+        above += plain > res.gap_tol
+    assert above > 0  # the extrapolated point certified what the plain could not
+
+
+def test_float32_gapsafe_is_certified_in_float64():
+    X, y = wide(seed=1, n=60, p=300)
+    kw = dict(alphas=20, eps=1e-2, tol=1e-4, dtype="float32", strategy="hybrid")
+    a = jaxreg.lasso_path(X, y, screen="gapsafe", **kw)
+    b = jaxreg.lasso_path(X, y, screen="none", **kw)
+    assert a.converged.all() and b.converged.all()
+    for i, alpha in enumerate(a.alphas):
+        g = ref.duality_gap(
+            X, y, a.coefs[i].astype(float), float(a.intercepts[i]), alpha
+        )
+        assert g <= a.gap_tol * (1 + 1e-6)

@@ -25,6 +25,13 @@ coordinate the exact test would keep. The tests take no flops from the dense
 products (the coordinates are masked, not removed); see
 ``benchmarks/results/cpu-gapsafe`` for what they change.
 
+A level certified by the extrapolated point reports that point's gap, as celer
+does: a true bound on its suboptimality, which the plain residual's gap
+(:func:`jaxreg.reference.duality_gap`) may exceed many times over. In float32
+only the plain point is used: float32 iterates are certified again in float64
+from the plain residual (:func:`jaxreg.solvers.polish.recertify`), which a
+float32 extrapolated gap would not survive.
+
 References
 ----------
 Fercoq, Gramfort & Salmon (2015), Mind the duality gap: safer rules for the
@@ -100,17 +107,34 @@ def check(datafit, penalty, mask, rings: Rings, W, gap, rr, q, diag):
     """One check at the iterates ``W`` (their plain gap, ``rr`` and ``q``): the
     certificate (the smaller of the plain gap and the extrapolated one, (B,)),
     the coordinates proven 0 (``mask`` (B, p) grown) and the rings (``diag``:
-    ``G_jj``, (p,))."""
+    ``G_jj``, (p,)). In float32 the plain gap alone (see the module's notes)."""
+    if W.dtype != jnp.float64:
+        return (
+            gap,
+            _tested(datafit, penalty, mask, gap, rr, _plain(penalty, q), diag),
+            rings,
+        )
     slot = rings.checks % (K + 1)
     Wb = jax.lax.dynamic_update_index_in_dim(rings.W, W, slot, 1)
     Qb = jax.lax.dynamic_update_index_in_dim(rings.Q, q, slot, 1)
     gap_e, V_e, _ = _extrapolated(datafit, penalty, Wb, Qb, slot, rr)
     use = (rings.checks >= K) & (gap_e < gap)
     best = jnp.where(use, gap_e, gap)
-    V = jnp.where(use[:, None], V_e, penalty.dual_scale(q)[:, None] * q)
-    eps = jnp.finfo(W.dtype).eps
-    margin = 64 * eps * jnp.maximum(datafit.yy, rr)
-    bound = jnp.where(jnp.isfinite(best), jnp.maximum(best, 0.0) + margin, jnp.inf)
-    radius = jnp.sqrt(2.0 * bound[:, None] * diag)
-    mask = mask | penalty.safe_zero(V, radius)
+    V = jnp.where(use[:, None], V_e, _plain(penalty, q))
+    mask = _tested(datafit, penalty, mask, best, rr, V, diag)
     return best, mask, Rings(Wb, Qb, rings.checks + 1)
+
+
+def _plain(penalty, q):
+    """``Xᵀθ`` of the plain dual point ``θ = s·r/n``."""
+    return penalty.dual_scale(q)[:, None] * q
+
+
+def _tested(datafit, penalty, mask, gap, rr, V, diag):
+    """``mask`` grown by the sphere test of the dual point ``V = Xᵀθ`` whose gap
+    is ``gap``."""
+    eps = jnp.finfo(V.dtype).eps
+    margin = 64 * eps * jnp.maximum(datafit.yy, rr)
+    bound = jnp.where(jnp.isfinite(gap), jnp.maximum(gap, 0.0) + margin, jnp.inf)
+    radius = jnp.sqrt(2.0 * bound[:, None] * diag)
+    return mask | penalty.safe_zero(V, radius)
