@@ -60,6 +60,11 @@ def main():
         seen.clear()
         out[name + "_numpy"] = _record(jaxreg.enet_path(X, y, mode="design", **kw))
         seen.clear()
+    kw = dict(l1_ratio=1.0, sample_weight=w, alphas=10, eps=1e-2, tol=1e-9)
+    out["gapsafe"] = _record(jaxreg.enet_path(Xs, y, screen="gapsafe", **kw)) | {
+        "specs": seen[:]
+    }
+    seen.clear()
     folds = np.arange(len(y)) % 3
     cv = jaxreg.cv_path(Xs, y, cv=folds, alphas=8, eps=1e-2, tol=1e-9)
     out["cv"] = _record(cv.path) | {"mse": cv.mse_path.tolist(), "specs": seen[:]}

@@ -76,6 +76,21 @@ def test_feature_sharded_design_on_its_mesh():
         assert (gaps <= got["gap_tol"] * (1 + 1e-6)).all(), gaps.max()
         dist, bound = _fit_distance(X, y, got, ref, kw.get("sample_weight"))
         assert (dist <= bound).all(), (dist / bound).max()
+    # screen="gapsafe" on the mesh: each reported gap (the plain or the
+    # extrapolated dual point's) bounds the suboptimality against the
+    # reference solved to 1e-15, up to the rounding of two objectives
+    got = out["gapsafe"]
+    assert all(got["converged"]) and all("features" in s for s in got["specs"])
+    exact = reference.enet_path(
+        X, y, alphas=got["alphas"], l1_ratio=1.0, sample_weight=w, tol=1e-15
+    )
+    for i, alpha in enumerate(got["alphas"]):
+        obj, best = (
+            reference.objective(X, y, np.asarray(c), b, alpha, sample_weight=w)
+            for c, b in ((got["coefs"][i], got["intercepts"][i]),
+                         (exact["coefs"][i], exact["intercepts"][i]))
+        )  # fmt: skip
+        assert obj - best <= got["gaps"][i] + len(y) * EPS * max(best, 1.0)
     got, ref = out["cv"], out["cv_numpy"]
     assert all(got["converged"]) and all("features" in s for s in got["specs"])
     assert (_gaps(X, y, got) <= got["gap_tol"] * (1 + 1e-6)).all()
