@@ -20,7 +20,6 @@ Run as ``python benchmarks/bench_gapsafe.py --out DIR`` (about 4 minutes on a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -119,11 +118,9 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     results = [one(name, args.repeats) for name in args.designs.split(",")]
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, "report.md"), "w") as f:
-        f.write(report(results) + "\n")
-    print(report(results))
+    from benchmarks.bench_screening import save
+
+    save(args.out, results, report(results))
 
 
 if __name__ == "__main__":

@@ -269,11 +269,16 @@ def main():
     for name, X, y in designs(args.designs.split(",")):
         results.append(one(name, X, y))
         print(name, f"{results[-1]['seconds']:.2f} s", flush=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
+    save(args.out, results, report(results))
+
+
+def save(out, results, text):
+    """``out/results.json`` and ``out/report.md``; the report is printed."""
+    with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    with open(os.path.join(args.out, "report.md"), "w") as f:
-        f.write(report(results) + "\n")
-    print(report(results))
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":
