@@ -63,9 +63,10 @@ screen : {"auto", "none", "strong", "gapsafe"}
     each level is certified by the smaller of two gaps, the plain dual
     point's and celer's extrapolated one (float64; one more product per
     check; the squared loss and the elastic net only; never chosen by
-    ``"auto"``). A gap of the extrapolated point bounds the suboptimality as
-    any duality gap does, but recomputing the gap from the coefficients (the
-    plain residual's) may give more.""",
+    ``"auto"``; with ``strategy="auto"`` the levels FISTA leaves at
+    ``max_iter`` still go to the support search). A gap of the extrapolated
+    point bounds the suboptimality as any duality gap does, but recomputing
+    the gap from the coefficients (the plain residual's) may give more.""",
     "dtype": """\
 dtype : {None, "float64", "float32"}
     float64 unless float32 is asked for (the global JAX config is untouched). The

@@ -88,7 +88,8 @@ def refuse_newton(solver, what: str) -> None:
     if solver.screen == "gapsafe":
         raise ValueError(
             f"screen='gapsafe' is not available for {what}: its tests are those "
-            "of the elastic net with the squared loss; use screen='auto'."
+            "of the elastic net (feature by feature) with the squared loss; use "
+            "screen='auto'."
         )
 
 

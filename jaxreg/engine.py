@@ -8,9 +8,8 @@ units and scores the held-out folds. :func:`jaxreg.enet_path`, :func:`jaxreg.cv_
 :func:`jaxreg.ridge_path`, :func:`jaxreg.constrained_path` and the estimators are
 thin shells around it.
 
-:func:`jaxreg._plan.plan` is the one policy that picks the mode, the chunking of
-the path and the working sets, for paths and CV alike; the vmaps over l1_ratios ×
-members × targets are in :mod:`jaxreg.batch`.
+:func:`jaxreg._plan.plan` is the one policy (mode, chunks, working sets), for paths
+and CV alike; the vmaps over l1_ratios × members × targets are in :mod:`jaxreg.batch`.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from jaxreg._plan import (  # noqa: F401  (the policy, re-exported)
     plan,
     refuse_newton,
 )
-from jaxreg.solvers import active_set, polish, working_set
+from jaxreg.solvers import active_set, gap_safe, polish, working_set
 
 __all__ = ["Plan", "Problem", "choose_mode", "plan"]
 
@@ -142,8 +141,11 @@ class Problem:
         extra += 2 * self.T * k * p * self.F + (self.F - 1) * (
             n * p if not self.gram else p * p
         )
+        batch = min(k, HYBRID_CHUNK)  # gapsafe's rings, iterates and correlations
+        rings = self.solver.screen == "gapsafe" and dt == np.float64
+        extra += rings * 4 * (gap_safe.K + 1) * batch * p * self.F * self.T
         _memory.check_memory(
-            n, p, k, dt, self.mode, self.solver.device, batch=min(k, HYBRID_CHUNK),
+            n, p, k, dt, self.mode, self.solver.device, batch=batch,
             n_problems=self.F, extra=extra,
         )  # fmt: skip
 
@@ -325,9 +327,9 @@ class Problem:
         if self.grouping is not None:
             if self.grouping.joint and not self.model.boxed and not any(l1_ratios):
                 return [groups.joint_raw(self._solve_ridge(g)) for g in grids]
-            # working sets for feature groups of one target (not the joint tasks)
-            T = 2 if self.grouping.joint else self.T
-            refuse_newton(self.solver, "feature groups")
+            joint = self.grouping.joint  # working sets: groups of one target only
+            T = 2 if joint else self.T
+            refuse_newton(self.solver, "mgaussian paths" if joint else "feature groups")
             pl = plan(self.solver, k, len(self.idx_P), T, self.gram)
             return groups.solve(self, grids, l1_ratios, self.grouping, pl)
         out = [None] * L

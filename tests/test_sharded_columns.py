@@ -91,6 +91,9 @@ def test_feature_sharded_design_on_its_mesh():
                          (exact["coefs"][i], exact["intercepts"][i]))
         )  # fmt: skip
         assert obj - best <= got["gaps"][i] + len(y) * EPS * max(best, 1.0)
+    # some level was certified by the extrapolated point: its plain residual's
+    # gap is above the tolerance (no refinement on supports off the host)
+    assert (_gaps(X, y, got, sample_weight=w) > got["gap_tol"]).any()
     got, ref = out["cv"], out["cv_numpy"]
     assert all(got["converged"]) and all("features" in s for s in got["specs"])
     assert (_gaps(X, y, got) <= got["gap_tol"] * (1 + 1e-6)).all()

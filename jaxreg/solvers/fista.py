@@ -116,6 +116,8 @@ def fista_batch(
         else:
             g = datafit.neg_grad(z)
         w_new = penalty.prox(z + step[:, None] * g, step[:, None])
+        if held:  # the coordinates proven 0 stay there
+            w_new = jnp.where(held[0], 0.0, w_new)
         t_new = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * t * t))
         restart = jnp.sum((z - w_new) * (w_new - w), axis=-1) > 0
         if search:
@@ -132,9 +134,6 @@ def fista_batch(
             step = jnp.where(ok, step, 0.5 * step)
         momentum = jnp.where(restart, 0.0, (t - 1.0) / t_new)
         z_new = w_new + momentum[:, None] * (w_new - w)
-        if held:  # the coordinates proven 0
-            w_new = jnp.where(held[0], 0.0, w_new)
-            z_new = jnp.where(held[0], 0.0, z_new)
         return (w_new, z_new, jnp.where(restart, 1.0, t_new), step, *held), None
 
     def advance(w, extra, active):
@@ -154,7 +153,7 @@ def fista_batch(
         from jaxreg.solvers import gap_safe
 
         extra0 += (jnp.zeros(coef0.shape, bool),)
-        rings0 = gap_safe.init(coef0)
+        rings0 = gap_safe.init(coef0)  # None in float32 (no extrapolation)
         diag = datafit.diag()
 
         def check(w, extra, rings, gap, rr, q):

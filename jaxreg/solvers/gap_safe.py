@@ -20,17 +20,20 @@ At every gap check of :func:`jaxreg.solvers.fista.fista_batch`, each member:
    0 for the rest of the member's solve.
 
 The radius carries a rounding margin (``64·eps·max(yy, rr)`` on the gap) and
-the interval a relative one (``sqrt(eps)``), so that rounding never screens a
-coordinate the exact test would keep. The tests take no flops from the dense
-products (the coordinates are masked, not removed); see
+the interval a relative one (``sqrt(eps)``), against the usual rounding of the
+gap and of ``q`` (not a derived bound). A coordinate screened wrongly could not
+make a certificate lie: the gap is always the full problem's, over every
+coordinate; the level would stall at a larger gap and be flagged. The tests
+take no flops from the dense products (the coordinates are masked, not
+removed); see
 ``benchmarks/results/cpu-gapsafe`` for what they change.
 
 A level certified by the extrapolated point reports that point's gap, as celer
 does: a true bound on its suboptimality, which the plain residual's gap
 (:func:`jaxreg.reference.duality_gap`) may exceed many times over. In float32
-only the plain point is used: float32 iterates are certified again in float64
-from the plain residual (:func:`jaxreg.solvers.polish.recertify`), which a
-float32 extrapolated gap would not survive.
+only the plain point is used: on the CPU float32 iterates are certified again
+in float64 from the plain residual (:func:`jaxreg.solvers.polish.recertify`),
+which a float32 extrapolated gap did not survive.
 
 References
 ----------
@@ -64,7 +67,10 @@ class Rings(NamedTuple):
     checks: jax.Array  # () int32 checks so far
 
 
-def init(coef0) -> Rings:
+def init(coef0) -> Rings | None:
+    """Empty rings; None in float32, where only the plain point is used."""
+    if coef0.dtype != jnp.float64:
+        return None
     B, p = coef0.shape
     buf = jnp.zeros((B, K + 1, p), coef0.dtype)
     return Rings(buf, buf, jnp.zeros((), jnp.int32))
@@ -107,20 +113,26 @@ def check(datafit, penalty, mask, rings: Rings, W, gap, rr, q, diag):
     """One check at the iterates ``W`` (their plain gap, ``rr`` and ``q``): the
     certificate (the smaller of the plain gap and the extrapolated one, (B,)),
     the coordinates proven 0 (``mask`` (B, p) grown) and the rings (``diag``:
-    ``G_jj``, (p,)). In float32 the plain gap alone (see the module's notes)."""
-    if W.dtype != jnp.float64:
-        return (
-            gap,
-            _tested(datafit, penalty, mask, gap, rr, _plain(penalty, q), diag),
-            rings,
-        )
+    ``G_jj``, (p,)). Without rings (float32) the plain gap alone (see the
+    module's notes)."""
+    V = _plain(penalty, q)
+    if rings is None:
+        return gap, _tested(datafit, penalty, mask, gap, rr, V, diag), rings
     slot = rings.checks % (K + 1)
     Wb = jax.lax.dynamic_update_index_in_dim(rings.W, W, slot, 1)
     Qb = jax.lax.dynamic_update_index_in_dim(rings.Q, q, slot, 1)
-    gap_e, V_e, _ = _extrapolated(datafit, penalty, Wb, Qb, slot, rr)
-    use = (rings.checks >= K) & (gap_e < gap)
+
+    def extrapolated(_):
+        return _extrapolated(datafit, penalty, Wb, Qb, slot, rr)[:2]
+
+    def not_yet(_):  # fewer than K + 1 checks stored: no product spent
+        return jnp.full_like(gap, jnp.inf), V
+
+    full = rings.checks >= K
+    gap_e, V_e = jax.lax.cond(full, extrapolated, not_yet, None)
+    use = full & (gap_e < gap)
     best = jnp.where(use, gap_e, gap)
-    V = jnp.where(use[:, None], V_e, _plain(penalty, q))
+    V = jnp.where(use[:, None], V_e, V)
     mask = _tested(datafit, penalty, mask, best, rr, V, diag)
     return best, mask, Rings(Wb, Qb, rings.checks + 1)
 
