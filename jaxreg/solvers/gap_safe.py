@@ -122,15 +122,11 @@ def check(datafit, penalty, mask, rings: Rings, W, gap, rr, q, diag):
     Wb = jax.lax.dynamic_update_index_in_dim(rings.W, W, slot, 1)
     Qb = jax.lax.dynamic_update_index_in_dim(rings.Q, q, slot, 1)
 
-    def extrapolated(_):
-        return _extrapolated(datafit, penalty, Wb, Qb, slot, rr)[:2]
-
-    def not_yet(_):  # fewer than K + 1 checks stored: no product spent
-        return jnp.full_like(gap, jnp.inf), V
-
-    full = rings.checks >= K
-    gap_e, V_e = jax.lax.cond(full, extrapolated, not_yet, None)
-    use = full & (gap_e < gap)
+    # computed at the first K checks too, unused there: skipping it by a
+    # lax.cond cost more on the CPU than it saved (1000 x 100 path: 0.114 s
+    # against 0.099 s)
+    gap_e, V_e, _ = _extrapolated(datafit, penalty, Wb, Qb, slot, rr)
+    use = (rings.checks >= K) & (gap_e < gap)
     best = jnp.where(use, gap_e, gap)
     V = jnp.where(use[:, None], V_e, V)
     mask = _tested(datafit, penalty, mask, best, rr, V, diag)
