@@ -8,6 +8,8 @@ reference and compare the objectives with ``screen="none"``'s within the sum of
 the two certified gaps.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -69,32 +71,36 @@ def problem(name, X, y, fractions, gram=False):
     return df, pen, alphas, kw
 
 
+@functools.partial(jax.jit, static_argnames="every")
+def _trip(df, pen, L, W, Z, t, mask, rings, diag, *, every):
+    """``every`` FISTA steps with restart (the loop's), holding ``mask`` at 0,
+    then one check (compiled once for all the tests of a shape)."""
+    for _ in range(every):
+        Wn = jnp.where(mask, 0.0, pen.prox(Z + df.neg_grad(Z) / L, 1.0 / L))
+        tn = 0.5 * (1 + jnp.sqrt(1 + 4 * t * t))
+        restart = jnp.sum((Z - Wn) * (Wn - W), -1) > 0
+        mom = jnp.where(restart, 0.0, (t - 1) / tn)
+        Z, W, t = Wn + mom[:, None] * (Wn - W), Wn, jnp.where(restart, 1.0, tn)
+    gap, rr, q = fista.duality_gap(df, pen, W)
+    best, mask, rings = gap_safe.check(df, pen, mask, rings, W, gap, rr, q, diag)
+    return W, Z, t, mask, rings, gap, best
+
+
 def run_checks(df, pen, checks=150, every=5):
     """FISTA with restart from 0 (the loop's steps), ``gap_safe.check`` after
     every ``every`` steps: the iterates, plain gaps, certificates and masks."""
     G = np.asarray(df.G if hasattr(df, "G") else df.gram().G)
-    L = float(np.linalg.eigvalsh(G)[-1])
+    L = jnp.asarray(float(np.linalg.eigvalsh(G)[-1]))
     B, p = pen.alpha.shape[0], G.shape[0]
     W = Z = jnp.zeros((B, p))
     t = jnp.ones(B)
     rings, mask = gap_safe.init(W), jnp.zeros((B, p), bool)
     diag = df.diag()
-
-    @jax.jit
-    def trip(df, pen, W, Z, t, mask, rings):
-        for _ in range(every):
-            Wn = jnp.where(mask, 0.0, pen.prox(Z + df.neg_grad(Z) / L, 1.0 / L))
-            tn = 0.5 * (1 + jnp.sqrt(1 + 4 * t * t))
-            restart = jnp.sum((Z - Wn) * (Wn - W), -1) > 0
-            mom = jnp.where(restart, 0.0, (t - 1) / tn)
-            Z, W, t = Wn + mom[:, None] * (Wn - W), Wn, jnp.where(restart, 1.0, tn)
-        gap, rr, q = fista.duality_gap(df, pen, W)
-        best, mask, rings = gap_safe.check(df, pen, mask, rings, W, gap, rr, q, diag)
-        return W, Z, t, mask, rings, gap, best
-
     out = []
     for _ in range(checks):
-        W, Z, t, mask, rings, gap, best = trip(df, pen, W, Z, t, mask, rings)
+        W, Z, t, mask, rings, gap, best = _trip(
+            df, pen, L, W, Z, t, mask, rings, diag, every=every
+        )
         out.append(tuple(np.asarray(a) for a in (W, gap, best, mask)))
     return out
 
@@ -103,6 +109,14 @@ def run_checks(df, pen, checks=150, every=5):
 def x64():
     with jax.enable_x64(True):
         yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_programs():
+    """This module compiles many small programs; they are released after it,
+    so that the worker running the next tests does not carry them."""
+    yield
+    jax.clear_caches()
 
 
 @pytest.mark.parametrize("name", sorted(PENALTIES))
